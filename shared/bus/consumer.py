@@ -1,0 +1,116 @@
+"""The consumer loop: poll, handle, commit offsets only after the effect; retry, then dead-letter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+
+from shared.bus.base import Bus, InMessage, OutMessage
+from shared.contracts import dlq_topic
+from shared.logging import get_logger
+from shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, EVENTS_CONSUMED, HANDLER_LATENCY
+
+log = get_logger(__name__)
+BatchHandler = Callable[[Sequence[InMessage]], Awaitable[None]]
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    from shared.handling import PermanentError
+
+    return isinstance(exc, PermanentError)
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        bus: Bus,
+        group: str,
+        topics: Sequence[str],
+        handle_batch: BatchHandler,
+        *,
+        service: str,
+        max_attempts: int = 5,
+        batch_size: int = 500,
+        retry_backoff_s: float = 0.05,
+        poll_timeout_s: float = 0.5,
+    ) -> None:
+        self.bus = bus
+        self.group = group
+        self.topics = list(topics)
+        self.handle_batch = handle_batch
+        self.service = service
+        self.max_attempts = max_attempts
+        self.batch_size = batch_size
+        self.retry_backoff_s = retry_backoff_s
+        self.poll_timeout_s = poll_timeout_s
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        subscriber = self.bus.subscriber(self.group, self.topics)
+        await subscriber.start()
+        last_lag = 0.0
+        try:
+            while not self._stopping.is_set():
+                messages = await subscriber.poll(self.batch_size, self.poll_timeout_s)
+                if messages:
+                    await self.process(messages)
+                    await subscriber.commit(messages)
+                if time.monotonic() - last_lag > 5:
+                    last_lag = time.monotonic()
+                    for (topic, partition), lag in (await subscriber.lag()).items():
+                        CONSUMER_LAG.labels(self.service, self.group, topic, str(partition)).set(lag)
+        finally:
+            await subscriber.stop()
+
+    async def process(self, messages: Sequence[InMessage]) -> None:
+        """Whole batch in one transaction; if it fails, each message on its own with retries."""
+        started = time.perf_counter()
+        try:
+            await self.handle_batch(messages)
+            outcome_counts = {m.topic: 0 for m in messages}
+            for m in messages:
+                outcome_counts[m.topic] += 1
+            for topic, n in outcome_counts.items():
+                EVENTS_CONSUMED.labels(self.service, topic, "ok").inc(n)
+        except Exception:
+            if len(messages) == 1 and self.max_attempts <= 1:
+                raise
+            for message in messages:
+                await self._process_one(message)
+        HANDLER_LATENCY.labels(self.service, messages[0].topic).observe(time.perf_counter() - started)
+
+    async def _process_one(self, message: InMessage) -> None:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await self.handle_batch([message])
+                EVENTS_CONSUMED.labels(self.service, message.topic, "ok").inc()
+                return
+            except Exception as exc:
+                if _is_permanent(exc) or attempt == self.max_attempts:
+                    await self._dead_letter(message, exc, attempt)
+                    return
+                log.warning("handler_retry", topic=message.topic, offset=message.offset, attempt=attempt,
+                            error=repr(exc))
+                await asyncio.sleep(min(self.retry_backoff_s * 2 ** (attempt - 1), 2.0))
+
+    async def _dead_letter(self, message: InMessage, exc: BaseException, attempts: int) -> None:
+        error = "".join(traceback.format_exception_only(exc)).strip()
+        headers = tuple(h for h in message.headers if not h[0].startswith("dlq.")) + (
+            ("dlq.error", error.encode()[:4000]),
+            ("dlq.topic", message.topic.encode()),
+            ("dlq.partition", str(message.partition).encode()),
+            ("dlq.offset", str(message.offset).encode()),
+            ("dlq.group", self.group.encode()),
+            ("dlq.attempts", str(attempts).encode()),
+        )
+        await self.bus.publish(
+            [OutMessage(dlq_topic(message.topic), message.key or "", message.value, headers)]
+        )
+        DLQ_MESSAGES.labels(self.service, message.topic).inc()
+        EVENTS_CONSUMED.labels(self.service, message.topic, "dead_lettered").inc()
+        log.error("dead_lettered", topic=message.topic, offset=message.offset, attempts=attempts, error=error)

@@ -1,0 +1,151 @@
+"""The bus on Apache Kafka through aiokafka: idempotent producer, acks=all, manual commits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
+
+from shared.bus.base import Bus, InMessage, OutMessage, Subscriber, TopicSpec
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class KafkaBus(Bus):
+    def __init__(self, bootstrap: str, client_id: str = "cityloop") -> None:
+        self.bootstrap = bootstrap
+        self.client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+            max_batch_size=256 * 1024,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def ensure_topics(self, topics: Sequence[TopicSpec]) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-admin")
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            new = [
+                NewTopic(t.name, num_partitions=t.partitions, replication_factor=1, topic_configs=t.config)
+                for t in topics
+                if t.name not in existing
+            ]
+            if new:
+                try:
+                    await admin.create_topics(new)
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+
+    async def publish(self, messages: Sequence[OutMessage]) -> None:
+        assert self._producer is not None, "KafkaBus.start() first"
+        futures = [
+            await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers)) for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber:
+        return KafkaSubscriber(self.bootstrap, group, topics, self.client_id)
+
+    async def reset_offsets(self, group: str, topic: str, *, to_time: datetime | None = None) -> Mapping[int, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            offsets: dict[TopicPartition, int] = {}
+            if to_time is None:
+                offsets = dict(await consumer.beginning_offsets(tps))
+            else:
+                found = await consumer.offsets_for_times({tp: int(to_time.timestamp() * 1000) for tp in tps})
+                ends = await consumer.end_offsets(tps)
+                offsets = {tp: (found[tp].offset if found.get(tp) else ends[tp]) for tp in tps}
+            if offsets:
+                await consumer.commit(offsets)
+            return {tp.partition: off for tp, off in offsets.items()}
+        finally:
+            await consumer.stop()
+
+
+class KafkaSubscriber(Subscriber):
+    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], client_id: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            client_id=f"{client_id}-{group}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=None,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            metadata_max_age_ms=5_000,
+        )
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def poll(self, max_records: int, timeout_s: float) -> list[InMessage]:
+        batches = await self._consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        return [
+            InMessage(
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                key=r.key.decode() if r.key is not None else None,
+                value=r.value or b"",
+                headers=tuple(r.headers),
+                timestamp_ms=r.timestamp,
+            )
+            for records in batches.values()
+            for r in records
+        ]
+
+    async def commit(self, messages: Sequence[InMessage]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved to another member during a rebalance: it will redeliver, the inbox absorbs it.
+            log.warning("commit_skipped_after_rebalance", error=str(exc))
+
+    async def lag(self) -> dict[tuple[str, int], int]:
+        result: dict[tuple[str, int], int] = {}
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = await self._consumer.position(tp)
+            except IllegalStateError:
+                continue
+            result[(tp.topic, tp.partition)] = max(high - position, 0)
+        return result

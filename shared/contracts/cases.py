@@ -1,0 +1,184 @@
+"""Events on `cases.v1`, written by workflow, keyed by case id.
+
+Every body carries the case id, its new state and version, when and by whom; analytics scores
+from these alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.contracts.common import Actor, CategoryRef, Channel, Contract, GridRef, Photo
+
+TOPIC = "cases.v1"
+
+CaseState = Literal[
+    "filed", "dispatched", "acknowledged", "handled", "verified", "closed", "returned", "suspended", "withdrawn"
+]
+Satisfaction = Literal["satisfied", "basic", "unsatisfied"]
+
+
+class CaseEvent(Contract):
+    case_id: str
+    case_no: str
+    state: CaseState
+    version: int
+    at: datetime
+    actor: Actor | None = None
+    department_code: str | None = None
+
+
+class DeadlineSet(Contract):
+    kind: str = Field(description="first_contact | acknowledge | handle | verify | checkin:<dept>")
+    due_at: datetime
+    warnings: list[str] = Field(default_factory=list)
+
+
+class CaseFiled(CaseEvent):
+    type: Literal["cityloop.case.filed.v1"] = "cityloop.case.filed.v1"
+    report_id: str
+    channel: Channel
+    category: CategoryRef
+    category_kind: Literal["component", "incident"]
+    grid: GridRef
+    priority: str
+    deadline_profile: str
+    received_at: datetime
+    deadlines: list[DeadlineSet] = Field(default_factory=list)
+
+
+class CaseDispatched(CaseEvent):
+    type: Literal["cityloop.case.dispatched.v1"] = "cityloop.case.dispatched.v1"
+    redispatch: bool = False
+    deadlines: list[DeadlineSet] = Field(default_factory=list)
+
+
+class CaseAcknowledged(CaseEvent):
+    type: Literal["cityloop.case.acknowledged.v1"] = "cityloop.case.acknowledged.v1"
+
+
+class CaseHandled(CaseEvent):
+    type: Literal["cityloop.case.handled.v1"] = "cityloop.case.handled.v1"
+    result: str
+    photos: list[Photo] = Field(default_factory=list)
+
+
+class CaseVerified(CaseEvent):
+    type: Literal["cityloop.case.verified.v1"] = "cityloop.case.verified.v1"
+    passed: bool
+    note: str = ""
+
+
+class CaseClosed(CaseEvent):
+    type: Literal["cityloop.case.closed.v1"] = "cityloop.case.closed.v1"
+    report_ids: list[str] = Field(default_factory=list)
+
+
+class CaseReturned(CaseEvent):
+    type: Literal["cityloop.case.returned.v1"] = "cityloop.case.returned.v1"
+    reason: str
+    from_department: str | None = None
+
+
+class ExtensionRequested(CaseEvent):
+    type: Literal["cityloop.case.extension_requested.v1"] = "cityloop.case.extension_requested.v1"
+    days: int
+    reason: str
+
+
+class ExtensionGranted(CaseEvent):
+    type: Literal["cityloop.case.extension_granted.v1"] = "cityloop.case.extension_granted.v1"
+    days: int
+    deadlines: list[DeadlineSet] = Field(default_factory=list)
+
+
+class ExtensionRefused(CaseEvent):
+    type: Literal["cityloop.case.extension_refused.v1"] = "cityloop.case.extension_refused.v1"
+    reason: str
+
+
+class CaseSuspended(CaseEvent):
+    type: Literal["cityloop.case.suspended.v1"] = "cityloop.case.suspended.v1"
+    reason: str
+
+
+class CaseResumed(CaseEvent):
+    type: Literal["cityloop.case.resumed.v1"] = "cityloop.case.resumed.v1"
+    deadlines: list[DeadlineSet] = Field(default_factory=list)
+
+
+class CaseReopened(CaseEvent):
+    type: Literal["cityloop.case.reopened.v1"] = "cityloop.case.reopened.v1"
+    reason: str
+
+
+class CaseWithdrawn(CaseEvent):
+    type: Literal["cityloop.case.withdrawn.v1"] = "cityloop.case.withdrawn.v1"
+    reason: str
+
+
+class ReportAttached(CaseEvent):
+    """A duplicate report joined this case (并案)."""
+
+    type: Literal["cityloop.case.report_attached.v1"] = "cityloop.case.report_attached.v1"
+    report_id: str
+    channel: Channel
+
+
+class FirstContactMade(CaseEvent):
+    type: Literal["cityloop.case.first_contact.v1"] = "cityloop.case.first_contact.v1"
+    on_time: bool
+
+
+class DeadlineWarned(CaseEvent):
+    type: Literal["cityloop.case.deadline_warned.v1"] = "cityloop.case.deadline_warned.v1"
+    kind: str
+    due_at: datetime
+
+
+class DeadlineBreached(CaseEvent):
+    """The deadline passed: a reminder (催办) goes to the department."""
+
+    type: Literal["cityloop.case.deadline_breached.v1"] = "cityloop.case.deadline_breached.v1"
+    kind: str
+    due_at: datetime
+
+
+class CaseEscalated(CaseEvent):
+    """Supervision (督办) at a rising level after the deadline."""
+
+    type: Literal["cityloop.case.escalated.v1"] = "cityloop.case.escalated.v1"
+    kind: str
+    level: int
+    due_at: datetime
+    escalated_to: str | None = None
+
+
+class WhistleBlown(CaseEvent):
+    type: Literal["cityloop.case.whistle_blown.v1"] = "cityloop.case.whistle_blown.v1"
+    street_code: str
+    departments: list[str]
+    checkin_due_at: datetime
+
+
+class DepartmentCheckedIn(CaseEvent):
+    type: Literal["cityloop.case.department_checked_in.v1"] = "cityloop.case.department_checked_in.v1"
+    checked_in_department: str
+    on_time: bool
+    whistle_at: datetime
+
+
+class CheckInMissed(CaseEvent):
+    type: Literal["cityloop.case.checkin_missed.v1"] = "cityloop.case.checkin_missed.v1"
+    missed_department: str
+    due_at: datetime
+
+
+class CallbackRecorded(CaseEvent):
+    type: Literal["cityloop.case.callback_recorded.v1"] = "cityloop.case.callback_recorded.v1"
+    satisfaction: Satisfaction
+    channel: Literal["hotline", "wechat"] = "hotline"
+    comment: str = ""

@@ -1,0 +1,75 @@
+"""Transactional outbox and inbox tables, added to each service's own schema.
+
+A service writes its state change and the events it causes in one transaction (`Outbox.add`);
+the relay publishes them afterwards. Consumers record each handled event id in the inbox in the
+transaction of its effect, so a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, MetaData, Table, Text, func, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts import Envelope, make_envelope, topic_of
+from shared.contracts.common import Contract
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "inbox",
+        metadata,
+        Column("consumer", Text, primary_key=True),
+        Column("event_id", Text, primary_key=True),
+        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class Outbox:
+    """Stages events in the caller's transaction; publishing is the relay's job."""
+
+    def __init__(self, table: Table, source: str) -> None:
+        self.table = table
+        self.source = source
+
+    def envelope(self, body: Contract, subject: str) -> Envelope:
+        return make_envelope(body, source=self.source, subject=subject)
+
+    async def add(self, session: AsyncSession, body: Contract, *, subject: str) -> Envelope:
+        envelope = self.envelope(body, subject)
+        await self.add_envelopes(session, [(topic_of(body), envelope)])
+        return envelope
+
+    async def add_envelopes(self, session: AsyncSession, items: Sequence[tuple[str, Envelope]]) -> None:
+        if items:
+            rows = [{"topic": t, "key": e.subject, "payload": e.to_bytes()} for t, e in items]
+            await session.execute(insert(self.table), rows)
+
+
+class Inbox:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    async def claim(self, session: AsyncSession, consumer: str, event_id: str) -> bool:
+        """True the first time this consumer sees the event, False on any redelivery."""
+        stmt = (
+            pg_insert(self.table)
+            .values(consumer=consumer, event_id=event_id)
+            .on_conflict_do_nothing()
+            .returning(self.table.c.event_id)
+        )
+        return (await session.execute(stmt)).first() is not None

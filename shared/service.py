@@ -1,0 +1,83 @@
+"""What a domain package declares so the runtime can run it, and what it gets at run time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.bus.base import Bus, TopicSpec
+from shared.clock import Clock
+from shared.db.outbox import Inbox, Outbox, inbox_table, outbox_table
+from shared.handling import EventHandler
+from shared.settings import Settings
+
+
+@dataclass
+class ConsumerSpec:
+    """A consumer group and its handler table: event type → handler."""
+
+    group: str
+    handlers: Mapping[str, EventHandler]
+    topics: list[str]
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything a running service holds: given to endpoints, handlers and workers."""
+
+    name: str
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bus: Bus
+    clock: Clock
+    outbox: Outbox
+    inbox: Inbox
+    services: dict[str, Any] = field(default_factory=dict)
+    """Domain singletons built at start-up (rule engine, grid index, calendar…)."""
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits on success, so an HTTP answer is sent only after the data is durable."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+
+Worker = Callable[[ServiceRuntime], Awaitable[None]]
+Hook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    package: str
+    metadata: MetaData
+    routers: list[APIRouter] = field(default_factory=list)
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+    topics: list[TopicSpec] = field(default_factory=list)
+    on_startup: Hook | None = None
+    """Builds `runtime.services` (and seeds data in dev); runs after migrations, before traffic."""
+
+    def __post_init__(self) -> None:
+        schema = self.metadata.schema
+        assert schema, "a service's MetaData must name its schema"
+        self.schema: str = schema
+        self.outbox_table = self.metadata.tables.get(f"{schema}.outbox") or outbox_table(self.metadata)
+        self.inbox_table = self.metadata.tables.get(f"{schema}.inbox") or inbox_table(self.metadata)
+
+
+def runtime_of(name: str) -> Callable[[Request], ServiceRuntime]:
+    """FastAPI dependency giving a router its own service's runtime, also when all run in one app."""
+
+    def dependency(request: Request) -> ServiceRuntime:
+        runtime: ServiceRuntime = request.app.state.runtimes[name]
+        return runtime
+
+    return dependency
