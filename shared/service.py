@@ -64,13 +64,16 @@ class ServiceDefinition:
     topics: list[TopicSpec] = field(default_factory=list)
     on_startup: Hook | None = None
     """Builds `runtime.services` (and seeds data in dev); runs after migrations, before traffic."""
+    is_idle: Callable[[ServiceRuntime], Awaitable[bool]] | None = None
+    """Whether the workers have nothing due (e.g. no timer past due): lets tests and tools wait for quiet."""
 
     def __post_init__(self) -> None:
         schema = self.metadata.schema
         assert schema, "a service's MetaData must name its schema"
         self.schema: str = schema
-        self.outbox_table = self.metadata.tables.get(f"{schema}.outbox") or outbox_table(self.metadata)
-        self.inbox_table = self.metadata.tables.get(f"{schema}.inbox") or inbox_table(self.metadata)
+        tables = self.metadata.tables
+        self.outbox_table = tables[f"{schema}.outbox"] if f"{schema}.outbox" in tables else outbox_table(self.metadata)
+        self.inbox_table = tables[f"{schema}.inbox"] if f"{schema}.inbox" in tables else inbox_table(self.metadata)
 
 
 def runtime_of(name: str) -> Callable[[Request], ServiceRuntime]:

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     jwt_ttl_seconds: int = 8 * 3600
     api_keys: dict[str, str] = {}
     """API key -> client name, e.g. {"k-123": "hotline"}; set CITYLOOP_API_KEYS as JSON."""
+    users_file: Path = Path("deploy/demo/users.yaml")
     pii_key: SecretStr = SecretStr("dev-only-pii-key-change-me-32bytes!!")
 
     hotline_hmac_secret: SecretStr = SecretStr("dev-only-hotline-secret")
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 500
     timer_batch_size: int = 500
     poll_interval_s: float = 0.2
+    run_workers: bool = True
     log_level: str = "INFO"
     log_json: bool = True
 

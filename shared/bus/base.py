@@ -84,5 +84,13 @@ class Bus(ABC):
     def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber: ...
 
     @abstractmethod
+    async def group_lag(self, group: str, topics: Sequence[str]) -> int:
+        """Messages on `topics` the group has not committed yet (all partitions)."""
+
+    @abstractmethod
+    async def read_topic(self, topic: str) -> list[InMessage]:
+        """Every message still on the topic, in partition/offset order (tests, tooling, replay checks)."""
+
+    @abstractmethod
     async def reset_offsets(self, group: str, topic: str, *, to_time: datetime | None = None) -> Mapping[int, int]:
         """Move a stopped group's committed offsets to the start, or to the first message at/after `to_time`."""

@@ -66,6 +66,12 @@ class KafkaBus(Bus):
     def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber:
         return KafkaSubscriber(self.bootstrap, group, topics, self.client_id)
 
+    async def group_lag(self, group: str, topics: Sequence[str]) -> int:
+        return await _kafka_group_lag(self.bootstrap, group, topics)
+
+    async def read_topic(self, topic: str) -> list[InMessage]:
+        return await _kafka_read_topic(self.bootstrap, topic)
+
     async def reset_offsets(self, group: str, topic: str, *, to_time: datetime | None = None) -> Mapping[int, int]:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False)
         await consumer.start()
@@ -149,3 +155,46 @@ class KafkaSubscriber(Subscriber):
                 continue
             result[(tp.topic, tp.partition)] = max(high - position, 0)
         return result
+
+
+async def _kafka_group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or set())]
+        if not tps:
+            await consumer.force_metadata_update()
+            tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or set())]
+        ends = await consumer.end_offsets(tps) if tps else {}
+        return sum(max(end - (committed[tp].offset if tp in committed else 0), 0) for tp, end in ends.items())
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def _kafka_read_topic(bootstrap: str, topic: str) -> list[InMessage]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.force_metadata_update()
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[InMessage] = []
+        while any(await consumer.position(tp) < ends[tp] for tp in tps):
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                out += [
+                    InMessage(r.topic, r.partition, r.offset, r.key.decode() if r.key else None, r.value or b"",
+                              tuple(r.headers), r.timestamp)
+                    for r in records
+                    if r.offset < ends[TopicPartition(r.topic, r.partition)]
+                ]
+        return sorted(out, key=lambda m: (m.partition, m.offset))
+    finally:
+        await consumer.stop()

@@ -119,6 +119,31 @@ class LocalBus(Bus):
         except TimeoutError:
             pass
 
+    async def group_lag(self, group: str, topics: Sequence[str]) -> int:
+        async with self.engine.connect() as conn:
+            lag = await conn.execute(
+                text("SELECT coalesce(sum(p.next_offset - coalesce(g.committed, 0)), 0) FROM bus.partitions p "
+                     "LEFT JOIN bus.group_offsets g ON g.group_id = :g AND g.topic = p.topic "
+                     "AND g.partition = p.partition WHERE p.topic = ANY(:topics)"),
+                {"g": group, "topics": list(topics)},
+            )
+            return int(lag.scalar_one())
+
+    async def read_topic(self, topic: str) -> list[InMessage]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text('SELECT partition, "offset", key, value, headers, ts FROM bus.records WHERE topic = :t '
+                         'ORDER BY partition, "offset"'),
+                    {"t": topic},
+                )
+            ).all()
+        return [
+            InMessage(topic, p, int(o), k, bytes(v), tuple((hk, hv.encode("latin-1")) for hk, hv in h),
+                      int(ts.timestamp() * 1000))
+            for p, o, k, v, h, ts in rows
+        ]
+
     async def reset_offsets(self, group: str, topic: str, *, to_time: datetime | None = None) -> Mapping[int, int]:
         async with self.engine.begin() as conn:
             result: dict[int, int] = {}
@@ -232,12 +257,13 @@ class LocalSubscriber(Subscriber):
         offsets: dict[tuple[str, int], int] = {}
         for m in messages:
             offsets[(m.topic, m.partition)] = max(offsets.get((m.topic, m.partition), 0), m.offset + 1)
-        if not offsets:
+        rows = [{"g": self.group, "t": t, "p": p, "o": o} for (t, p), o in offsets.items() if (t, p) in self._owned]
+        if not rows:
             return
         await self._conn.execute(
             text("INSERT INTO bus.group_offsets VALUES (:g, :t, :p, :o) "
                  "ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed = excluded.committed"),
-            [{"g": self.group, "t": t, "p": p, "o": o} for (t, p), o in offsets.items() if (t, p) in self._owned],
+            rows,
         )
         await self._conn.commit()
 

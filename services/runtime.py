@@ -1,0 +1,243 @@
+"""Wires domain packages into a running process: HTTP app, outbox relays, consumers and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth import UserDirectory, auth_router
+from shared.bus.base import Bus, TopicSpec
+from shared.bus.consumer import ConsumerLoop
+from shared.bus.kafka import KafkaBus
+from shared.bus.local import LocalBus
+from shared.clock import Clock, SystemClock
+from shared.contracts import TOPICS, dlq_topic
+from shared.db.engine import create_engine, session_factory
+from shared.db.migrations import upgrade
+from shared.db.outbox import Inbox, Outbox
+from shared.db.relay import OutboxRelay
+from shared.errors import DomainError
+from shared.handling import InboxProcessor
+from shared.logging import get_logger
+from shared.metrics import HTTP_LATENCY
+from shared.service import ServiceDefinition, ServiceRuntime
+from shared.settings import Settings
+
+log = get_logger(__name__)
+DEFAULT_TOPICS = [TopicSpec(t, partitions=6) for t in TOPICS] + [TopicSpec(dlq_topic(t), 1) for t in TOPICS]
+
+
+class Platform:
+    """One or more services in one process, sharing an engine and a bus connection."""
+
+    def __init__(self, definitions: Sequence[ServiceDefinition], settings: Settings, clock: Clock | None = None,
+                 bus: Bus | None = None) -> None:
+        if not settings.database_url:
+            raise ValueError("CITYLOOP_DATABASE_URL is not set")
+        self.definitions = list(definitions)
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.engine = create_engine(settings.database_url, pool_size=10, max_overflow=20)
+        self.sessions = session_factory(self.engine)
+        self.bus: Bus = bus or (
+            KafkaBus(settings.kafka_bootstrap, settings.kafka_client_id) if settings.bus == "kafka"
+            else LocalBus(self.engine)
+        )
+        self.runtimes: dict[str, ServiceRuntime] = {}
+        self.relays: list[OutboxRelay] = []
+        self.loops: list[ConsumerLoop] = []
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.started = False
+
+    @property
+    def name(self) -> str:
+        return "+".join(d.name for d in self.definitions)
+
+    async def migrate(self) -> None:
+        for definition in self.definitions:
+            await upgrade(definition.package, self.settings.database_url)
+
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await self.migrate()
+        await self.bus.start()
+        specs = {t.name: t for t in DEFAULT_TOPICS}
+        for definition in self.definitions:
+            specs.update({t.name: t for t in definition.topics})
+        await self.bus.ensure_topics(list(specs.values()))
+        for d in self.definitions:
+            runtime = ServiceRuntime(
+                name=d.name, settings=self.settings, engine=self.engine, sessions=self.sessions, bus=self.bus,
+                clock=self.clock, outbox=Outbox(d.outbox_table, f"/cityloop/{d.name}"), inbox=Inbox(d.inbox_table),
+            )
+            self.runtimes[d.name] = runtime
+            if d.on_startup:
+                await d.on_startup(runtime)
+        for d in self.definitions:
+            runtime = self.runtimes[d.name]
+            relay = OutboxRelay(self.engine, d.outbox_table, self.bus, service=d.name,
+                                batch_size=self.settings.outbox_batch_size)
+            self.relays.append(relay)
+            self._spawn(f"{d.name}:relay", relay.run())
+            for spec in d.consumers:
+                processor = InboxProcessor(spec.group, spec.handlers, self.sessions, runtime.inbox, runtime.outbox,
+                                           self.clock, runtime.services)
+                loop = ConsumerLoop(self.bus, spec.group, spec.topics, processor.handle_batch, service=d.name,
+                                    max_attempts=self.settings.consumer_max_attempts,
+                                    batch_size=self.settings.consumer_batch_size)
+                self.loops.append(loop)
+                self._spawn(f"{d.name}:consumer:{spec.group}", loop.run())
+            if self.settings.run_workers:
+                for i, worker in enumerate(d.workers):
+                    self._spawn(f"{d.name}:worker:{i}", worker(runtime))
+        self.started = True
+        log.info("platform_started", services=[d.name for d in self.definitions], bus=type(self.bus).__name__)
+
+    def _spawn(self, name: str, coro: Any) -> None:
+        task = asyncio.create_task(self._supervise(name, coro), name=name)
+        self.tasks[name] = task
+
+    async def _supervise(self, name: str, coro: Any) -> None:
+        """A background loop that dies is logged and its task ends; /readyz then reports the service unready."""
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background_task_died", task=name)
+            raise
+
+    async def stop(self) -> None:
+        for relay in self.relays:
+            relay.stop()
+        for loop in self.loops:
+            loop.stop()
+        tasks = list(self.tasks.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with suppress(asyncio.CancelledError, Exception):
+                    await task
+        with suppress(Exception):
+            await self.bus.stop()
+        await self.engine.dispose()
+        self.started = False
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {exc.__class__.__name__}"
+        for d in self.definitions:
+            dead = [n for n, t in self.tasks.items() if n.startswith(f"{d.name}:") and t.done()]
+            checks[d.name] = "ok" if self.started and not dead else f"stopped: {', '.join(dead) or 'starting'}"
+        checks["ready"] = all(v == "ok" for v in checks.values())
+        return checks
+
+    async def idle(self) -> bool:
+        """Nothing waiting in any outbox, every consumer group caught up, every worker quiet."""
+        for relay in self.relays:
+            if await relay.backlog():
+                return False
+        for d in self.definitions:
+            for spec in d.consumers:
+                if await self.bus.group_lag(spec.group, spec.topics):
+                    return False
+            if d.is_idle and not await d.is_idle(self.runtimes[d.name]):
+                return False
+        return True
+
+
+def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
+    """The HTTP face of a platform: every service's routers plus health, readiness, metrics and token."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await platform.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await platform.stop()
+
+    app = FastAPI(
+        title=f"CityLoop {platform.name}",
+        version="1",
+        lifespan=lifespan,
+        description="City grid management: intake, routing, closed-loop workflow, analytics.",
+    )
+    app.state.runtimes = platform.runtimes
+    app.state.settings = platform.settings
+    app.state.platform = platform
+    users_file = platform.settings.users_file
+    app.state.users = UserDirectory.from_yaml(users_file) if users_file.exists() else UserDirectory({})
+    install_error_handlers(app)
+    service_label = platform.name
+
+    @app.middleware("http")
+    async def record_latency(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_LATENCY.labels(service_label, request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], summary="Readiness: database reachable and every service loop running")
+    async def readyz() -> JSONResponse:
+        checks = await platform.readiness()
+        return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(auth_router)
+    for d in platform.definitions:
+        for router in d.routers:
+            app.include_router(router)
+    return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body", "reason": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "body", "reason": "invalid request"}
+        return JSONResponse({"error": {"code": "invalid", **first, "errors": errors}}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                413: "too_large", 415: "unsupported_media_type"}.get(exc.status_code, "error")
+        return JSONResponse({"error": {"code": code, "reason": str(exc.detail)}}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
