@@ -123,9 +123,7 @@ class WorkCalendar:
             raise ValueError("office_hours must contain at least one period")
         for start, end in periods:
             if start.tzinfo is not None or end.tzinfo is not None:
-                raise ValueError(
-                    "office hours are local wall-clock times; use naive times"
-                )
+                raise ValueError("office hours are local wall-clock times; use naive times")
             if not start < end:
                 raise ValueError(f"office period {start}-{end} is empty or inverted")
         for (_, prev_end), (next_start, _) in itertools.pairwise(periods):
@@ -135,41 +133,67 @@ class WorkCalendar:
         self.tz = tz
         self.overrides: dict[date, bool] = dict(overrides or {})
         self._override_years = frozenset(d.year for d in self.overrides)
-        self._cache: dict[date, tuple[bool, bool]] = {}
+        self._known = _LIBRARY_YEARS | self._override_years
+        self._cache: dict[date, bool] = {}
+        self._prefix: dict[int, list[int]] = {}
         self._logged_years: set[int] = set()
+        day_start = datetime(2000, 1, 1)
+        self._full_day = sum(
+            (datetime.combine(day_start, end) - datetime.combine(day_start, start) for start, end in periods),
+            timedelta(0),
+        )
 
     # -- days ---------------------------------------------------------------
 
     def known_years(self) -> frozenset[int]:
         """Years covered by chinese-calendar or by the operator override table."""
-        return _LIBRARY_YEARS | self._override_years
+        return self._known
 
     def is_workday(self, d: date) -> bool:
         """Whether ``d`` is a working day; logs a warning once per unknown year."""
         return self._day(d, None)
 
     def _day(self, d: date, tracker: _Tracker | None) -> bool:
-        cached = self._cache.get(d)
-        if cached is None:
-            cached = self._classify(d)
-            self._cache[d] = cached
-        workday, known = cached
-        if not known:
-            if tracker is not None:
-                tracker.years.add(d.year)
-            if d.year not in self._logged_years:
-                self._logged_years.add(d.year)
-                log.warning(_warning(d.year))
+        workday = self._cache.get(d)
+        if workday is None:
+            workday = self._cache[d] = self._classify(d)
+        self._check_year(d.year, tracker)
         return workday
 
-    def _classify(self, d: date) -> tuple[bool, bool]:
-        """Return (is working day, whether the year is known)."""
+    def _check_year(self, year: int, tracker: _Tracker | None) -> None:
+        if year in self._known:
+            return
+        if tracker is not None:
+            tracker.years.add(year)
+        if year not in self._logged_years:
+            self._logged_years.add(year)
+            log.warning(_warning(year))
+
+    def _classify(self, d: date) -> bool:
         if d in self.overrides:
-            return self.overrides[d], True
+            return self.overrides[d]
         try:
-            return bool(chinese_calendar.is_workday(d)), True
+            return bool(chinese_calendar.is_workday(d))
         except NotImplementedError:
-            return d.weekday() < 5, d.year in self._override_years
+            return d.weekday() < 5
+
+    def _count_workdays(self, first: date, last: date, tracker: _Tracker) -> int:
+        """Number of working days in ``[first, last]`` (per-year prefix sums)."""
+        count = 0
+        for year in range(first.year, last.year + 1):
+            prefix = self._prefix.get(year)
+            if prefix is None:
+                jan1 = date(year, 1, 1)
+                prefix = [0]
+                for offset in range((date(year + 1, 1, 1) - jan1).days):
+                    day = jan1 + timedelta(days=offset)
+                    prefix.append(prefix[-1] + self._day(day, None))
+                self._prefix[year] = prefix
+            lo = (max(first, date(year, 1, 1)) - date(year, 1, 1)).days
+            hi = (min(last, date(year, 12, 31)) - date(year, 1, 1)).days
+            count += prefix[hi + 1] - prefix[lo]
+            self._check_year(year, tracker)
+        return count
 
     def _next_workday(self, d: date, tracker: _Tracker) -> date:
         """First working day strictly after ``d``."""
@@ -183,9 +207,7 @@ class WorkCalendar:
 
     def _local(self, moment: datetime) -> datetime:
         if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError(
-                f"naive datetime {moment!r}: pass a timezone-aware datetime"
-            )
+            raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware datetime")
         return moment.astimezone(self.tz)
 
     def _periods(self, d: date) -> Iterator[tuple[datetime, datetime]]:
@@ -194,6 +216,14 @@ class WorkCalendar:
                 datetime.combine(d, start, tzinfo=self.tz),
                 datetime.combine(d, end, tzinfo=self.tz),
             )
+
+    def _overlap(self, d: date, lo: datetime, hi: datetime) -> timedelta:
+        """Office time of day ``d`` (ignoring workday status) inside ``[lo, hi]``."""
+        total = timedelta(0)
+        for ps, pe in self._periods(d):
+            if min(pe, hi) > max(ps, lo):
+                total += min(pe, hi) - max(ps, lo)
+        return total
 
     def _close(self, d: date) -> datetime:
         return datetime.combine(d, self.office_hours[-1][1], tzinfo=self.tz)
@@ -238,9 +268,7 @@ class WorkCalendar:
         idle_days = 0
         while True:
             # Only consult the calendar for a day that still has office time left.
-            open_periods = [
-                (max(ps, cursor), pe) for ps, pe in self._periods(day) if pe > cursor
-            ]
+            open_periods = [(max(ps, cursor), pe) for ps, pe in self._periods(day) if pe > cursor]
             if open_periods and self._day(day, tracker):
                 idle_days = 0
                 for begin, end in open_periods:
@@ -251,9 +279,7 @@ class WorkCalendar:
             else:
                 idle_days += 1
                 if idle_days > _MAX_GAP_DAYS:
-                    raise ValueError(
-                        f"no working day within {_MAX_GAP_DAYS} days after {day}"
-                    )
+                    raise ValueError(f"no working day within {_MAX_GAP_DAYS} days after {day}")
             day += timedelta(days=1)
 
     def working_time_between(self, a: datetime, b: datetime) -> WorkTime:
@@ -264,19 +290,15 @@ class WorkCalendar:
             lo, hi, sign = hi, lo, -1
         tracker = _Tracker()
         total = timedelta(0)
-        day = lo.date()
-        while day <= hi.date():
-            overlap = sum(
-                (
-                    min(pe, hi) - max(ps, lo)
-                    for ps, pe in self._periods(day)
-                    if min(pe, hi) > max(ps, lo)
-                ),
-                timedelta(0),
-            )
+        first, last = lo.date(), hi.date()
+        # Partial end days are clipped; only days with office time are consulted.
+        for day in {first, last}:
+            overlap = self._overlap(day, lo, hi)
             if overlap and self._day(day, tracker):
                 total += overlap
-            day += timedelta(days=1)
+        if (last - first).days > 1:
+            inner = self._count_workdays(first + timedelta(days=1), last - timedelta(days=1), tracker)
+            total += self._full_day * inner
         warnings, years = tracker.result_parts()
         return WorkTime(total * sign, warnings, years)
 
@@ -311,9 +333,7 @@ def _parse_date(value: object, where: str) -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError as exc:
-        raise OverrideFileError(
-            f"{where}: invalid date {value!r} (use YYYY-MM-DD)"
-        ) from exc
+        raise OverrideFileError(f"{where}: invalid date {value!r} (use YYYY-MM-DD)") from exc
 
 
 def load_overrides(path: str | Path) -> dict[date, bool]:
@@ -339,14 +359,15 @@ def load_overrides(path: str | Path) -> dict[date, bool]:
             rows.append((f"{path} entry {i}", item))
     elif path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            for i, line in enumerate(csv.DictReader(fh), 2):
+            reader = csv.DictReader(fh)
+            if not {"date", "workday"} <= set(reader.fieldnames or ()):
+                raise OverrideFileError(f"{path}: header must name date,workday[,note]")
+            for i, line in enumerate(reader, 2):
                 raw = (line.get("date") or "").strip()
                 if raw and not raw.startswith("#"):
                     rows.append((f"{path} line {i}", line))
     else:
-        raise OverrideFileError(
-            f"{path}: unsupported override file type (use .yaml, .yml or .csv)"
-        )
+        raise OverrideFileError(f"{path}: unsupported override file type (use .yaml, .yml or .csv)")
 
     table: dict[date, bool] = {}
     for where, row in rows:

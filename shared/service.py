@@ -64,6 +64,8 @@ class ServiceDefinition:
     topics: list[TopicSpec] = field(default_factory=list)
     on_startup: Hook | None = None
     """Builds `runtime.services` (and seeds data in dev); runs after migrations, before traffic."""
+    reset: Callable[[AsyncSession], Awaitable[None]] | None = None
+    """Drops the service's read models (and inbox) so a replay from offset zero rebuilds them."""
     is_idle: Callable[[ServiceRuntime], Awaitable[bool]] | None = None
     """Whether the workers have nothing due (e.g. no timer past due): lets tests and tools wait for quiet."""
 

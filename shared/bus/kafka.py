@@ -66,18 +66,21 @@ class KafkaBus(Bus):
     def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber:
         return KafkaSubscriber(self.bootstrap, group, topics, self.client_id)
 
+    async def _partitions(self, topics: Sequence[str]) -> list[TopicPartition]:
+        assert self._producer is not None, "KafkaBus.start() first"
+        return [TopicPartition(t, p) for t in topics for p in sorted(await self._producer.partitions_for(t))]
+
     async def group_lag(self, group: str, topics: Sequence[str]) -> int:
-        return await _kafka_group_lag(self.bootstrap, group, topics)
+        return await _kafka_group_lag(self.bootstrap, group, await self._partitions(topics))
 
     async def read_topic(self, topic: str) -> list[InMessage]:
-        return await _kafka_read_topic(self.bootstrap, topic)
+        return await _kafka_read_topic(self.bootstrap, await self._partitions([topic]))
 
     async def reset_offsets(self, group: str, topic: str, *, to_time: datetime | None = None) -> Mapping[int, int]:
+        tps = await self._partitions([topic])
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
             consumer.assign(tps)
             offsets: dict[TopicPartition, int] = {}
             if to_time is None:
@@ -157,44 +160,47 @@ class KafkaSubscriber(Subscriber):
         return result
 
 
-async def _kafka_group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
+
+async def _kafka_group_lag(bootstrap: str, group: str, tps: list[TopicPartition]) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group)
-        tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or set())]
-        if not tps:
-            await consumer.force_metadata_update()
-            tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or set())]
+        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
         ends = await consumer.end_offsets(tps) if tps else {}
-        return sum(max(end - (committed[tp].offset if tp in committed else 0), 0) for tp, end in ends.items())
+        return sum(
+            max(end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0), 0)
+            for tp, end in ends.items()
+        )
     finally:
         await consumer.stop()
         await admin.close()
 
 
-async def _kafka_read_topic(bootstrap: str, topic: str) -> list[InMessage]:
+async def _kafka_read_topic(bootstrap: str, tps: list[TopicPartition]) -> list[InMessage]:
+    if not tps:
+        return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.force_metadata_update()
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
-        if not tps:
-            return []
         consumer.assign(tps)
+        starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
         out: list[InMessage] = []
-        while any(await consumer.position(tp) < ends[tp] for tp in tps):
-            for records in (await consumer.getmany(timeout_ms=500)).values():
+        remaining = {tp for tp in tps if ends[tp] > starts[tp]}
+        while remaining:
+            for tp, records in (await consumer.getmany(*remaining, timeout_ms=500)).items():
                 out += [
                     InMessage(r.topic, r.partition, r.offset, r.key.decode() if r.key else None, r.value or b"",
                               tuple(r.headers), r.timestamp)
                     for r in records
-                    if r.offset < ends[TopicPartition(r.topic, r.partition)]
+                    if r.offset < ends[tp]
                 ]
+                if records and records[-1].offset >= ends[tp] - 1:
+                    remaining.discard(tp)
         return sorted(out, key=lambda m: (m.partition, m.offset))
     finally:
         await consumer.stop()

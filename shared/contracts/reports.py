@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.contracts.common import CategoryRef, Channel, Contract, Photo, Place, Reporter
+from shared.contracts.common import CategoryRef, Channel, Contract, GridRef, Photo, Place, Reporter
 
 TOPIC = "reports.received.v1"
 
@@ -23,6 +23,9 @@ class ReportReceived(Contract):
     text: str = ""
     category_hint: CategoryRef | None = None
     place: Place = Field(default_factory=Place)
+    grid_hint: GridRef | None = Field(
+        default=None, description="grid cell a registered source (camera, device) is known to stand in"
+    )
     photos: list[Photo] = Field(default_factory=list)
     urgency: Literal["normal", "urgent"] = "normal"
     hotline_class: Literal["general", "complex"] | None = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 
@@ -23,4 +24,6 @@ async def create_database_async(server_url: str, prefix: str = "t") -> str:
 
 
 def create_database(server_url: str, prefix: str = "t") -> str:
-    return asyncio.run(create_database_async(server_url, prefix))
+    """Usable from sync code and from inside a running event loop (it runs on its own thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, create_database_async(server_url, prefix)).result()

@@ -23,7 +23,7 @@ API_KEYS = {"test-hotline": "hotline", "test-video": "video", "test-iot": "iot",
             "test-system": "system"}
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def platform_settings(database_url: str, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "database_url": database_url,
         "environment": "test",
@@ -88,7 +88,7 @@ async def running_platform(
     bus: Bus | None = None,
     **settings_overrides: Any,
 ) -> AsyncIterator[RunningPlatform]:
-    platform = Platform(definitions, test_settings(database_url, **settings_overrides), clock=clock, bus=bus)
+    platform = Platform(definitions, platform_settings(database_url, **settings_overrides), clock=clock, bus=bus)
     await platform.start()
     app = create_app(platform, manage_lifecycle=False)
     try:

@@ -51,10 +51,8 @@ class KafkaBroker:
 
     def _sh(self, *args: str) -> str:
         env = {**os.environ, "PYTHON": os.environ.get("PYTHON", sys.executable)}
-        proc = subprocess.run(
-            [str(KAFKA_SH), args[0], str(self.run_dir), *args[1:]],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        cmd = [str(KAFKA_SH), args[0], str(self.run_dir), *args[1:]]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if proc.returncode:
             raise RuntimeError(f"kafka.sh {args[0]} failed ({proc.returncode}):\n{proc.stderr}")
         return proc.stdout.strip().rsplit("\n", 1)[-1]
@@ -63,7 +61,8 @@ class KafkaBroker:
         """Start (format on first use), wait until ready, return the bootstrap address."""
         self._bootstrap = self._sh("start", *([str(self.port)] if self.port else []))
         self.port = int(self._bootstrap.rsplit(":", 1)[1])
-        atexit.register(self.kill)  # never leak a JVM if the caller forgets to stop
+        atexit.unregister(self.close)
+        atexit.register(self.close)  # never leak a JVM or a temporary directory
         return self._bootstrap
 
     def stop(self) -> None:
@@ -82,7 +81,7 @@ class KafkaBroker:
     def close(self) -> None:
         """Stop, and delete the run directory if we created it."""
         self.stop()
-        atexit.unregister(self.kill)
+        atexit.unregister(self.close)
         if self._owns_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
@@ -99,9 +98,7 @@ async def _round_trip(bootstrap: str) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", request_timeout_ms=10_000
     )
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=READY_TOPIC, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=READY_TOPIC, enable_auto_commit=False)
     try:
         await producer.start()
         meta = await producer.send_and_wait(READY_TOPIC, b"ready", partition=0)
@@ -127,7 +124,7 @@ def _alive(pid: int) -> bool:
         return not Path("/proc").is_dir()
 
 
-async def wait_ready(bootstrap: str, timeout: float = 90, pid: int | None = None) -> None:
+async def wait_ready(bootstrap: str, timeout: float = 90, pid: int | None = None) -> None:  # noqa: ASYNC109
     """Retry a real client round trip until it succeeds; TimeoutError, or BrokerDied if `pid` exits."""
     deadline = time.monotonic() + timeout
     while True:
@@ -137,7 +134,7 @@ async def wait_ready(bootstrap: str, timeout: float = 90, pid: int | None = None
         try:
             await asyncio.wait_for(_round_trip(bootstrap), timeout=max(1, min(left, 20)))
             return
-        except Exception as exc:
+        except Exception as exc:  # any failure means "not ready yet"
             if time.monotonic() + 0.5 >= deadline:
                 raise TimeoutError(f"Kafka at {bootstrap} not ready after {timeout}s") from exc
             log.debug("kafka not ready yet: %r", exc)
@@ -149,9 +146,7 @@ async def create_topics(bootstrap: str, topics: dict[str, int], replication: int
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        resp = await admin.create_topics(
-            [NewTopic(name, n, replication) for name, n in topics.items()]
-        )
+        resp = await admin.create_topics([NewTopic(name, n, replication) for name, n in topics.items()])
     finally:
         await admin.close()
     for name, code, *rest in resp.topic_errors:

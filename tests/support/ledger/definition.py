@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import insert
 
 from shared.contracts.reports import TOPIC, ReportUpdated
@@ -24,5 +26,5 @@ SERVICE = ServiceDefinition(
     name="ledger",
     package="tests.support.ledger",
     metadata=metadata,
-    consumers=[ConsumerSpec(group="ledger", handlers={"cityloop.report.updated.v1": record}, topics=[TOPIC])],
+    consumers=[ConsumerSpec(group="ledger", handlers={"cityloop.report.updated.v1": record}, topics=[os.environ.get("LEDGER_TOPIC", TOPIC)])],
 )

@@ -1,0 +1,156 @@
+"""`cityloop`: run services, migrate schemas, create topics, replay a topic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services import registry
+from shared.logging import configure_logging
+from shared.settings import Settings, get_settings
+
+app = typer.Typer(help="CityLoop city operations platform", no_args_is_help=True)
+
+
+def _settings_with_database(settings: Settings) -> tuple[Settings, object | None]:
+    """Without CITYLOOP_DATABASE_URL, start the embedded PostgreSQL under the data directory."""
+    if settings.database_url:
+        return settings, None
+    from services.pgserver import PostgresServer
+
+    server = PostgresServer(settings.data_dir.resolve() / "pg").start()
+    return settings.model_copy(update={"database_url": server.url}), server
+
+
+@app.command()
+def run(
+    service: Annotated[str, typer.Argument(help="intake | router | workflow | analytics | all (comma list ok)")],
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
+    simulate: Annotated[float, typer.Option(help="start the traffic simulator at this many reports/minute")] = 0.0,
+) -> None:
+    """Run one service per process (production), or all in one process (`all`, what `make run` uses)."""
+    import uvicorn
+
+    from services.runtime import Platform, create_app
+
+    settings, server = _settings_with_database(get_settings())
+    configure_logging(settings.log_level, settings.log_json)
+    platform = Platform(registry.load_many(service), settings)
+    api = create_app(platform)
+    if simulate > 0:
+        _attach_simulator(api, settings, host or settings.http_host, port or settings.http_port, simulate)
+    config = uvicorn.Config(api, host=host or settings.http_host, port=port or settings.http_port,
+                            loop="uvloop", log_level="warning", lifespan="on")
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+
+
+def _attach_simulator(api: object, settings: Settings, host: str, port: int, per_minute: float) -> None:
+    from services.simulate import start_in_background
+
+    start_in_background(api, f"http://{host}:{port}", settings, per_minute)
+
+
+@app.command()
+def migrate(service: Annotated[str, typer.Argument(help="service name or all")] = "all") -> None:
+    """Apply each service's Alembic migrations to its own schema."""
+    from shared.db.migrations import upgrade
+
+    settings, server = _settings_with_database(get_settings())
+    try:
+        for definition in registry.load_many(service):
+            asyncio.run(upgrade(definition.package, settings.database_url))
+            typer.echo(f"{definition.name}: schema {definition.schema} at head")
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+
+
+@app.command()
+def topics(partitions: Annotated[int, typer.Option(help="partitions per event topic")] = 6) -> None:
+    """Create every event topic (and its dead-letter topic) on the configured bus."""
+    from shared.bus.base import TopicSpec
+    from shared.bus.kafka import KafkaBus
+    from shared.contracts import TOPICS, dlq_topic
+
+    settings = get_settings()
+    specs = [TopicSpec(t, partitions) for t in TOPICS] + [TopicSpec(dlq_topic(t), 1) for t in TOPICS]
+
+    async def create() -> None:
+        bus = KafkaBus(settings.kafka_bootstrap)
+        await bus.ensure_topics(specs)
+
+    asyncio.run(create())
+    for spec in specs:
+        typer.echo(f"{spec.name}: {spec.partitions} partitions")
+
+
+@app.command()
+def replay(
+    service: Annotated[str, typer.Argument(help="the consuming service, which must be stopped")],
+    topic: Annotated[str, typer.Option(help="topic to re-consume")] = "cases.v1",
+    since: Annotated[str | None, typer.Option(help="ISO time to start from; default: offset zero")] = None,
+    rebuild: Annotated[bool, typer.Option(help="drop the service's read models first")] = False,
+) -> None:
+    """Move the service's consumer groups back so it re-consumes `topic` when it next starts."""
+    from services.runtime import Platform
+
+    definition = registry.load(service)
+    settings, server = _settings_with_database(get_settings())
+    to_time = datetime.fromisoformat(since) if since else None
+
+    async def go() -> None:
+        platform = Platform([definition], settings.model_copy(update={"run_workers": False}))
+        await platform.bus.start()
+        try:
+            if rebuild:
+                if definition.reset is None:
+                    raise typer.BadParameter(f"{service} has no read models to rebuild")
+                async with platform.sessions() as session, session.begin():
+                    await definition.reset(session)
+            for spec in definition.consumers:
+                if topic in spec.topics:
+                    moved = await platform.bus.reset_offsets(spec.group, topic, to_time=to_time)
+                    typer.echo(f"group {spec.group}: {topic} offsets {dict(moved)}")
+        finally:
+            await platform.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+
+
+@app.command("pg")
+def pg(action: Annotated[str, typer.Argument(help="start | stop | url")],
+       data_dir: Annotated[Path, typer.Option(help="PGDATA")] = Path("var/pg")) -> None:
+    """Manage the embedded PostgreSQL server used by `make run` and `make stack`."""
+    from services.pgserver import PostgresServer
+
+    server = PostgresServer(data_dir)
+    if action == "start":
+        server.start()
+    elif action == "stop":
+        server.stop()
+    typer.echo(server.url)
+
+
+def main() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        app()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
