@@ -55,4 +55,4 @@ def kafka_bootstrap() -> Iterator[str]:
     try:
         yield broker.bootstrap
     finally:
-        broker.stop()
+        broker.close()
