@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import chinese_calendar  # type: ignore[import-untyped, unused-ignore]
@@ -131,13 +132,13 @@ class WorkCalendar:
                 raise ValueError("office periods must be sorted and non-overlapping")
         self.office_hours = periods
         self.tz = tz
-        self.overrides: dict[date, bool] = dict(overrides or {})
+        self.overrides: Mapping[date, bool] = MappingProxyType(dict(overrides or {}))
         self._override_years = frozenset(d.year for d in self.overrides)
         self._known = _LIBRARY_YEARS | self._override_years
         self._cache: dict[date, bool] = {}
         self._prefix: dict[int, list[int]] = {}
         self._logged_years: set[int] = set()
-        day_start = datetime(2000, 1, 1)
+        day_start = date(2000, 1, 1)
         self._full_day = sum(
             (datetime.combine(day_start, end) - datetime.combine(day_start, start) for start, end in periods),
             timedelta(0),

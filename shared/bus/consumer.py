@@ -100,7 +100,9 @@ class ConsumerLoop:
 
     async def _dead_letter(self, message: InMessage, exc: BaseException, attempts: int) -> None:
         error = "".join(traceback.format_exception_only(exc)).strip()
-        headers = tuple(h for h in message.headers if not h[0].startswith("dlq.")) + (
+        kept = tuple(h for h in message.headers if not h[0].startswith("dlq."))
+        headers = (
+            *kept,
             ("dlq.error", error.encode()[:4000]),
             ("dlq.topic", message.topic.encode()),
             ("dlq.partition", str(message.partition).encode()),

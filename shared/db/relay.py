@@ -39,9 +39,8 @@ class OutboxRelay:
             leader = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": self._lock_id}))
             if not leader.scalar_one():
                 return 0
-            rows = (
-                await conn.execute(select(t.c.id, t.c.topic, t.c.key, t.c.payload).order_by(t.c.id).limit(self.batch_size))
-            ).all()
+            query = select(t.c.id, t.c.topic, t.c.key, t.c.payload).order_by(t.c.id).limit(self.batch_size)
+            rows = (await conn.execute(query)).all()
             if not rows:
                 return 0
             await self.bus.publish([OutMessage(r.topic, r.key, bytes(r.payload)) for r in rows])

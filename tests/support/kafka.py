@@ -124,7 +124,7 @@ def _alive(pid: int) -> bool:
         return not Path("/proc").is_dir()
 
 
-async def wait_ready(bootstrap: str, timeout: float = 90, pid: int | None = None) -> None:  # noqa: ASYNC109
+async def wait_ready(bootstrap: str, timeout: float = 90, pid: int | None = None) -> None:
     """Retry a real client round trip until it succeeds; TimeoutError, or BrokerDied if `pid` exits."""
     deadline = time.monotonic() + timeout
     while True:

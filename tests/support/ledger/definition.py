@@ -26,5 +26,11 @@ SERVICE = ServiceDefinition(
     name="ledger",
     package="tests.support.ledger",
     metadata=metadata,
-    consumers=[ConsumerSpec(group="ledger", handlers={"cityloop.report.updated.v1": record}, topics=[os.environ.get("LEDGER_TOPIC", TOPIC)])],
+    consumers=[
+        ConsumerSpec(
+            group="ledger",
+            handlers={"cityloop.report.updated.v1": record},
+            topics=[os.environ.get("LEDGER_TOPIC", TOPIC)],
+        )
+    ],
 )
