@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -32,3 +34,39 @@ class ManualClock:
     def advance(self, delta: timedelta) -> datetime:
         self._now += delta
         return self._now
+
+
+class AcceleratedClock:
+    """City time running `speed` times faster than the wall clock, for demos and simulations.
+
+    With a `state_file`, the city time reached is saved and a restart continues from it rather than
+    jumping back to the wall clock (timestamps already written stay in the past).
+    """
+
+    def __init__(self, speed: float, start: datetime | None = None, state_file: Path | None = None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self.state_file = state_file
+        saved = self._load()
+        self._origin_city = saved or start or datetime.now(UTC)
+        self._origin_wall = time.monotonic()
+        self._last_saved = 0.0
+
+    def _load(self) -> datetime | None:
+        if self.state_file and self.state_file.exists():
+            return datetime.fromisoformat(self.state_file.read_text().strip())
+        return None
+
+    def now(self) -> datetime:
+        elapsed = time.monotonic() - self._origin_wall
+        current = self._origin_city + timedelta(seconds=elapsed * self.speed)
+        if self.state_file and elapsed - self._last_saved > 1.0:
+            self._last_saved = elapsed
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self.state_file.write_text(current.isoformat())
+        return current
+
+
+def clock_for(speed: float, state_file: Path | None = None) -> Clock:
+    return SystemClock() if speed == 1.0 else AcceleratedClock(speed, state_file=state_file)

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     timer_batch_size: int = 500
     poll_interval_s: float = 0.2
     run_workers: bool = True
+    clock_speed: float = 1.0
+    """City time per wall-clock time; above 1 only for demos (`make run` uses it so deadlines move in minutes)."""
     log_level: str = "INFO"
     log_json: bool = True
 
