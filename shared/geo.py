@@ -41,7 +41,7 @@ def in_china(lon: float, lat: float) -> bool:
 
 
 def to_wgs84(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
-    """Convert a point given in `crs` to WGS-84, with prcoords' iterative (sub-millimetre) inverse."""
+    """Convert a point given in `crs` to WGS-84, with prcoords' iterative inverse (round trip within a few cm)."""
     if crs is Crs.WGS84 or not in_china(lon, lat):
         return lon, lat
     # The *_bored inverses skip the China check themselves, hence the guard above.
@@ -127,8 +127,8 @@ def area_m2(geometry: BaseGeometry) -> float:
 class GeoDataError(ValueError):
     """Malformed geographic input; the message names the file, the feature and the reason."""
 
-    def __init__(self, source: str, reason: str, index: int | None = None) -> None:
-        where = source if index is None else f"{source}: feature #{index}"
+    def __init__(self, source: str, reason: str, index: int | None = None, item: str = "feature") -> None:
+        where = source if index is None else f"{source}: {item} #{index}"
         super().__init__(f"{where}: {reason}")
         self.source, self.index, self.reason = source, index, reason
 
@@ -241,14 +241,17 @@ def _area_from_feature(feature: Any, key: str, crs: Crs, source: str, index: int
     geometry = geometry_to_wgs84(geometry, crs)
     if not geometry.is_valid:
         # Self-touching rings are common in published boundary files; repairing beats refusing them.
-        geometry = shapely.make_valid(geometry)
-        if not isinstance(geometry, Polygon | MultiPolygon):
-            geometry = shapely.MultiPolygon(
-                [g for g in getattr(geometry, "geoms", []) if isinstance(g, Polygon)]
-            )
+        parts = _polygons(shapely.make_valid(geometry))
+        geometry = parts[0] if len(parts) == 1 else MultiPolygon(parts)
         if geometry.is_empty:
             raise GeoDataError(source, "geometry is invalid and cannot be repaired", index)
     return Area(str(value), dict(properties), geometry)  # type: ignore[arg-type]
+
+
+def _polygons(geometry: BaseGeometry) -> list[Polygon]:
+    if isinstance(geometry, Polygon):
+        return [geometry]
+    return [p for part in getattr(geometry, "geoms", ()) for p in _polygons(part)]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -330,7 +333,7 @@ class Gazetteer:
                     street_code=raw.get("street_code"),
                 ))
             except (KeyError, TypeError, ValueError) as exc:
-                raise GeoDataError(name, f"bad place: {exc!r}", i) from exc
+                raise GeoDataError(name, f"bad place: {exc!r}", i, item="place") from exc
         return cls(places)
 
     def __len__(self) -> int:
