@@ -50,7 +50,7 @@ class MinorClass(_Frozen):
     name: str
     department_kind: str
     deadline_profile: str
-    working_hours: float = Field(gt=0)
+    working_hours: float = Field(gt=0, description="handling limit in office hours")
     urgency_levels: tuple[Priority, ...] = Field(min_length=1)
     keywords: tuple[str, ...] = Field(min_length=1)
     source: Source
@@ -118,7 +118,7 @@ class Taxonomy:
             parsed = _RawFile.model_validate(raw)
             profiles = {name: DeadlineProfile(name=name, **p) for name, p in parsed.profiles.items()}
             majors = [
-                _major(kind, code, raw_major)
+                _major(kind, code, raw_major, profiles)
                 for kind, raw_kind in parsed.kinds.items()
                 for code, raw_major in sorted(raw_kind.majors.items())
             ]
@@ -164,11 +164,20 @@ class Taxonomy:
         return {m.department_kind for m in self._by_id.values()}
 
 
-def _major(kind: Kind, code: str, raw: _RawMajor) -> MajorClass:
+def _major(kind: Kind, code: str, raw: _RawMajor, profiles: Mapping[str, DeadlineProfile]) -> MajorClass:
     minors = []
     for entry in raw.classes:
         values = {**raw.defaults, **entry}
         minor_code = str(values.pop("code"))
+        profile_name = str(values.get("deadline_profile"))
+        profile = profiles.get(profile_name)
+        if profile is None:
+            raise TaxonomyError(f"{kind} {code}{minor_code}: unknown deadline profile {profile_name!r}")
+        if "working_hours" not in values:
+            if profile.basis != "working_hours":
+                raise TaxonomyError(f"{kind} {code}{minor_code}: profile {profile.name} is not in working hours; "
+                                    "give `working_hours`")
+            values["working_hours"] = profile.handle
         minors.append(
             MinorClass(
                 id=f"{_PREFIX[kind]}{code}{minor_code}",

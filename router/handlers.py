@@ -1,0 +1,54 @@
+"""Bus handlers of the router, in one table: reports in, case lifecycle for the open-primaries index."""
+
+from __future__ import annotations
+
+from router import repository as repo
+from router.service import RouterService
+from shared.contracts import cases, reports
+from shared.contracts.cases import CaseClosed, CaseFiled, CaseReopened, CaseWithdrawn
+from shared.contracts.common import Contract
+from shared.contracts.reports import ReportReceived, ReportUpdated
+from shared.handling import EventHandler, HandlerContext
+
+
+def _svc(ctx: HandlerContext) -> RouterService:
+    service: RouterService = ctx.services["router"]
+    return service
+
+
+async def handle_report_received(ctx: HandlerContext, body: ReportReceived) -> None:
+    async def emit(event: Contract) -> None:
+        await ctx.emit(event, subject=body.report_id)
+
+    await _svc(ctx).handle_report(ctx.session, emit, body, ctx.clock.now())
+
+
+async def handle_report_updated(ctx: HandlerContext, body: ReportUpdated) -> None:
+    await _svc(ctx).handle_update(ctx.session, body)
+
+
+async def handle_case_filed(ctx: HandlerContext, body: CaseFiled) -> None:
+    await repo.primary_case_filed(ctx.session, body.report_id, body.case_id)
+
+
+async def handle_case_closed(ctx: HandlerContext, body: CaseClosed) -> None:
+    await repo.primaries_closed(ctx.session, body.case_id, list(body.report_ids), body.at)
+
+
+async def handle_case_withdrawn(ctx: HandlerContext, body: CaseWithdrawn) -> None:
+    await repo.primaries_closed(ctx.session, body.case_id, [], body.at)
+
+
+async def handle_case_reopened(ctx: HandlerContext, body: CaseReopened) -> None:
+    await repo.primaries_reopened(ctx.session, body.case_id)
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "cityloop.report.received.v1": handle_report_received,
+    "cityloop.report.updated.v1": handle_report_updated,
+    "cityloop.case.filed.v1": handle_case_filed,
+    "cityloop.case.closed.v1": handle_case_closed,
+    "cityloop.case.withdrawn.v1": handle_case_withdrawn,
+    "cityloop.case.reopened.v1": handle_case_reopened,
+}
+TOPICS = [reports.TOPIC, cases.TOPIC]

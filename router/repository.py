@@ -1,0 +1,134 @@
+"""Every query of the router schema."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from router.merge import OpenPrimary
+from router.models import decisions, open_primaries, queue, rulesets
+
+_M_PER_DEG_LAT = 111_320.0
+
+
+# -- rule sets ---------------------------------------------------------------------------------------------------
+
+
+async def latest_ruleset(session: AsyncSession) -> dict[str, Any] | None:
+    row = (await session.execute(select(rulesets).order_by(rulesets.c.version.desc()).limit(1))).mappings().first()
+    return dict(row) if row else None
+
+
+async def latest_version(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.coalesce(func.max(rulesets.c.version), 0)))).scalar_one())
+
+
+async def rulesets_desc(session: AsyncSession, limit: int = 50) -> list[dict[str, Any]]:
+    rows = await session.execute(select(rulesets).order_by(rulesets.c.version.desc()).limit(limit))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def insert_ruleset(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(rulesets).values(**values))
+
+
+# -- decisions ---------------------------------------------------------------------------------------------------
+
+
+async def decision_exists(session: AsyncSession, report_id: str) -> bool:
+    return (await session.execute(select(decisions.c.report_id).where(decisions.c.report_id == report_id))).first() \
+        is not None
+
+
+async def upsert_decision(session: AsyncSession, **values: Any) -> None:
+    """A manual dispatch replaces the 'manual' decision that queued the report."""
+    stmt = pg_insert(decisions).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=[decisions.c.report_id],
+                                      set_={k: stmt.excluded[k] for k in values if k != "report_id"})
+    await session.execute(stmt)
+
+
+# -- open primaries ----------------------------------------------------------------------------------------------
+
+
+async def open_primaries_near(
+    session: AsyncSession, category_id: str, lon: float, lat: float, radius_m: float, since: datetime
+) -> list[OpenPrimary]:
+    dlat = radius_m / _M_PER_DEG_LAT
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    c = open_primaries.c
+    rows = await session.execute(
+        select(c.report_id, c.category_id, c.lon, c.lat, c.received_at, c.case_id).where(
+            c.open, c.category_id == category_id, c.received_at >= since,
+            c.lon.between(lon - dlon, lon + dlon), c.lat.between(lat - dlat, lat + dlat),
+        )
+    )
+    return [OpenPrimary(**r) for r in rows.mappings()]
+
+
+async def add_primary(session: AsyncSession, primary: OpenPrimary) -> None:
+    await session.execute(
+        pg_insert(open_primaries).values(
+            report_id=primary.report_id, category_id=primary.category_id, lon=primary.lon, lat=primary.lat,
+            received_at=primary.received_at, case_id=primary.case_id,
+        ).on_conflict_do_nothing()
+    )
+
+
+async def primary_case_filed(session: AsyncSession, report_id: str, case_id: str) -> int:
+    result = await session.execute(
+        update(open_primaries).where(open_primaries.c.report_id == report_id).values(case_id=case_id, open=True)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def primaries_closed(session: AsyncSession, case_id: str, report_ids: list[str], at: datetime) -> int:
+    c = open_primaries.c
+    result = await session.execute(
+        update(open_primaries).where(or_(c.case_id == case_id, c.report_id.in_(report_ids)), c.open)
+        .values(open=False, closed_at=at)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def primaries_reopened(session: AsyncSession, case_id: str) -> int:
+    c = open_primaries.c
+    result = await session.execute(update(open_primaries).where(c.case_id == case_id).values(open=True, closed_at=None))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# -- dispatch queue ----------------------------------------------------------------------------------------------
+
+
+async def enqueue(session: AsyncSession, **values: Any) -> None:
+    await session.execute(pg_insert(queue).values(status="waiting", **values).on_conflict_do_nothing())
+
+
+async def queue_item(session: AsyncSession, report_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    stmt = select(queue).where(queue.c.report_id == report_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def queue_items(session: AsyncSession, statuses: list[str], limit: int, offset: int) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(queue).where(queue.c.status.in_(statuses)).order_by(queue.c.queued_at, queue.c.report_id)
+        .limit(limit).offset(offset)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def update_queue(session: AsyncSession, report_id: str, **values: Any) -> None:
+    await session.execute(update(queue).where(queue.c.report_id == report_id).values(**values))
+
+
+async def queue_waiting_count(session: AsyncSession) -> int:
+    stmt = select(func.count()).select_from(queue).where(queue.c.status.in_(["waiting", "claimed"]))
+    return int((await session.execute(stmt)).scalar_one())
