@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -73,8 +74,16 @@ class PostgresServer:
             return self
         self._port_file.write_text(str(self.port))
         log = self.pgdata / "server.log"
-        self._run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-l", str(log), "-w",
-                   "-t", str(int(timeout_s)), "-o", f"-p {self.port}", "start"])
+        for attempt in range(3):
+            try:
+                self._run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-l", str(log), "-w",
+                           "-t", str(int(timeout_s)), "-o", f"-p {self.port}", "start"])
+                break
+            except subprocess.CalledProcessError as exc:
+                if attempt == 2:
+                    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                    raise RuntimeError(f"PostgreSQL did not start: {exc.stderr}\n{tail}") from exc
+                time.sleep(2)
         deadline = time.monotonic() + timeout_s
         while not self.running():
             if time.monotonic() > deadline:
@@ -95,15 +104,21 @@ class PostgresServer:
             )
 
     def kill(self) -> None:
-        """Crash the server (SIGKILL to the postmaster) for fault tests."""
+        """Crash the server as a power cut would: SIGKILL to the postmaster and every backend at once."""
+        import psutil
+
         pid_file = self.pgdata / "postmaster.pid"
-        if pid_file.exists():
-            pid = int(pid_file.read_text().splitlines()[0])
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-            time.sleep(0.5)
+        if not pid_file.exists():
+            return
+        try:
+            postmaster = psutil.Process(int(pid_file.read_text().splitlines()[0]))
+            victims = [postmaster, *postmaster.children(recursive=True)]
+        except (psutil.Error, ValueError, IndexError):
+            return
+        for proc in victims:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(victims, timeout=10)
 
     def destroy(self) -> None:
         self.stop("immediate")
