@@ -1,0 +1,146 @@
+"""Read models of the analytics schema, built only from events (`cases.v1`, `reports.received.v1`).
+
+Everything here can be dropped and rebuilt by replaying the topics from offset zero (`analytics.rebuild`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+
+from shared.db.outbox import inbox_table, outbox_table
+
+metadata = MetaData(schema="analytics")
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+
+
+def _ts(name: str) -> Column[object]:
+    return Column(name, DateTime(timezone=True))
+
+
+def _count(name: str) -> Column[int]:
+    return Column(name, Integer, nullable=False, server_default="0")
+
+
+case_facts = Table(
+    "case_facts",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("case_no", Text, nullable=False),
+    Column("report_id", Text),
+    Column("state", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    _ts("last_event_at"),
+    Column("department_code", Text, comment="department of the latest dispatch"),
+    Column("district_code", Text),
+    Column("street_code", Text),
+    Column("community_code", Text),
+    Column("cell_code", Text),
+    Column("category_scheme", Text),
+    Column("category_code", Text),
+    Column("category_name", Text),
+    Column("category_kind", Text),
+    Column("channel", Text),
+    Column("priority", Text),
+    Column("deadline_profile", Text),
+    _ts("received_at"),
+    _ts("filed_at"),
+    _ts("first_dispatched_at"),
+    _ts("dispatched_at"),
+    _count("dispatch_count"),
+    _count("return_count"),
+    _ts("acknowledge_due_at"),
+    _ts("acknowledged_at"),
+    _ts("first_contact_due_at"),
+    _ts("first_contact_at"),
+    Column("first_contact_on_time", Boolean),
+    _ts("handle_due_at"),
+    _ts("handled_at"),
+    _ts("first_handled_at"),
+    _count("handle_count"),
+    _ts("verify_due_at"),
+    _count("failed_verification_count"),
+    _ts("first_closed_at"),
+    _ts("closed_at"),
+    _count("reopen_count"),
+    _ts("withdrawn_at"),
+    _count("extension_requested_count"),
+    _count("extension_count"),
+    _count("extension_days"),
+    _count("suspension_count"),
+    _ts("suspended_since"),
+    Column("suspended_seconds", Float, nullable=False, server_default="0"),
+    _count("merged_report_count"),
+    _count("callback_count"),
+    Column("satisfaction", Text),
+    _ts("callback_at"),
+    _count("warning_count"),
+    _count("breach_count"),
+    _count("escalation_count"),
+    _count("max_escalation_level"),
+    _count("whistle_count"),
+    Index("ix_case_facts_filed_at", "filed_at"),
+    Index("ix_case_facts_recurrence", "cell_code", "category_code", "first_closed_at"),
+)
+
+dispatches = Table(
+    "dispatches",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("department_code", Text),
+    _ts("dispatched_at"),
+    Column("redispatch", Boolean, nullable=False, server_default="false"),
+    _ts("acknowledge_due_at"),
+    _ts("acknowledged_at"),
+    _ts("responded_at"),
+    _ts("returned_at"),
+)
+
+checkins = Table(
+    "checkins",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("whistle_seq", Integer, primary_key=True),
+    Column("department_code", Text, primary_key=True),
+    Column("street_code", Text),
+    _ts("whistle_at"),
+    _ts("due_at"),
+    _ts("checked_in_at"),
+    _ts("missed_at"),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("case_id", Text, nullable=False),
+    Column("department_code", Text),
+    Column("kind", Text, nullable=False),
+    Column("level", Integer, nullable=False),
+    _ts("at"),
+    _ts("due_at"),
+    Column("escalated_to", Text),
+    Index("ix_escalations_at", "at"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("report_id", Text, primary_key=True),
+    Column("channel", Text, nullable=False),
+    _ts("received_at"),
+    Index("ix_reports_received_at", "received_at"),
+)
+
+READ_MODELS = (case_facts, dispatches, checkins, escalations, reports)

@@ -1,0 +1,114 @@
+"""Every read and write of the projection: inbox claims, case rows in and out, truncation.
+
+Writes go as one `INSERT … SELECT FROM unnest(arrays)` per table, so a batch of thousands of
+cases costs a handful of statements (the same path for one live event and for a bulk replay).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, Float, Integer, Table, Text, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics.models import READ_MODELS, case_facts, checkins, dispatches, escalations, inbox, reports
+from analytics.projection import CaseRecord, CheckIn, Dispatch, Escalation, Fact
+
+_ARRAY_TYPES: tuple[tuple[type, str], ...] = (
+    (Text, "text[]"), (DateTime, "timestamptz[]"), (Integer, "int[]"), (Float, "float8[]"), (Boolean, "bool[]"),
+)
+
+
+def _array_type(table: Table, column: str) -> str:
+    column_type = table.c[column].type
+    for sa_type, pg_type in _ARRAY_TYPES:
+        if isinstance(column_type, sa_type):
+            return pg_type
+    raise TypeError(f"no array type for {table.name}.{column}: {column_type}")
+
+
+def _upsert_sql(table: Table, columns: Sequence[str], *, update: bool) -> str:
+    keys = [c.name for c in table.primary_key.columns]
+    arrays = ", ".join(f"CAST(:{name} AS {_array_type(table, name)})" for name in columns)
+    sql = (f'INSERT INTO {table.schema}.{table.name} ({", ".join(columns)}) '
+           f"SELECT * FROM unnest({arrays}) ON CONFLICT ({', '.join(keys)}) ")
+    updates = [name for name in columns if name not in keys]
+    if update and updates:
+        return sql + "DO UPDATE SET " + ", ".join(f"{n} = excluded.{n}" for n in updates)
+    return sql + "DO NOTHING"
+
+
+_COLUMNS: dict[type, list[str]] = {cls: [f.name for f in fields(cls)] for cls in (Fact, Dispatch, CheckIn, Escalation)}
+_SQL: dict[type, str] = {
+    Fact: _upsert_sql(case_facts, _COLUMNS[Fact], update=True),
+    Dispatch: _upsert_sql(dispatches, _COLUMNS[Dispatch], update=True),
+    CheckIn: _upsert_sql(checkins, _COLUMNS[CheckIn], update=True),
+    Escalation: _upsert_sql(escalations, _COLUMNS[Escalation], update=False),
+}
+_REPORTS_SQL = _upsert_sql(reports, ["report_id", "channel", "received_at"], update=False)
+
+
+async def _write(session: AsyncSession, cls: type, rows: Sequence[Any]) -> None:
+    """One statement for all rows: a column-wise array per field."""
+    if rows:
+        names = _COLUMNS[cls]
+        await session.execute(text(_SQL[cls]), {name: [getattr(row, name) for row in rows] for name in names})
+
+
+async def claim(session: AsyncSession, consumer: str, event_ids: Sequence[str]) -> set[str]:
+    """The ids this consumer has not handled before, now recorded as handled (in the caller's transaction)."""
+    if not event_ids:
+        return set()
+    result = await session.execute(
+        text(f"INSERT INTO {inbox.schema}.inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[])) "
+             "ON CONFLICT DO NOTHING RETURNING event_id"),
+        {"consumer": consumer, "ids": list(event_ids)},
+    )
+    return set(result.scalars())
+
+
+async def load(session: AsyncSession, case_ids: Iterable[str]) -> dict[str, CaseRecord]:
+    """The stored rows of these cases (cases never seen are absent)."""
+    ids = list(case_ids)
+    if not ids:
+        return {}
+    params = {"ids": ids}
+    records: dict[str, CaseRecord] = {}
+    fact_sql = f"SELECT {', '.join(_COLUMNS[Fact])} FROM analytics.case_facts WHERE case_id = ANY(CAST(:ids AS text[]))"
+    for row in await session.execute(text(fact_sql), params):
+        records[row.case_id] = CaseRecord(Fact(*row))
+    dispatch_sql = (f"SELECT {', '.join(_COLUMNS[Dispatch])} FROM analytics.dispatches "
+                    "WHERE case_id = ANY(CAST(:ids AS text[])) ORDER BY case_id, seq")
+    for row in await session.execute(text(dispatch_sql), params):
+        records[row.case_id].dispatches.append(Dispatch(*row))
+    checkin_sql = (f"SELECT {', '.join(_COLUMNS[CheckIn])} FROM analytics.checkins "
+                   "WHERE case_id = ANY(CAST(:ids AS text[])) ORDER BY case_id, whistle_seq, department_code")
+    for row in await session.execute(text(checkin_sql), params):
+        records[row.case_id].checkins.append(CheckIn(*row))
+    return records
+
+
+async def save(session: AsyncSession, records: Iterable[CaseRecord]) -> None:
+    """Upsert the rows of these cases; escalations are append-only."""
+    batch = list(records)
+    await _write(session, Fact, [r.fact for r in batch])
+    await _write(session, Dispatch, [d for r in batch for d in r.dispatches])
+    await _write(session, CheckIn, [ci for r in batch for ci in r.checkins])
+    await _write(session, Escalation, [e for r in batch for e in r.escalations])
+
+
+async def add_reports(session: AsyncSession, rows: Mapping[str, tuple[str, Any]]) -> None:
+    """Received reports by id: (channel, received_at); a report seen before is left as it was."""
+    if rows:
+        ids = list(rows)
+        await session.execute(text(_REPORTS_SQL), {
+            "report_id": ids, "channel": [rows[i][0] for i in ids], "received_at": [rows[i][1] for i in ids],
+        })
+
+
+async def truncate(session: AsyncSession) -> None:
+    """Empty every read model and the inbox, so a replay from offset zero rebuilds them."""
+    names = ", ".join(f"{t.schema}.{t.name}" for t in (*READ_MODELS, inbox))
+    await session.execute(text(f"TRUNCATE {names}"))

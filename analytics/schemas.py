@@ -1,0 +1,105 @@
+"""HTTP answers of the analytics API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ScoreValue(_Out):
+    value: float | None
+    numerator: int | None = None
+    denominator: int | None = None
+
+
+class KpiRow(_Out):
+    period: str | None = Field(default=None, description="day (YYYY-MM-DD), Monday of the week, or month (YYYY-MM)")
+    key: str | None = Field(description="the group: a department, street, community, cell, category, channel or period")
+    scores: dict[str, ScoreValue]
+
+
+class Window(_Out):
+    from_: datetime = Field(alias="from", description="inclusive: cases filed at or after")
+    to: datetime = Field(description="exclusive: cases filed before")
+    as_of: datetime = Field(description="deadlines that passed before this count as missed")
+
+
+class KpiAnswer(Window):
+    dimension: str
+    filters: dict[str, str]
+    rows: list[KpiRow]
+
+
+class RankedRow(KpiRow):
+    rank: int = Field(description="1 is best; equal values share a rank")
+    value: float
+
+
+class Ranking(Window):
+    dimension: str
+    score: str
+    higher_is_better: bool
+    filters: dict[str, str]
+    rows: list[RankedRow]
+    unranked: list[str | None] = Field(description="groups with no denominator for this score")
+
+
+class Series(Window):
+    interval: str
+    dimension: str
+    filters: dict[str, str]
+    points: list[KpiRow]
+
+
+class ScoreDefinition(_Out):
+    name: str
+    title: str
+    kind: str
+    source: str
+    higher_is_better: bool
+    weight: float | None = Field(default=None, description="weight in the composite score, if it is part of it")
+
+
+class Definitions(_Out):
+    scores: list[ScoreDefinition]
+    timezone: str
+    filing_limit_minutes: int
+    closing_limit_hours: float
+    recurrence_days: int
+
+
+class Hotspot(_Out):
+    week: str = Field(description="Monday of the week, local time")
+    category_code: str
+    cell_code: str
+    cases: int
+    recurring: int = Field(description="of these cases, how many recur (回潮)")
+    rank: int
+
+
+class Hotspots(Window):
+    days: int
+    top: int
+    filters: dict[str, str]
+    rows: list[Hotspot]
+
+
+class Recurrence(_Out):
+    case_id: str
+    case_no: str
+    cell_code: str
+    category_code: str
+    filed_at: datetime
+    previous_case_id: str
+    previous_closed_at: datetime
+
+
+class Recurrences(Window):
+    days: int
+    filters: dict[str, str]
+    rows: list[Recurrence]
