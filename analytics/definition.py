@@ -20,7 +20,14 @@ SERVICE = ServiceDefinition(
     package="analytics",
     metadata=metadata,
     routers=[router],
-    consumers=[ConsumerSpec(group=handlers.CONSUMER, handlers=handlers.HANDLERS, topics=handlers.TOPICS)],
+    consumers=[
+        ConsumerSpec(
+            group=handlers.CONSUMER,
+            handlers=handlers.HANDLERS,
+            topics=handlers.TOPICS,
+            batch=lambda runtime: handlers.BatchProjector(runtime.sessions).handle_batch,
+        )
+    ],
     on_startup=on_startup,
     reset=repository.truncate,
 )

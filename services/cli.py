@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 
 from services import registry
 from shared.logging import configure_logging
@@ -55,7 +56,7 @@ def run(
             server.stop()  # type: ignore[attr-defined]
 
 
-def _attach_simulator(api: object, settings: Settings, host: str, port: int, per_minute: float) -> None:
+def _attach_simulator(api: FastAPI, settings: Settings, host: str, port: int, per_minute: float) -> None:
     from services.simulate import start_in_background
 
     start_in_background(api, f"http://{host}:{port}", settings, per_minute)

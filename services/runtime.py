@@ -92,7 +92,8 @@ class Platform:
             for spec in d.consumers:
                 processor = InboxProcessor(spec.group, spec.handlers, self.sessions, runtime.inbox, runtime.outbox,
                                            self.clock, runtime.services)
-                loop = ConsumerLoop(self.bus, spec.group, spec.topics, processor.handle_batch, service=d.name,
+                handle = spec.batch(runtime) if spec.batch else processor.handle_batch
+                loop = ConsumerLoop(self.bus, spec.group, spec.topics, handle, service=d.name,
                                     max_attempts=self.settings.consumer_max_attempts,
                                     batch_size=self.settings.consumer_batch_size)
                 self.loops.append(loop)

@@ -12,6 +12,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus, TopicSpec
+from shared.bus.consumer import BatchHandler
 from shared.clock import Clock
 from shared.db.outbox import Inbox, Outbox, inbox_table, outbox_table
 from shared.handling import EventHandler
@@ -25,6 +26,8 @@ class ConsumerSpec:
     group: str
     handlers: Mapping[str, EventHandler]
     topics: list[str]
+    batch: Callable[[ServiceRuntime], BatchHandler] | None = None
+    """Optional fast path for a whole poll in one go; it must keep the same inbox semantics as `handlers`."""
 
 
 @dataclass
