@@ -123,6 +123,9 @@ class Platform:
             relay.stop()
         for loop in self.loops:
             loop.stop()
+        for name, task in self.tasks.items():
+            if ":worker:" in name:
+                task.cancel()  # workers hold no state outside a transaction: an interrupted sweep rolls back
         tasks = list(self.tasks.values())
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=5)

@@ -1,0 +1,1 @@
+"""Workflow: owns cases, runs the closed loop (file → dispatch → … → close), deadlines, escalation and whistles."""

@@ -1,0 +1,10 @@
+"""Prometheus metrics of the workflow: the timer backlog and the open cases by state."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+TIMERS_PENDING = Gauge("cityloop_timers_pending", "Deadline timers not yet fired (due or not)")
+TIMERS_OVERDUE = Gauge("cityloop_timers_overdue", "Deadline timers past their due time and not yet fired")
+TIMERS_FIRED = Counter("cityloop_timers_fired_total", "Deadline timers fired")
+CASES_OPEN = Gauge("cityloop_cases_open", "Cases not closed or withdrawn", ["state"])

@@ -1,0 +1,298 @@
+"""Every query of the workflow package; nothing else touches the session's SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from workflow.models import (
+    audit,
+    case_counters,
+    case_departments,
+    case_reports,
+    cases,
+    deadlines,
+    parked_events,
+    timers,
+    whistles,
+)
+
+ACTIVE = "active"
+_AUDIT_TYPES = {"case_id": "text", "version": "int", "at": "timestamptz", "actor_id": "text", "actor_role": "text",
+                "actor_unit": "text", "action": "text", "from_state": "text", "to_state": "text", "reason": "text",
+                "payload": "text", "event_id": "text"}
+_AUDIT_COLUMNS = tuple(_AUDIT_TYPES)
+_AUDIT_INSERT = text(
+    f"INSERT INTO workflow.audit ({', '.join(_AUDIT_COLUMNS)}) "
+    f"SELECT {', '.join('payload::jsonb' if c == 'payload' else c for c in _AUDIT_COLUMNS)} FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _AUDIT_TYPES.items())
+    + f") AS a({', '.join(_AUDIT_COLUMNS)})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which cases a caller may see: all, those a department was ever given, or those in one street."""
+
+    department: str | None = None
+    street: str | None = None
+
+    def clause(self) -> Any:
+        if self.department is not None:
+            return exists().where(
+                case_departments.c.case_id == cases.c.id, case_departments.c.department_code == self.department
+            )
+        if self.street is not None:
+            return cases.c.street_code == self.street
+        return text("true")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    states: Sequence[str] = ()
+    department_code: str | None = None
+    street_code: str | None = None
+    current_only: bool = False
+    """For a department: only the cases assigned to it now, not those it once had or was summoned to."""
+
+
+class Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- cases -------------------------------------------------------------------------------------
+
+    async def next_case_no(self, prefix: str, day: date) -> str:
+        """`DC20261123000123`: prefix, local filing day, that day's 6-digit sequence (row-locked counter)."""
+        stmt = (
+            pg_insert(case_counters).values(day=day, last=1)
+            .on_conflict_do_update(index_elements=[case_counters.c.day], set_={"last": case_counters.c.last + 1})
+            .returning(case_counters.c.last)
+        )
+        seq = (await self.session.execute(stmt)).scalar_one()
+        return f"{prefix}{day:%Y%m%d}{seq:06d}"
+
+    async def insert_case(self, values: dict[str, Any]) -> Row[Any]:
+        return (await self.session.execute(insert(cases).values(**values).returning(*cases.c))).one()
+
+    async def update_case(self, case_id: str, values: dict[str, Any]) -> Row[Any]:
+        stmt = update(cases).where(cases.c.id == case_id).values(**values).returning(*cases.c)
+        return (await self.session.execute(stmt)).one()
+
+    async def find_case(self, ref: str, scope: Scope) -> Row[Any] | None:
+        """A case by id or case number, if `scope` sees it."""
+        stmt = select(cases).where(or_(cases.c.id == ref, cases.c.case_no == ref), scope.clause())
+        return (await self.session.execute(stmt)).first()
+
+    async def claim_version(self, case_id: str, version: int) -> bool:
+        """Compare-and-set: move the case from `version` to the next one, or False if someone else did first.
+
+        The row stays locked until the transaction ends, so the rest of the command runs alone; a
+        concurrent command that read the same version waits here, then finds it gone and gets a 409.
+        """
+        stmt = (update(cases).where(cases.c.id == case_id, cases.c.version == version)
+                .values(version=version + 1).returning(cases.c.id))
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def case_for_report(self, report_id: str, *, lock: bool = False) -> Row[Any] | None:
+        """The case holding a report; `lock` (FOR NO KEY UPDATE) makes event handlers wait for a concurrent
+        command instead of losing the compare-and-set and retrying the whole batch."""
+        stmt = select(cases).join(case_reports, case_reports.c.case_id == cases.c.id).where(
+            case_reports.c.report_id == report_id
+        )
+        if lock:
+            stmt = stmt.with_for_update(key_share=True, of=cases)  # renders FOR NO KEY UPDATE
+        return (await self.session.execute(stmt)).first()
+
+    async def list_cases(self, scope: Scope, f: CaseFilter, limit: int, offset: int) -> list[Row[Any]]:
+        stmt = select(cases).where(scope.clause())
+        if f.states:
+            stmt = stmt.where(cases.c.state.in_(list(f.states)))
+        if f.department_code:
+            stmt = stmt.where(cases.c.department_code == f.department_code)
+        if f.street_code:
+            stmt = stmt.where(cases.c.street_code == f.street_code)
+        if f.current_only and scope.department is not None:
+            stmt = stmt.where(cases.c.department_code == scope.department)
+        stmt = stmt.order_by(cases.c.filed_at.desc(), cases.c.id).limit(limit).offset(offset)
+        return list((await self.session.execute(stmt)).all())
+
+    async def open_cases_by_state(self) -> dict[str, int]:
+        stmt = select(cases.c.state, func.count()).where(cases.c.state.not_in(["closed", "withdrawn"])).group_by(
+            cases.c.state
+        )
+        return {state: int(n) for state, n in (await self.session.execute(stmt)).all()}
+
+    # -- departments and reports of a case -----------------------------------------------------------
+
+    async def add_department(self, case_id: str, department_code: str, relation: str, at: datetime) -> None:
+        stmt = pg_insert(case_departments).values(
+            case_id=case_id, department_code=department_code, relation=relation, since=at
+        )
+        if relation == "assigned":  # being assigned outranks having been summoned
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[case_departments.c.case_id, case_departments.c.department_code],
+                set_={"relation": "assigned"},
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing()
+        await self.session.execute(stmt)
+
+    async def departments_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
+        stmt = select(case_departments).where(case_departments.c.case_id.in_(list(case_ids))).order_by(
+            case_departments.c.since, case_departments.c.department_code
+        )
+        return list((await self.session.execute(stmt)).all())
+
+    async def add_report(self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime) -> bool:
+        stmt = (
+            pg_insert(case_reports)
+            .values(case_id=case_id, report_id=report_id, channel=channel, is_primary=primary, attached_at=at)
+            .on_conflict_do_nothing()
+            .returning(case_reports.c.report_id)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def reports_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
+        stmt = select(case_reports).where(case_reports.c.case_id.in_(list(case_ids))).order_by(
+            case_reports.c.attached_at, case_reports.c.report_id
+        )
+        return list((await self.session.execute(stmt)).all())
+
+    async def withdraw_report(self, report_id: str, at: datetime) -> None:
+        await self.session.execute(
+            update(case_reports).where(case_reports.c.report_id == report_id).values(withdrawn_at=at)
+        )
+
+    async def park(self, awaits_report_id: str, event_type: str, body: dict[str, Any], at: datetime) -> None:
+        await self.session.execute(
+            insert(parked_events).values(awaits_report_id=awaits_report_id, event_type=event_type, body=body,
+                                         parked_at=at)
+        )
+
+    async def take_parked(self, report_id: str) -> list[Row[Any]]:
+        stmt = (
+            delete(parked_events).where(parked_events.c.awaits_report_id == report_id)
+            .returning(parked_events.c.id, parked_events.c.event_type, parked_events.c.body)
+        )
+        rows: list[Row[Any]] = [*(await self.session.execute(stmt))]
+        return sorted(rows, key=lambda r: r.id)
+
+    # -- audit trail and whistles --------------------------------------------------------------------
+
+    async def add_audit(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append audit rows in one statement (unnest of arrays: a timer sweep writes hundreds at once)."""
+        if not rows:
+            return
+        columns = {name: [r.get(name) for r in rows] for name in _AUDIT_COLUMNS}
+        columns["payload"] = [orjson.dumps(r.get("payload") or {}).decode() for r in rows]
+        await self.session.execute(_AUDIT_INSERT, columns)
+
+    async def audit_of(self, case_id: str) -> list[Row[Any]]:
+        stmt = select(audit).where(audit.c.case_id == case_id).order_by(audit.c.id)
+        return list((await self.session.execute(stmt)).all())
+
+    async def add_whistle(self, case_id: str, street_code: str | None, at: datetime, by: str, reason: str) -> int:
+        stmt = insert(whistles).values(case_id=case_id, street_code=street_code, blown_at=at, blown_by=by,
+                                       reason=reason).returning(whistles.c.id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def whistles_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
+        stmt = select(whistles).where(whistles.c.case_id.in_(list(case_ids))).order_by(whistles.c.id)
+        return list((await self.session.execute(stmt)).all())
+
+    # -- deadlines --------------------------------------------------------------------------------------
+
+    async def insert_deadline(self, values: dict[str, Any]) -> int:
+        return int((await self.session.execute(insert(deadlines).values(**values).returning(deadlines.c.id)))
+                   .scalar_one())
+
+    async def deadlines_of(self, case_ids: Iterable[str], *, active_only: bool = False) -> list[Row[Any]]:
+        stmt = select(deadlines).where(deadlines.c.case_id.in_(list(case_ids)))
+        if active_only:
+            stmt = stmt.where(deadlines.c.status == ACTIVE)
+        return list((await self.session.execute(stmt.order_by(deadlines.c.id))).all())
+
+    async def active_deadlines(self, case_id: str, kinds: Iterable[str] | None = None) -> list[Row[Any]]:
+        stmt = select(deadlines).where(deadlines.c.case_id == case_id, deadlines.c.status == ACTIVE)
+        if kinds is not None:
+            stmt = stmt.where(deadlines.c.kind.in_(list(kinds)))
+        return list((await self.session.execute(stmt.order_by(deadlines.c.id))).all())
+
+    async def update_deadline(self, deadline_id: int, values: dict[str, Any]) -> None:
+        await self.session.execute(update(deadlines).where(deadlines.c.id == deadline_id).values(**values))
+
+    async def pending_checkins(self, case_id: str) -> frozenset[str]:
+        stmt = select(deadlines.c.department_code).where(
+            deadlines.c.case_id == case_id, deadlines.c.status == ACTIVE, deadlines.c.kind.like("checkin:%")
+        )
+        return frozenset(r for r in (await self.session.execute(stmt)).scalars() if r)
+
+    # -- timers -----------------------------------------------------------------------------------------
+
+    async def insert_timers(self, case_id: str, deadline_id: int, kind: str, schedule: dict[str, datetime]) -> None:
+        rows = [{"case_id": case_id, "deadline_id": deadline_id, "kind": kind, "fire_kind": fk, "due_at": at}
+                for fk, at in schedule.items()]
+        await self.session.execute(pg_insert(timers).on_conflict_do_nothing(), rows)
+
+    async def reschedule_timers(self, deadline_id: int, schedule: dict[str, datetime]) -> None:
+        """New times for the steps of a deadline that have not fired; they become pending again."""
+        for fire_kind, at in schedule.items():
+            await self.session.execute(
+                update(timers)
+                .where(timers.c.deadline_id == deadline_id, timers.c.fire_kind == fire_kind,
+                       timers.c.status.in_(["pending", "paused"]))
+                .values(due_at=at, status="pending")
+            )
+
+    async def set_timer_status(self, deadline_ids: Sequence[int], status: str,
+                               from_statuses: Sequence[str] = ("pending", "paused")) -> None:
+        """Timers are addressed through their deadline (the unique index leads with it): no index on case_id,
+        one fewer index entry to write for every timer a sweep fires."""
+        if deadline_ids:
+            await self.session.execute(
+                update(timers)
+                .where(timers.c.deadline_id.in_(list(deadline_ids)), timers.c.status.in_(list(from_statuses)))
+                .values(status=status)
+            )
+
+    async def claim_due_timers(self, now: datetime, limit: int) -> list[Row[Any]]:
+        """Take up to `limit` due timers no other poller holds and mark them fired, with what firing needs.
+
+        The caller's transaction emits their events; if it dies before commit, the rows are pending again.
+        """
+        stmt = text("""
+            WITH due AS (
+                SELECT id FROM workflow.timers
+                WHERE status = 'pending' AND due_at <= :now
+                ORDER BY due_at LIMIT :limit
+                FOR UPDATE SKIP LOCKED)
+            UPDATE workflow.timers t SET status = 'fired', fired_at = :now
+            FROM due, workflow.deadlines d, workflow.cases c
+            WHERE t.id = due.id AND d.id = t.deadline_id AND c.id = t.case_id
+            RETURNING t.id, t.case_id, t.deadline_id, t.kind, t.fire_kind, t.due_at,
+                      d.due_at AS deadline_due, d.department_code, d.status AS deadline_status,
+                      c.case_no, c.state, c.version, c.department_code AS case_department
+        """)
+        return list((await self.session.execute(stmt, {"now": now, "limit": limit})).all())
+
+    async def mark_timers(self, ids: Sequence[int], status: str) -> None:
+        if ids:
+            await self.session.execute(update(timers).where(timers.c.id.in_(list(ids))).values(status=status))
+
+    async def timer_counts(self, now: datetime) -> tuple[int, int]:
+        """(pending, overdue): both read the partial index of pending timers."""
+        stmt = select(func.count(), func.count().filter(timers.c.due_at <= now)).where(timers.c.status == "pending")
+        pending, overdue = (await self.session.execute(stmt)).one()
+        return int(pending), int(overdue)
+
+    async def any_timer_due(self, now: datetime) -> bool:
+        stmt = select(exists().where(and_(timers.c.status == "pending", timers.c.due_at <= now)))
+        return bool((await self.session.execute(stmt)).scalar())

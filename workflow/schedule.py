@@ -1,0 +1,97 @@
+"""The deadlines of cases and their timers: open, meet, cancel, pause, resume, extend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from shared.contracts.cases import DeadlineSet
+from workflow.config import Basis, Limit, Rules
+from workflow.deadlines import Clockwork, Span
+from workflow.repository import Repository
+
+CHECKIN_POINTS = {"checkin": 1.0}
+
+
+def checkin_kind(department_code: str) -> str:
+    return f"checkin:{department_code}"
+
+
+def span_of(row: Row[Any]) -> Span:
+    return Span(Basis(row.basis), row.start_at, row.due_at, row.paused, row.paused_at)
+
+
+def deadline_set(kind: str, due_at: datetime, warnings: Iterable[str]) -> DeadlineSet:
+    return DeadlineSet(kind=kind, due_at=due_at, warnings=list(warnings))
+
+
+class DeadlineBook:
+    def __init__(self, repo: Repository, clockwork: Clockwork, rules: Rules) -> None:
+        self.repo = repo
+        self.clockwork = clockwork
+        self.rules = rules
+
+    def points(self, kind: str) -> dict[str, float]:
+        return CHECKIN_POINTS if kind.startswith("checkin:") else self.rules.escalation.fire_points()
+
+    async def open(self, case_id: str, kind: str, limit: Limit, start: datetime, *,
+                   department_code: str | None = None, whistle_id: int | None = None) -> DeadlineSet:
+        due = self.clockwork.due(start, limit)
+        deadline_id = await self.repo.insert_deadline({
+            "case_id": case_id, "kind": kind, "department_code": department_code, "whistle_id": whistle_id,
+            "basis": limit.basis.value, "start_at": start, "due_at": due.at, "warnings": list(due.warnings),
+        })
+        span = Span(limit.basis, start, due.at)
+        await self.repo.insert_timers(case_id, deadline_id, kind, self.clockwork.schedule(span, self.points(kind)))
+        return deadline_set(kind, due.at, due.warnings)
+
+    async def meet(self, case_id: str, kinds: Iterable[str], at: datetime) -> list[bool]:
+        """Mark the active deadlines of `kinds` met at `at`; returns whether each was on time."""
+        rows = await self.repo.active_deadlines(case_id, kinds)
+        for row in rows:
+            await self.repo.update_deadline(row.id, {"status": "met", "met_at": at, "on_time": at <= row.due_at})
+        await self.repo.set_timer_status([r.id for r in rows], "cancelled")
+        return [at <= r.due_at for r in rows]
+
+    async def cancel(self, case_id: str, kinds: Iterable[str] | None = None) -> None:
+        rows = await self.repo.active_deadlines(case_id, kinds)
+        for row in rows:
+            await self.repo.update_deadline(row.id, {"status": "cancelled"})
+        await self.repo.set_timer_status([r.id for r in rows], "cancelled")
+
+
+    async def reassign(self, case_id: str, kinds: Iterable[str], department_code: str) -> None:
+        for row in await self.repo.active_deadlines(case_id, kinds):
+            await self.repo.update_deadline(row.id, {"department_code": department_code})
+
+    async def pause(self, case_id: str, at: datetime) -> None:
+        rows = await self.repo.active_deadlines(case_id)
+        for row in rows:
+            await self.repo.update_deadline(row.id, {"paused_at": at})
+        await self.repo.set_timer_status([r.id for r in rows], "paused", from_statuses=("pending",))
+
+    async def resume(self, case_id: str, at: datetime) -> list[DeadlineSet]:
+        """Every paused clock restarts; due times move by the suspended time counted in their basis."""
+        out = []
+        for row in await self.repo.active_deadlines(case_id):
+            span, warnings = self.clockwork.resumed(span_of(row), at)
+            out.append(await self._store(row, span, warnings))
+        return out
+
+    async def extend(self, case_id: str, kind: str, days: int) -> list[DeadlineSet]:
+        out = []
+        for row in await self.repo.active_deadlines(case_id, [kind]):
+            span, warnings = self.clockwork.extended(span_of(row), days)
+            out.append(await self._store(row, span, warnings))
+        return out
+
+    async def _store(self, row: Row[Any], span: Span, warnings: tuple[str, ...]) -> DeadlineSet:
+        merged = list(dict.fromkeys([*row.warnings, *warnings]))
+        await self.repo.update_deadline(row.id, {
+            "due_at": span.due, "paused": span.paused, "paused_at": span.paused_at, "warnings": merged,
+        })
+        await self.repo.reschedule_timers(row.id, self.clockwork.schedule(span, self.points(row.kind)))
+        return deadline_set(row.kind, span.due, merged)

@@ -1,0 +1,458 @@
+"""Case commands: each loads the case under its row lock, asks the machine, moves clocks, records and emits.
+
+Nothing here commits: the HTTP endpoint or the event handler owns the transaction, so the state
+change, its audit row and its outbox event are durable together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Principal, Role
+from shared.calendar import SHANGHAI, default_calendar
+from shared.clock import Clock
+from shared.contracts.cases import DeadlineSet
+from shared.contracts.common import Actor, Photo
+from shared.contracts.reports import ReportUpdated
+from shared.contracts.routing import ReportMerged, RoutingDecided
+from shared.db.outbox import Outbox
+from shared.errors import Conflict, Invalid, NotFound
+from workflow import machine
+from workflow.config import Profile, Rules, WorkflowSettings
+from workflow.deadlines import Clockwork
+from workflow.departments import DepartmentDirectory
+from workflow.machine import Action, CaseFacts, State
+from workflow.repository import Repository, Scope
+from workflow.schedule import DeadlineBook, checkin_kind
+
+WORKFLOW = Principal("workflow", Role.SYSTEM)
+ROUTER = Principal("router", Role.SYSTEM)
+
+
+@dataclass
+class Workflow:
+    """The service's singletons, built once at start-up (`runtime.services["workflow"]`)."""
+
+    settings: WorkflowSettings
+    rules: Rules
+    clockwork: Clockwork
+    departments: DepartmentDirectory
+
+    @classmethod
+    def load(cls, settings: WorkflowSettings | None = None) -> Workflow:
+        settings = settings or WorkflowSettings()
+        calendar = default_calendar(settings.calendar_overrides_path)
+        return cls(settings, Rules.from_yaml(settings.profiles_path), Clockwork(calendar),
+                   DepartmentDirectory.from_yaml(settings.departments_path))
+
+
+def actor_of(who: Principal) -> Actor:
+    return Actor(id=who.subject, role=who.role.value, unit=who.unit)
+
+
+def audit_row(case_id: str, version: int, at: datetime, who: Principal, action: Action, from_state: str | None,
+              to_state: str | None, reason: str | None, payload: dict[str, Any],
+              event_id: str | None) -> dict[str, Any]:
+    """One line of the audit trail: who did what to which case when, from which state to which, and why."""
+    return {"case_id": case_id, "version": version, "at": at, "actor_id": who.subject, "actor_role": who.role.value,
+            "actor_unit": who.unit, "action": action.value, "from_state": from_state, "to_state": to_state,
+            "reason": reason, "payload": payload, "event_id": event_id}
+
+
+def scope_of(who: Principal) -> Scope:
+    """A department sees the cases it was ever given or summoned to; a street office, or anyone else whose
+    unit is a street (an inspector, a street's dispatcher), the cases in that street. A department or
+    street token without a unit sees nothing; admins, other systems and district staff see everything."""
+    if who.role is Role.DEPARTMENT:
+        return Scope(department=who.unit or "")
+    if who.role is Role.STREET:
+        return Scope(street=who.unit or "")
+    if who.unit and who.role not in (Role.ADMIN, Role.SYSTEM):
+        return Scope(street=who.unit)
+    return Scope()
+
+
+def facts_of(row: Row[Any], pending_checkins: frozenset[str] = frozenset()) -> CaseFacts:
+    return CaseFacts(
+        state=State(row.state),
+        department_code=row.department_code,
+        suspended_from=State(row.suspended_from) if row.suspended_from else None,
+        extension_pending=row.extension_days is not None,
+        first_contact_done=row.first_contact_at is not None,
+        last_satisfaction=row.last_satisfaction,
+        pending_checkins=pending_checkins,
+    )
+
+
+class CaseService:
+    def __init__(self, session: AsyncSession, outbox: Outbox, clock: Clock, wf: Workflow) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.clock = clock
+        self.wf = wf
+        self.repo = Repository(session)
+        self.book = DeadlineBook(self.repo, wf.clockwork, wf.rules)
+
+    # -- the mechanics every command shares -----------------------------------------------------------
+
+    async def load(self, ref: str, who: Principal) -> Row[Any]:
+        """The case if `who` may see it; otherwise 404, the same answer as for a case that does not exist."""
+        row = await self.repo.find_case(ref, scope_of(who))
+        if row is None:
+            raise NotFound(f"no case {ref}", field="case_id")
+        return row
+
+    async def _check(self, row: Row[Any], action: Action, who: Principal, expected: int | None = None) -> State:
+        if expected is not None and expected != row.version:
+            raise Conflict(f"the case changed: it is at version {row.version}, the request was for {expected}",
+                           field="version", current_version=row.version)
+        pending = await self.repo.pending_checkins(row.id) if action is Action.CHECK_IN else frozenset()
+        target = machine.check(action, facts_of(row, pending), who)
+        if not await self.repo.claim_version(row.id, row.version):
+            raise Conflict("someone else changed the case at the same moment: reload it and try again",
+                           field="version")
+        return target
+
+    async def _record(self, row: Row[Any], action: Action, who: Principal, target: State, *,
+                      values: dict[str, Any] | None = None, event: dict[str, Any] | None = None,
+                      reason: str | None = None, payload: dict[str, Any] | None = None) -> Row[Any]:
+        """Write the new state and version, the audit row and the event, all in the caller's transaction."""
+        now = self.clock.now()
+        new = await self.repo.update_case(
+            row.id, {"state": target.value, "version": row.version + 1, "updated_at": now, **(values or {})}
+        )
+        await self._emit(new, action, who, row.state, event or {}, reason, payload)
+        return new
+
+    async def _emit(self, case: Row[Any], action: Action, who: Principal, from_state: str | None,
+                    event: dict[str, Any], reason: str | None, payload: dict[str, Any] | None) -> None:
+        now = self.clock.now()
+        event_id = None
+        if action is not Action.NOTE:
+            body = machine.TRANSITIONS[action].event(
+                case_id=case.id, case_no=case.case_no, state=case.state, version=case.version, at=now,
+                actor=actor_of(who), department_code=case.department_code, **event,
+            )
+            event_id = (await self.outbox.add(self.session, body, subject=case.id)).id
+        trail = {k: v for k, v in event.items() if k != "reason"}
+        await self.repo.add_audit([audit_row(case.id, case.version, now, who, action, from_state, case.state, reason,
+                                             _jsonable({**trail, **(payload or {})}), event_id)])
+
+    def _profile(self, row: Row[Any]) -> Profile:
+        return self.wf.rules.profile(row.deadline_profile)[0]
+
+    async def _open_handling(self, row: Row[Any], department_code: str, start: datetime) -> list[DeadlineSet]:
+        """Clocks of a department's turn: acknowledge from now (if the profile has one), handle from `start`."""
+        profile = self._profile(row)
+        now = self.clock.now()
+        out = []
+        if profile.acknowledge:
+            out.append(await self.book.open(row.id, "acknowledge", profile.acknowledge, now,
+                                            department_code=department_code))
+        if not await self.repo.active_deadlines(row.id, ["handle"]):
+            out.append(await self.book.open(row.id, "handle", profile.handle, start, department_code=department_code))
+        else:
+            await self.book.reassign(row.id, ["handle"], department_code)
+        return out
+
+    def _known_department(self, code: str, field: str = "department_code") -> None:
+        if not self.wf.departments.knows(code):
+            raise Invalid(f"unknown department {code}", field=field)
+
+    # -- from the bus ------------------------------------------------------------------------------------
+
+    async def file_from_routing(self, body: RoutingDecided) -> Row[Any] | None:
+        """File a case for a routed report and dispatch it to the routed department, in one transaction."""
+        if await self.repo.case_for_report(body.report_id) is not None:
+            return None  # a replayed decision for a report that already has its case
+        now = self.clock.now()
+        machine.check(Action.FILE, CaseFacts(state=None), ROUTER)
+        profile, warnings = self.wf.rules.profile(body.deadline_profile)
+        if not self.wf.departments.knows(body.department_code):
+            warnings.append(f"department {body.department_code} is not in the department directory")
+        received = min(body.report.received_at, now)
+        row = await self.repo.insert_case({
+            "id": str(uuid.uuid4()),
+            "case_no": await self.repo.next_case_no(self.wf.settings.case_no_prefix, now.astimezone(SHANGHAI).date()),
+            "report_id": body.report_id, "state": State.FILED.value, "version": 1,
+            "channel": body.report.channel.value, "category_scheme": body.category.scheme,
+            "category_code": body.category.code, "category_name": body.category.name,
+            "category_kind": body.category_kind, "priority": body.priority, "deadline_profile": body.deadline_profile,
+            "district_code": body.grid.district_code, "street_code": body.grid.street_code,
+            "community_code": body.grid.community_code, "cell_code": body.grid.cell_code,
+            "lon": body.location.lon if body.location else None, "lat": body.location.lat if body.location else None,
+            "address": body.report.address, "description": body.report.text[:4000],
+            "received_at": received, "filed_at": now, "updated_at": now, "warnings": warnings,
+        })
+        await self.repo.add_report(row.id, body.report_id, body.report.channel.value, True, now)
+        filed_deadlines = []
+        if profile.first_contact:
+            filed_deadlines.append(await self.book.open(row.id, "first_contact", profile.first_contact, received))
+        await self._emit(row, Action.FILE, ROUTER, None, {
+            "report_id": body.report_id, "channel": body.report.channel, "category": body.category,
+            "category_kind": body.category_kind, "grid": body.grid, "priority": body.priority,
+            "deadline_profile": body.deadline_profile, "received_at": received, "deadlines": filed_deadlines,
+        }, None, {"rule": body.rule.model_dump(), "warnings": warnings,
+                  "decided_by": body.decided_by.model_dump() if body.decided_by else None})
+        row = await self._dispatch(row, ROUTER, body.department_code, start=received)
+        if body.whistle and body.whistle_departments:
+            row = await self._whistle(row, ROUTER, body.whistle_departments, "whistle requested by routing rule")
+        await self._replay_parked(body.report_id)
+        return row
+
+    async def attach_report(self, body: ReportMerged) -> None:
+        """并案: the report joins the case of its primary report (parked until that case exists)."""
+        row = await self.repo.case_for_report(body.primary_report_id, lock=True)
+        if row is None:
+            await self.repo.park(body.primary_report_id, body.type, body.model_dump(mode="json"), self.clock.now())
+            return
+        if not await self.repo.add_report(row.id, body.report_id, body.report.channel.value, False, self.clock.now()):
+            return
+        target = await self._check(row, Action.ATTACH_REPORT, ROUTER)
+        await self._record(row, Action.ATTACH_REPORT, ROUTER, target,
+                           event={"report_id": body.report_id, "channel": body.report.channel},
+                           reason=body.reason, payload={"distance_m": body.distance_m, "text": body.report.text})
+        await self._replay_parked(body.report_id)
+
+    async def report_updated(self, body: ReportUpdated) -> None:
+        """A citizen's supplement becomes an audit note; a withdrawal withdraws the case if nothing else holds it."""
+        row = await self.repo.case_for_report(body.report_id, lock=True)
+        if row is None:
+            await self.repo.park(body.report_id, body.type, body.model_dump(mode="json"), self.clock.now())
+            return
+        note = {"report_id": body.report_id, "kind": body.kind, "text": body.text,
+                "photos": [p.model_dump(mode="json") for p in body.photos], "count": body.count}
+        if body.kind == "withdrawn":
+            await self.repo.withdraw_report(body.report_id, self.clock.now())
+            others = [r for r in await self.repo.reports_of([row.id]) if r.withdrawn_at is None]
+            if not others and State(row.state) in machine.TRANSITIONS[Action.WITHDRAW].sources:
+                await self._withdraw(row, WORKFLOW, "the citizen withdrew the report")
+                return
+            why = "other reports still hold the case" if others else f"the case is already {row.state}"
+            await self._emit(row, Action.NOTE, WORKFLOW, row.state, {}, f"report withdrawn; {why}", note)
+            return
+        await self._emit(row, Action.NOTE, WORKFLOW, row.state, {}, f"report {body.kind}", note)
+
+    async def _replay_parked(self, report_id: str) -> None:
+        for parked in await self.repo.take_parked(report_id):
+            if parked.event_type == ReportMerged.model_fields["type"].default:
+                await self.attach_report(ReportMerged.model_validate(parked.body))
+            else:
+                await self.report_updated(ReportUpdated.model_validate(parked.body))
+
+    # -- dispatchers ---------------------------------------------------------------------------------------
+
+    async def dispatch(self, ref: str, who: Principal, department_code: str, expected: int | None,
+                       reason: str = "") -> Row[Any]:
+        self._known_department(department_code)
+        row = await self.load(ref, who)
+        return await self._dispatch(row, who, department_code, expected=expected, reason=reason)
+
+    async def _dispatch(self, row: Row[Any], who: Principal, department_code: str, *, start: datetime | None = None,
+                        expected: int | None = None, reason: str = "") -> Row[Any]:
+        redispatch = row.state in (State.DISPATCHED, State.ACKNOWLEDGED)
+        action = Action.REDISPATCH if redispatch else Action.DISPATCH
+        target = await self._check(row, action, who, expected)
+        if redispatch and department_code == row.department_code:
+            raise Conflict(f"the case is already with {department_code}", field="department_code")
+        now = self.clock.now()
+        await self.book.cancel(row.id, ["acknowledge"])
+        deadlines = await self._open_handling(row, department_code, start or now)
+        await self.repo.add_department(row.id, department_code, "assigned", now)
+        return await self._record(
+            row, action, who, target, values={"department_code": department_code, "extension_days": None,
+                                              "extension_reason": None},
+            event={"redispatch": redispatch, "deadlines": deadlines}, reason=reason or None,
+            payload={"from_department": row.department_code},
+        )
+
+    async def grant_extension(self, ref: str, who: Principal, days: int | None, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.GRANT_EXTENSION, who, expected)
+        granted = days or row.extension_days
+        deadlines = await self.book.extend(row.id, "handle", granted)
+        return await self._record(row, Action.GRANT_EXTENSION, who, target,
+                                  values={"extension_days": None, "extension_reason": None},
+                                  event={"days": granted, "deadlines": deadlines},
+                                  payload={"requested_days": row.extension_days})
+
+    async def refuse_extension(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.REFUSE_EXTENSION, who, expected)
+        return await self._record(row, Action.REFUSE_EXTENSION, who, target,
+                                  values={"extension_days": None, "extension_reason": None},
+                                  event={"reason": reason}, reason=reason,
+                                  payload={"requested_days": row.extension_days})
+
+    async def close(self, ref: str, who: Principal, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.CLOSE, who, expected)
+        await self.book.cancel(row.id)
+        reports = [r.report_id for r in await self.repo.reports_of([row.id])]
+        return await self._record(row, Action.CLOSE, who, target, values={"closed_at": self.clock.now()},
+                                  event={"report_ids": reports})
+
+    async def suspend(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.SUSPEND, who, expected)
+        await self.book.pause(row.id, self.clock.now())
+        return await self._record(row, Action.SUSPEND, who, target, values={"suspended_from": row.state},
+                                  event={"reason": reason}, reason=reason)
+
+    async def resume(self, ref: str, who: Principal, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.RESUME, who, expected)
+        deadlines = await self.book.resume(row.id, self.clock.now())
+        return await self._record(row, Action.RESUME, who, target, values={"suspended_from": None},
+                                  event={"deadlines": deadlines})
+
+    async def withdraw(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        return await self._withdraw(row, who, reason, expected)
+
+    async def _withdraw(self, row: Row[Any], who: Principal, reason: str, expected: int | None = None) -> Row[Any]:
+        target = await self._check(row, Action.WITHDRAW, who, expected)
+        await self.book.cancel(row.id)
+        return await self._record(row, Action.WITHDRAW, who, target, values={"suspended_from": None},
+                                  event={"reason": reason}, reason=reason)
+
+    # -- departments -------------------------------------------------------------------------------------
+
+    async def acknowledge(self, ref: str, who: Principal, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.ACKNOWLEDGE, who, expected)
+        on_time = await self.book.meet(row.id, ["acknowledge"], self.clock.now())
+        return await self._record(row, Action.ACKNOWLEDGE, who, target, payload={"on_time": all(on_time)})
+
+    async def handle(self, ref: str, who: Principal, result: str, photos: list[Photo],
+                     expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.HANDLE, who, expected)
+        now = self.clock.now()
+        on_time = await self.book.meet(row.id, ["handle"], now)
+        verify = await self.book.open(row.id, "verify", self.wf.rules.verify_limit(self._profile(row)), now)
+        photo_json = [p.model_dump(mode="json") for p in photos]
+        return await self._record(row, Action.HANDLE, who, target, values={"result": result, "photos": photo_json},
+                                  event={"result": result, "photos": photos},
+                                  payload={"on_time": all(on_time), "verify_due_at": verify.due_at.isoformat()})
+
+    async def return_case(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.RETURN, who, expected)
+        await self.book.cancel(row.id, ["acknowledge"])
+        return await self._record(row, Action.RETURN, who, target,
+                                  values={"department_code": None, "extension_days": None, "extension_reason": None},
+                                  event={"reason": reason, "from_department": row.department_code}, reason=reason)
+
+    async def request_extension(self, ref: str, who: Principal, days: int, reason: str,
+                                expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.REQUEST_EXTENSION, who, expected)
+        return await self._record(row, Action.REQUEST_EXTENSION, who, target,
+                                  values={"extension_days": days, "extension_reason": reason},
+                                  event={"days": days, "reason": reason}, reason=reason)
+
+    async def check_in(self, ref: str, who: Principal, department_code: str | None, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.CHECK_IN, who, expected)
+        dept = who.unit if who.role is Role.DEPARTMENT else department_code
+        if not dept:
+            raise Invalid("say which department checks in", field="department_code")
+        if dept not in await self.repo.pending_checkins(row.id):
+            raise Conflict(f"department {dept} has no pending check-in on the case", field="department_code")
+        kind = checkin_kind(dept)
+        deadline = (await self.repo.active_deadlines(row.id, [kind]))[0]
+        whistle_at = next(w.blown_at for w in await self.repo.whistles_of([row.id]) if w.id == deadline.whistle_id)
+        on_time = (await self.book.meet(row.id, [kind], self.clock.now()))[0]
+        return await self._record(row, Action.CHECK_IN, who, target, event={
+            "checked_in_department": dept, "on_time": on_time, "whistle_at": whistle_at,
+        })
+
+    # -- inspectors and streets ----------------------------------------------------------------------------
+
+    async def verify(self, ref: str, who: Principal, passed: bool, note: str, photos: list[Photo],
+                     expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        action = Action.VERIFY_PASS if passed else Action.VERIFY_FAIL
+        target = await self._check(row, action, who, expected)
+        now = self.clock.now()
+        on_time = await self.book.meet(row.id, ["verify"], now)
+        rework: list[DeadlineSet] = []
+        if not passed:
+            rework = await self._open_handling(row, row.department_code, now)
+        return await self._record(row, action, who, target, event={"passed": passed, "note": note}, reason=note or None,
+                                  payload={"photos": [p.model_dump(mode="json") for p in photos],
+                                           "on_time": all(on_time), "rework_deadlines": rework})
+
+    async def whistle(self, ref: str, who: Principal, departments: list[str], reason: str,
+                      expected: int | None) -> Row[Any]:
+        for code in departments:
+            self._known_department(code, field="departments")
+        row = await self.load(ref, who)
+        return await self._whistle(row, who, departments, reason, expected)
+
+    async def _whistle(self, row: Row[Any], who: Principal, departments: list[str], reason: str,
+                       expected: int | None = None) -> Row[Any]:
+        target = await self._check(row, Action.WHISTLE, who, expected)
+        pending = await self.repo.pending_checkins(row.id)
+        summoned = [d for d in dict.fromkeys(departments) if d not in pending]
+        if not summoned:
+            raise Conflict("every one of these departments is already summoned", field="departments")
+        now = self.clock.now()
+        whistle_id = await self.repo.add_whistle(row.id, row.street_code, now, who.subject, reason)
+        due = None
+        for dept in summoned:
+            deadline = await self.book.open(row.id, checkin_kind(dept), self.wf.rules.whistle_checkin, now,
+                                            department_code=dept, whistle_id=whistle_id)
+            due = deadline.due_at
+            await self.repo.add_department(row.id, dept, "summoned", now)
+        return await self._record(row, Action.WHISTLE, who, target, event={
+            "street_code": row.street_code or "", "departments": summoned, "checkin_due_at": due,
+        }, reason=reason or None)
+
+    # -- hotline -------------------------------------------------------------------------------------------
+
+    async def first_contact(self, ref: str, who: Principal, note: str, expected: int | None) -> Row[Any]:
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.FIRST_CONTACT, who, expected)
+        now = self.clock.now()
+        on_time = await self.book.meet(row.id, ["first_contact"], now)
+        return await self._record(row, Action.FIRST_CONTACT, who, target, values={"first_contact_at": now},
+                                  event={"on_time": all(on_time)}, reason=note or None)
+
+    async def callback(self, ref: str, who: Principal, satisfaction: str, channel: str, comment: str, reopen: bool,
+                       expected: int | None) -> Row[Any]:
+        if reopen and satisfaction != "unsatisfied":
+            raise Invalid("only an unsatisfied citizen's callback can reopen the case", field="reopen")
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.CALLBACK, who, expected)
+        row = await self._record(row, Action.CALLBACK, who, target, values={"last_satisfaction": satisfaction},
+                                 event={"satisfaction": satisfaction, "channel": channel, "comment": comment},
+                                 reason=comment or None)
+        if not reopen:
+            return row
+        target = await self._check(row, Action.REOPEN, who)
+        deadlines = await self._open_handling(row, row.department_code, self.clock.now())
+        reason = comment or "the citizen is unsatisfied"
+        return await self._record(row, Action.REOPEN, who, target, values={"closed_at": None},
+                                  event={"reason": reason}, reason=reason, payload={"deadlines": deadlines})
+
+
+def _jsonable(value: Any) -> Any:
+    """Audit payloads are JSONB: pydantic models and datetimes become plain JSON."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+

@@ -1,0 +1,175 @@
+"""The timer poller: fires due deadline timers exactly once, in the transaction of their events.
+
+Each sweep claims at most `batch_size` due rows with `FOR UPDATE SKIP LOCKED` (replicas share the
+work and never wait on each other), marks them fired, and in the same transaction writes their
+audit rows and outbox events. A crash before commit leaves the rows pending for the next sweep; a
+commit makes them fired for good; the unique (deadline, step) constraint means no second row can
+ever fire the same warning, reminder or supervision level again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import Clock
+from shared.contracts import cases as ev
+from shared.contracts.common import Contract
+from shared.contracts.envelope import Envelope
+from shared.contracts.registry import topic_of
+from shared.db.outbox import Outbox
+from shared.logging import get_logger
+from shared.service import ServiceRuntime
+from workflow import machine
+from workflow.departments import DepartmentDirectory
+from workflow.machine import Action, State
+from workflow.metrics import CASES_OPEN, TIMERS_FIRED, TIMERS_OVERDUE, TIMERS_PENDING
+from workflow.repository import Repository
+from workflow.service import WORKFLOW, Workflow, actor_of, audit_row
+
+log = get_logger(__name__)
+SYSTEM_ACTOR = actor_of(WORKFLOW)
+DEPARTMENT_CLOCKS = ("acknowledge", "handle")
+"""Deadlines whose supervision climbs the department's chain; first contact and verification have none."""
+
+
+@dataclass
+class Sweep:
+    fired: int = 0
+    skipped: int = 0
+    due_times: list[datetime] = field(default_factory=list)
+
+
+class TimerPoller:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, clock: Clock,
+                 departments: DepartmentDirectory, *, batch_size: int = 500) -> None:
+        self.sessions = sessions
+        self.outbox = outbox
+        self.clock = clock
+        self.departments = departments
+        self.batch_size = batch_size
+
+    async def sweep(self) -> Sweep:
+        """Fire up to one batch of due timers in one transaction."""
+        now = self.clock.now()
+        result = Sweep()
+        async with self.sessions() as session, session.begin():
+            repo = Repository(session)
+            rows = await repo.claim_due_timers(now, self.batch_size)
+            if not rows:
+                return result
+            events: list[tuple[str, Envelope]] = []
+            audit: list[dict[str, Any]] = []
+            stale: list[int] = []
+            for row in rows:
+                fired = self._event(row, now)
+                if fired is None:
+                    stale.append(row.id)
+                    continue
+                action, body = fired
+                envelope = self.outbox.envelope(body, row.case_id)
+                events.append((topic_of(body), envelope))
+                audit.append(audit_row(
+                    row.case_id, row.version, now, WORKFLOW, action, row.state, row.state,
+                    f"{row.kind} {row.fire_kind}",
+                    {"timer_id": row.id, "deadline_id": row.deadline_id, "timer_due_at": row.due_at.isoformat(),
+                     "deadline_due_at": row.deadline_due.isoformat(),
+                     "escalated_to": getattr(body, "escalated_to", None)},
+                    envelope.id,
+                ))
+                result.due_times.append(row.due_at)
+            await self.outbox.add_envelopes(session, events)
+            await repo.add_audit(audit)
+            await repo.mark_timers(stale, "cancelled")
+        result.fired, result.skipped = len(events), len(stale)
+        TIMERS_FIRED.inc(result.fired)
+        return result
+
+    async def drain(self, max_sweeps: int = 10_000) -> int:
+        """Sweep until nothing is due now (tests and tools)."""
+        total = 0
+        for _ in range(max_sweeps):
+            sweep = await self.sweep()
+            total += sweep.fired
+            if sweep.fired + sweep.skipped < self.batch_size:
+                break
+        return total
+
+    def _event(self, row: Row[Any], now: datetime) -> tuple[Action, Contract] | None:
+        """The event a due timer stands for, or None if its clock stopped meanwhile (defensive: meeting,
+        cancelling or suspending a deadline updates its timers in the same transaction)."""
+        if row.deadline_status != "active" or State(row.state) not in machine.RUNNING:
+            return None
+        common = {"case_id": row.case_id, "case_no": row.case_no, "state": row.state, "version": row.version,
+                  "at": now, "actor": SYSTEM_ACTOR, "department_code": row.case_department}
+        step: str = row.fire_kind
+        if step == "warn":
+            return Action.WARN, ev.DeadlineWarned(**common, kind=row.kind, due_at=row.deadline_due)
+        if step == "due":
+            return Action.REMIND, ev.DeadlineBreached(**common, kind=row.kind, due_at=row.deadline_due)
+        if step == "checkin":
+            return Action.CHECKIN_MISSED, ev.CheckInMissed(**common, missed_department=row.department_code or "",
+                                                           due_at=row.deadline_due)
+        if step.startswith("escalate:"):
+            level = int(step.split(":", 1)[1])
+            target = (self.departments.escalation_target(row.department_code, level)
+                      if row.kind in DEPARTMENT_CLOCKS else None)
+            return Action.ESCALATE, ev.CaseEscalated(**common, kind=row.kind, level=level, due_at=row.deadline_due,
+                                                     escalated_to=target)
+        log.warning("unknown_timer_step", timer_id=row.id, step=step)
+        return None
+
+    async def refresh_metrics(self) -> None:
+        async with self.sessions() as session:
+            repo = Repository(session)
+            pending, overdue = await repo.timer_counts(self.clock.now())
+            by_state = await repo.open_cases_by_state()
+        TIMERS_PENDING.set(pending)
+        TIMERS_OVERDUE.set(overdue)
+        for state in machine.OPEN:
+            CASES_OPEN.labels(state.value).set(by_state.get(state.value, 0))
+
+    async def any_due(self) -> bool:
+        async with self.sessions() as session:
+            return await Repository(session).any_timer_due(self.clock.now())
+
+
+def poller_of(runtime: ServiceRuntime) -> TimerPoller:
+    poller: TimerPoller = runtime.services["workflow.timers"]
+    return poller
+
+
+async def run_poller(poller: TimerPoller, interval_s: float, metrics_interval_s: float,
+                     stop: asyncio.Event | None = None) -> None:
+    """Sweep while work is due, sleep `interval_s` when idle; survive database outages."""
+    next_metrics = 0.0
+    while stop is None or not stop.is_set():
+        try:
+            sweep = await poller.sweep()
+            if time.monotonic() >= next_metrics:
+                next_metrics = time.monotonic() + metrics_interval_s
+                await poller.refresh_metrics()
+        except Exception as exc:  # the database is away: nothing is lost, the rows stay pending
+            log.warning("timer_sweep_failed", error=repr(exc))
+            await asyncio.sleep(1.0)
+            continue
+        if sweep.fired + sweep.skipped < poller.batch_size:
+            await asyncio.sleep(interval_s)
+
+
+async def timer_worker(runtime: ServiceRuntime) -> None:
+    """SERVICE.workers entry: the poller of this process."""
+    wf: Workflow = runtime.services["workflow"]
+    await run_poller(poller_of(runtime), runtime.settings.poll_interval_s, wf.settings.metrics_interval_s)
+
+
+async def timers_idle(runtime: ServiceRuntime) -> bool:
+    """No timer is due by the runtime's clock (the harness waits for this before calling the platform quiet)."""
+    return not await poller_of(runtime).any_due()
+
