@@ -22,6 +22,27 @@ def _is_permanent(exc: BaseException) -> bool:
     return isinstance(exc, PermanentError)
 
 
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The infrastructure is away (database restarting, connection lost, deadlock): not the message's fault."""
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError | TimeoutError | sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
+            return True
+        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if getattr(seen, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            return True
+        if type(seen).__name__ in {"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError"}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class ConsumerLoop:
     def __init__(
         self,
@@ -85,13 +106,28 @@ class ConsumerLoop:
         HANDLER_LATENCY.labels(self.service, messages[0].topic).observe(time.perf_counter() - started)
 
     async def _process_one(self, message: InMessage) -> None:
-        for attempt in range(1, self.max_attempts + 1):
+        """Retry a failing message; only failures of the message itself count toward the dead-letter topic.
+
+        While the database or network is away the loop waits (with backoff) without using up attempts, so
+        an outage delays events but never dead-letters good ones.
+        """
+        attempt, outage = 0, 0
+        while True:
             try:
                 await self.handle_batch([message])
                 EVENTS_CONSUMED.labels(self.service, message.topic, "ok").inc()
                 return
             except Exception as exc:
-                if _is_permanent(exc) or attempt == self.max_attempts:
+                if is_transient(exc):
+                    if self._stopping.is_set():
+                        raise  # leave the offset uncommitted: the next member redelivers it
+                    outage += 1
+                    log.warning("infrastructure_unavailable", topic=message.topic, offset=message.offset,
+                                error=repr(exc), waited=outage)
+                    await asyncio.sleep(min(0.2 * 2 ** min(outage, 5), 5.0))
+                    continue
+                attempt += 1
+                if _is_permanent(exc) or attempt >= self.max_attempts:
                     await self._dead_letter(message, exc, attempt)
                     return
                 log.warning("handler_retry", topic=message.topic, offset=message.offset, attempt=attempt,

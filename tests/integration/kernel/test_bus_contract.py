@@ -136,3 +136,27 @@ async def test_failing_handler_lands_on_dlq_with_error_and_consumer_goes_on(bus:
     assert b"cannot handle poison" in (dead[0].header("dlq.error") or b"")
     assert dead[0].header("dlq.attempts") == b"3"
     assert await bus.group_lag(group, [topic]) == 0
+
+
+async def test_database_outage_delays_a_message_but_never_dead_letters_it(bus: Bus) -> None:
+    topic = await new_topic(bus, partitions=1)
+    await bus.publish([OutMessage(topic, "k", b"during-outage")])
+    outage_left = 8  # more failures than max_attempts: only infrastructure errors may exceed it
+    handled: list[bytes] = []
+
+    async def handle(messages: list[InMessage]) -> None:
+        nonlocal outage_left
+        if outage_left:
+            outage_left -= 1
+            raise ConnectionRefusedError(111, "Connection refused")
+        handled.extend(m.value for m in messages)
+
+    loop = ConsumerLoop(bus, f"g-{uuid.uuid4().hex[:6]}", [topic], handle, service="test", max_attempts=3)
+    task = asyncio.create_task(loop.run())
+    deadline = asyncio.get_running_loop().time() + 60
+    while not handled and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    loop.stop()
+    await task
+    assert handled == [b"during-outage"]
+    assert await bus.read_topic(dlq_topic(topic)) == []
