@@ -119,7 +119,7 @@ def current_principal(
     api_key = request.headers.get("x-api-key")
     if api_key:
         for key, client in settings.api_keys.items():
-            if hmac.compare_digest(key, api_key):
+            if hmac.compare_digest(key.encode(), api_key.encode()):
                 return Principal(client, Role.SYSTEM)
         raise Unauthorized("unknown API key", field="X-API-Key")
     if credentials is None:

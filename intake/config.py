@@ -1,0 +1,37 @@
+"""Intake's own settings (prefix `CITYLOOP_INTAKE_`); the shared ones (secrets, media dir) stay in `Settings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+class IntakeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYLOOP_INTAKE_", env_file=".env", extra="ignore")
+
+    cameras_file: Path = REPO_ROOT / "deploy" / "demo" / "cameras.yaml"
+    devices_file: Path = REPO_ROOT / "deploy" / "demo" / "devices.yaml"
+    video_algorithms_file: Path = DATA_DIR / "video_algorithms.yaml"
+    open311_services_file: Path = DATA_DIR / "open311_services.yaml"
+
+    video_repeat_window_s: int = 30 * 60
+    """The same camera and algorithm firing again within this long after its last firing is one report."""
+    wechat_session_window_s: int = 10 * 60
+    """A WeChat draft is filed by itself once the citizen has been silent this long."""
+    wechat_max_body_bytes: int = 64 * 1024
+    max_photos: int = 9
+    max_text_chars: int = 4000
+    future_skew_s: int = 300
+    """How far in the future a client's clock may put `occurred_at` before we refuse it."""
+    photo_store: Literal["local"] = "local"
+    """Where photos go. Only `local` (a directory, `Settings.media_dir`) is implemented; an S3-compatible
+    store fits behind `intake.photos.PhotoStore`."""
+    open311_jurisdiction_id: str | None = None
+    """When set, Open311 calls naming another jurisdiction are refused."""
+    timezone: str = "Asia/Shanghai"
+    """Local time zone for report numbers (R + local date + sequence)."""

@@ -1,0 +1,273 @@
+"""Open311 GeoReport v2, in JSON and XML, so any Open311 client (FixMyStreet, city apps) works unchanged.
+
+Refusals follow the spec's error document (`[{"code", "description"}]`, `<errors><error>…`), plus `field`.
+Only reports that came in through Open311 are listed: other channels' reports carry citizens' words
+that were never meant to be published.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from intake import repository as repo
+from intake.adapters import open311
+from intake.adapters.common import require_storable
+from intake.endpoints.common import IntakeRuntime, intake_of
+from intake.metrics import ANSWERS
+from intake.repository import AnyRow
+from shared.errors import DomainError, Invalid, NotFound, Unauthorized, UnsupportedMedia
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+Format = Literal["json", "xml"]
+MAX_RESULTS = 1000
+CLOSED_CASE_STATES = frozenset({"closed", "withdrawn"})
+_FORM_MEDIA = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+POST_BODY = {
+    "required": True,
+    "content": {
+        media: {
+            "schema": {
+                "type": "object",
+                "required": ["api_key", "service_code"],
+                "properties": {
+                    "api_key": {"type": "string"},
+                    "jurisdiction_id": {"type": "string"},
+                    "service_code": {"type": "string"},
+                    "lat": {"type": "number"},
+                    "long": {"type": "number"},
+                    "address_string": {"type": "string"},
+                    "address_id": {"type": "string"},
+                    "email": {"type": "string"},
+                    "device_id": {"type": "string"},
+                    "account_id": {"type": "string"},
+                    "first_name": {"type": "string"},
+                    "last_name": {"type": "string"},
+                    "phone": {"type": "string"},
+                    "description": {"type": "string"},
+                    "media_url": {"type": "string"},
+                },
+                "additionalProperties": {"type": "string", "description": "attribute[CODE] values"},
+            }
+        }
+        for media in _FORM_MEDIA
+    },
+}
+Responses = dict[int | str, dict[str, Any]]
+ERRORS: Responses = {
+    status: {"description": text}
+    for status, text in (
+        (401, "missing or unknown api_key"),
+        (404, "no such service or request"),
+        (415, "not a form"),
+        (422, "invalid field (named in the error)"),
+    )
+}
+
+
+def _documented(
+    fmt: Format, status: int = 200, description: str = "the GeoReport v2 document"
+) -> dict[int | str, dict[str, Any]]:
+    media = "application/xml" if fmt == "xml" else "application/json"
+    return {status: {"description": description, "content": {media: {}}}, **ERRORS}
+
+
+def _render(fmt: Format, root: str, document: Any, status_code: int = 200) -> Response:
+    if fmt == "xml":
+        return Response(open311.to_xml(root, document), status_code=status_code, media_type="application/xml")
+    return JSONResponse(document, status_code=status_code)
+
+
+async def _guarded(fmt: Format, work: Callable[[], Awaitable[Response]]) -> Response:
+    try:
+        return await work()
+    except DomainError as exc:
+        return _render(fmt, "errors", open311.error_document(exc.status, exc.detail, exc.field), exc.status)
+
+
+def _status_of(row: AnyRow) -> tuple[str, str | None]:
+    if row.case_state:
+        closed = row.case_state in CLOSED_CASE_STATES
+        return ("closed" if closed else "open"), f"case {row.case_no or row.case_id}: {row.case_state}"
+    notes = {
+        "routed": f"assigned to {row.department_code}" if row.department_code else "assigned",
+        "merged": f"same problem as {row.primary_report_id}",
+        "queued": "waiting for a dispatcher",
+    }
+    return "open", notes.get(row.stage or "received", "received")
+
+
+def _document(runtime: IntakeRuntime, row: AnyRow) -> dict[str, Any]:
+    status, notes = _status_of(row)
+    code = (row.body.get("attributes") or {}).get("service_code")
+    service = intake_of(runtime).registry.services.get(code) if code else None
+    return open311.request_document(
+        row.body,
+        service_name=service.service_name if service else None,
+        status=status,
+        status_notes=notes,
+        agency=row.department_code,
+        updated_at=row.updated_at,
+    )
+
+
+def _when(value: str | None, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid("not an ISO 8601 date-time", field=field) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _add_format_routes(fmt: Format) -> None:
+    @router.get(
+        f"/services.{fmt}",
+        summary=f"Service list ({fmt})",
+        responses=_documented(fmt),
+        operation_id=f"open311_services_{fmt}",
+    )
+    async def services(
+        runtime: IntakeRuntime, jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None
+    ) -> Response:
+        catalogue = intake_of(runtime).registry.services.values()
+        return _render(fmt, "services", [open311.service_document(s) for s in catalogue])
+
+    @router.get(
+        f"/services/{{service_code}}.{fmt}",
+        summary=f"Service definition ({fmt})",
+        responses=_documented(fmt),
+        operation_id=f"open311_service_definition_{fmt}",
+    )
+    async def definition(
+        runtime: IntakeRuntime,
+        service_code: Annotated[str, Path(max_length=128)],
+        jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> Response:
+        async def work() -> Response:
+            service = intake_of(runtime).registry.services.get(service_code)
+            if service is None:
+                raise NotFound(f"no service {service_code!r}", field="service_code")
+            return _render(fmt, "service_definition", open311.definition_document(service))
+
+        return await _guarded(fmt, work)
+
+    @router.post(
+        f"/requests.{fmt}",
+        status_code=201,
+        summary=f"Create a service request ({fmt}, form-encoded)",
+        responses=_documented(fmt, 201, "created: the service_request_id"),
+        openapi_extra={"requestBody": POST_BODY},
+        operation_id=f"open311_create_request_{fmt}",
+    )
+    async def create(request: Request, runtime: IntakeRuntime) -> Response:
+        async def work() -> Response:
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media not in _FORM_MEDIA:
+                raise UnsupportedMedia("Open311 requests are form-encoded", field="Content-Type")
+            form = await request.form(max_files=0, max_fields=200)
+            items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            client = _client(runtime, dict(items).get("api_key"))
+            parsed = open311.form_to_request(items)
+            intake = intake_of(runtime)
+            async with runtime.transaction() as session:
+                report_id = await intake.open311_request(session, parsed, client)
+            ANSWERS.labels("open311", "accepted").inc()
+            notice = "已受理 Received; it will be routed to the responsible department"
+            return _render(
+                fmt,
+                "service_requests",
+                [{"service_request_id": report_id, "service_notice": notice, "account_id": None}],
+                201,
+            )
+
+        return await _guarded(fmt, work)
+
+    @router.get(
+        f"/requests.{fmt}",
+        summary=f"Service requests ({fmt})",
+        responses=_documented(fmt),
+        operation_id=f"open311_list_requests_{fmt}",
+    )
+    async def list_requests(
+        runtime: IntakeRuntime,
+        service_request_id: Annotated[str | None, Query(max_length=2000, description="comma-separated")] = None,
+        service_code: Annotated[str | None, Query(max_length=128)] = None,
+        start_date: Annotated[str | None, Query(max_length=40)] = None,
+        end_date: Annotated[str | None, Query(max_length=40)] = None,
+        status: Annotated[str | None, Query(max_length=20, description="open, closed or both (comma)")] = None,
+        jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> Response:
+        async def work() -> Response:
+            require_storable(service_request_id, "service_request_id")
+            require_storable(service_code, "service_code")
+            ids = [i.strip() for i in service_request_id.split(",") if i.strip()] if service_request_id else None
+            start, end = _when(start_date, "start_date"), _when(end_date, "end_date")
+            if not ids and start is None:  # the spec's default: the last 90 days
+                start = (end or intake_of(runtime).now()) - timedelta(days=90)
+            wanted = {s.strip() for s in status.split(",")} if status else {"open", "closed"}
+            if not wanted <= {"open", "closed"}:
+                raise Invalid("status must be open, closed or both", field="status")
+            async with runtime.transaction() as session:
+                rows = await repo.list_reports(
+                    session,
+                    channel="open311",
+                    ids=ids,
+                    service_code=service_code,
+                    start=start,
+                    end=end,
+                    limit=MAX_RESULTS,
+                )
+            documents = [_document(runtime, r) for r in rows]
+            return _render(fmt, "service_requests", [d for d in documents if d["status"] in wanted])
+
+        return await _guarded(fmt, work)
+
+    @router.get(
+        f"/requests/{{service_request_id}}.{fmt}",
+        summary=f"One service request ({fmt})",
+        responses=_documented(fmt),
+        operation_id=f"open311_get_request_{fmt}",
+    )
+    async def get_request(
+        runtime: IntakeRuntime,
+        service_request_id: Annotated[str, Path(max_length=64)],
+        jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> Response:
+        async def work() -> Response:
+            require_storable(service_request_id, "service_request_id")
+            async with runtime.transaction() as session:
+                rows = await repo.list_reports(
+                    session,
+                    channel="open311",
+                    ids=[service_request_id],
+                    service_code=None,
+                    start=None,
+                    end=None,
+                    limit=1,
+                )
+            if not rows:
+                raise NotFound(f"no service request {service_request_id!r}", field="service_request_id")
+            return _render(fmt, "service_requests", [_document(runtime, rows[0])])
+
+        return await _guarded(fmt, work)
+
+
+def _client(runtime: IntakeRuntime, api_key: str | None) -> str:
+    if not api_key:
+        raise Unauthorized("api_key is required", field="api_key")
+    for key, client in runtime.settings.api_keys.items():
+        if hmac.compare_digest(key.encode(), api_key.encode()):  # str compare refuses non-ASCII
+            return client
+    raise Unauthorized("unknown api_key", field="api_key")
+
+
+for _fmt in ("json", "xml"):
+    _add_format_routes(_fmt)  # type: ignore[arg-type]

@@ -1,0 +1,58 @@
+"""Patrol app: an inspector's report with photos (multipart), retried safely with an Idempotency-Key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Header, Response, UploadFile
+
+from intake.endpoints.common import ALREADY_RECEIVED, REFUSALS, IntakeRuntime, answer, intake_of
+from intake.photos import PhotoStore, check_photo
+from intake.schemas import Answer, PatrolReport
+from shared.auth import Principal, Role, require
+from shared.contracts.common import Photo
+from shared.errors import Invalid
+
+router = APIRouter(tags=["patrol"])
+
+
+@router.post(
+    "/v1/patrol/reports",
+    status_code=202,
+    response_model=Answer,
+    responses={**ALREADY_RECEIVED, **REFUSALS},
+    summary="An inspector's report; a retried upload with the same Idempotency-Key is not duplicated",
+)
+async def patrol_report(
+    form: Annotated[PatrolReport, Form()],
+    inspector: Annotated[Principal, Depends(require(Role.INSPECTOR))],
+    runtime: IntakeRuntime,
+    response: Response,
+    photos: Annotated[list[UploadFile] | None, File(description="JPEG or PNG, each within the size limit")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=r"^[\x21-\x7e]{1,128}$",
+            description="chosen by the app per report; resending the same report reuses it",
+        ),
+    ] = None,
+) -> Answer:
+    intake = intake_of(runtime)
+    stored = await store_photos(
+        intake.photos, photos or [], max_count=intake.config.max_photos, max_bytes=runtime.settings.max_photo_bytes
+    )
+    return await answer(
+        runtime, response, "patrol", lambda s: intake.patrol_report(s, form, inspector, stored, idempotency_key)
+    )
+
+
+async def store_photos(store: PhotoStore, uploads: list[UploadFile], *, max_count: int, max_bytes: int) -> list[Photo]:
+    """Check every photo before storing any; storage is content-addressed, so a retry stores nothing new."""
+    if len(uploads) > max_count:
+        raise Invalid(f"at most {max_count} photos per report", field="photos")
+    checked = []
+    for i, upload in enumerate(uploads):
+        data = await upload.read(max_bytes + 1)
+        checked.append((data, check_photo(data, field=f"photos[{i}]", max_bytes=max_bytes)))
+    return [await store.put(data, content_type, ext) for data, (content_type, ext) in checked]

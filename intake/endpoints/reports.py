@@ -1,0 +1,73 @@
+"""Where a report stands; the caller's contact for callbacks; stored photos."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import Response
+
+from intake.endpoints.common import IntakeRuntime, intake_of
+from intake.schemas import ReportView
+from shared.auth import Principal, Role, require
+from shared.errors import NotFound
+from shared.logging import get_logger
+
+router = APIRouter(tags=["reports"])
+log = get_logger(__name__)
+STAFF = (Role.INSPECTOR, Role.DISPATCHER, Role.DEPARTMENT, Role.STREET, Role.SUPERVISOR, Role.SYSTEM)
+ReportId = Annotated[str, Path(pattern=r"^R[0-9]{8,20}$", description="e.g. R20250310000042")]
+
+
+@router.get(
+    "/v1/reports/{report_id}",
+    response_model=ReportView,
+    responses={401: {"description": "not authenticated"}, 404: {"description": "no such report"}},
+    summary="Where a report stands: received, routed, merged into another, queued for a dispatcher; its case",
+)
+async def report_status(
+    report_id: ReportId, runtime: IntakeRuntime, _: Annotated[Principal, Depends(require(*STAFF))]
+) -> ReportView:
+    async with runtime.transaction() as session:
+        return await intake_of(runtime).report_view(session, report_id)
+
+
+@router.get(
+    "/v1/reports/{report_id}/contact",
+    responses={
+        401: {"description": "not authenticated"},
+        403: {"description": "not a dispatcher"},
+        404: {"description": "no such report"},
+    },
+    summary="The caller's full phone/email, for the dispatcher who calls back (every read is logged)",
+)
+async def report_contact(
+    report_id: ReportId,
+    runtime: IntakeRuntime,
+    principal: Annotated[Principal, Depends(require(Role.DISPATCHER, Role.SUPERVISOR))],
+) -> dict[str, str]:
+    async with runtime.transaction() as session:
+        contact = await intake_of(runtime).contact(session, report_id)
+    log.info("contact_read", report_id=report_id, by=principal.subject, fields=sorted(contact))
+    return contact
+
+
+@router.get(
+    "/v1/media/{name}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 404: {"description": "no such photo"}},
+    summary="A stored photo, by the name its report carries",
+)
+async def media(
+    name: Annotated[str, Path(max_length=80)],
+    runtime: IntakeRuntime,
+    _: Annotated[Principal, Depends(require(*STAFF))],
+) -> Response:
+    data = await intake_of(runtime).photos.get(name)
+    if data is None:
+        raise NotFound(f"no photo {name!r}", field="name")
+    return Response(
+        data,
+        media_type="image/png" if name.endswith(".png") else "image/jpeg",
+        headers={"Cache-Control": "private, max-age=86400, immutable"},
+    )

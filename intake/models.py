@@ -1,0 +1,128 @@
+"""Tables of the `intake` schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Sequence,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from shared.db.outbox import inbox_table, outbox_table
+
+SCHEMA = "intake"
+metadata = MetaData(schema=SCHEMA)
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+
+report_no = Sequence("report_no", metadata=metadata, start=1)
+"""Feeds the readable report number (R + local date + sequence) that citizens are told."""
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("report_id", Text, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("external_id", Text),
+    Column("body", JSONB, nullable=False, comment="the ReportReceived event as published (phones masked)"),
+    Column("contact_sealed", LargeBinary, comment="AES-GCM of the caller's phone/email, bound to report_id"),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_reports_channel_received", "channel", "received_at"),
+)
+
+report_status = Table(
+    "report_status",
+    metadata,
+    Column("report_id", Text, primary_key=True),
+    Column("stage", Text, nullable=False, comment="received | routed | merged | queued"),
+    Column("reason", Text),
+    Column("department_code", Text),
+    Column("primary_report_id", Text),
+    Column("case_id", Text),
+    Column("case_no", Text),
+    Column("case_state", Text),
+    Column("case_version", Integer),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_report_status_case", "case_id"),
+    Index("ix_report_status_primary", "primary_report_id"),
+)
+
+report_updates = Table(
+    "report_updates",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("report_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("body", JSONB, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_report_updates_report", "report_id"),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("scope", Text, primary_key=True, comment="hotline-ticket, patrol, video-alert, wechat-msg…"),
+    Column("key", Text, primary_key=True),
+    Column("report_id", Text),
+    Column("request_hash", Text),
+    Column("response", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+replay_guard = Table(
+    "replay_guard",
+    metadata,
+    Column("signature", Text, primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Index("ix_replay_guard_seen", "seen_at"),
+)
+
+video_streaks = Table(
+    "video_streaks",
+    metadata,
+    Column("camera_id", Text, primary_key=True),
+    Column("algorithm", Text, primary_key=True),
+    Column("report_id", Text, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
+wechat_drafts = Table(
+    "wechat_drafts",
+    metadata,
+    Column("report_id", Text, primary_key=True, comment="reserved when the draft opens, told to the citizen"),
+    Column("openid", Text, nullable=False),
+    Column("state", Text, nullable=False, comment="open | filed | cancelled"),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("draft", JSONB, nullable=False),
+    Index("uq_wechat_drafts_open", "openid", unique=True, postgresql_where=text("state = 'open'")),
+    Index("ix_wechat_drafts_due", "last_at", postgresql_where=text("state = 'open'")),
+)
+
+iot_alarms = Table(
+    "iot_alarms",
+    metadata,
+    Column("report_id", Text, primary_key=True),
+    Column("device_id", Text, nullable=False),
+    Column("alarm_type", Text, nullable=False),
+    Column("state", Text, nullable=False, comment="open | recovered"),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("recovered_at", DateTime(timezone=True)),
+    Column("count", Integer, nullable=False),
+    Index("uq_iot_alarms_open", "device_id", "alarm_type", unique=True, postgresql_where=text("state = 'open'")),
+)

@@ -1,0 +1,392 @@
+"""Every query of the intake schema. Functions take the caller's session and never commit."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.models import (
+    idempotency,
+    iot_alarms,
+    replay_guard,
+    report_no,
+    report_status,
+    report_updates,
+    reports,
+    video_streaks,
+    wechat_drafts,
+)
+
+AnyRow = Row[*tuple[Any, ...]]
+"""A result row of any shape."""
+
+
+async def lock(session: AsyncSession, *parts: str) -> None:
+    """Serialise work on one key (a camera+algorithm, a WeChat user) until the transaction ends."""
+    key = zlib.crc32("|".join(("intake", *parts)).encode()) - 2**31
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+async def next_report_number(session: AsyncSession) -> int:
+    return int((await session.execute(select(report_no.next_value()))).scalar_one())
+
+
+# --- idempotency -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    report_id: str | None
+    request_hash: str | None
+    response: dict[str, Any] | None
+
+
+async def claim(
+    session: AsyncSession, scope: str, key: str, *, report_id: str | None, request_hash: str | None = None
+) -> Claimed | None:
+    """Claim `key` for a new report: None when claimed now, else what the first claimant stored.
+
+    A concurrent claimant waits on the unique index until the first transaction ends, so two retries
+    racing each other still produce one report.
+    """
+    stmt = (
+        insert(idempotency)
+        .values(scope=scope, key=key, report_id=report_id, request_hash=request_hash)
+        .on_conflict_do_nothing()
+        .returning(idempotency.c.key)
+    )
+    if (await session.execute(stmt)).first() is not None:
+        return None
+    first = await find_claim(session, scope, key)
+    assert first is not None, "a conflicting claim is committed before ON CONFLICT gives way"
+    return first
+
+
+async def find_claim(session: AsyncSession, scope: str, key: str) -> Claimed | None:
+    row = (
+        await session.execute(
+            select(idempotency.c.report_id, idempotency.c.request_hash, idempotency.c.response).where(
+                idempotency.c.scope == scope, idempotency.c.key == key
+            )
+        )
+    ).first()
+    return Claimed(row.report_id, row.request_hash, row.response) if row else None
+
+
+async def remember_response(session: AsyncSession, scope: str, key: str, response: dict[str, Any]) -> None:
+    await session.execute(
+        update(idempotency).where(idempotency.c.scope == scope, idempotency.c.key == key).values(response=response)
+    )
+
+
+async def record_signature(session: AsyncSession, signature: str, at: datetime) -> bool:
+    """False when this signature was seen before (a replayed request)."""
+    stmt = (
+        insert(replay_guard)
+        .values(signature=signature, seen_at=at)
+        .on_conflict_do_nothing()
+        .returning(replay_guard.c.signature)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def prune_signatures(session: AsyncSession, before: datetime) -> int:
+    """Signatures older than the window can never validate again, so they need not be remembered."""
+    result = await session.execute(delete(replay_guard).where(replay_guard.c.seen_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- reports ---------------------------------------------------------------------------------------------------
+
+
+async def insert_report(
+    session: AsyncSession,
+    *,
+    report_id: str,
+    channel: str,
+    external_id: str | None,
+    body: dict[str, Any],
+    contact_sealed: bytes | None,
+    received_at: datetime,
+) -> None:
+    """The report and its status row in one statement: one round trip on every channel's hot path."""
+    stored = (
+        insert(reports)
+        .values(
+            report_id=report_id,
+            channel=channel,
+            external_id=external_id,
+            body=body,
+            contact_sealed=contact_sealed,
+            received_at=received_at,
+        )
+        .returning(reports.c.report_id, reports.c.received_at)
+        .cte("stored")
+    )
+    status = select(stored.c.report_id, literal("received"), stored.c.received_at)
+    await session.execute(
+        insert(report_status).from_select(["report_id", "stage", "updated_at"], status).on_conflict_do_nothing()
+    )
+
+
+async def get_report(session: AsyncSession, report_id: str) -> AnyRow | None:
+    stmt = (
+        select(reports, *[c for c in report_status.c if c.name != "report_id"])
+        .join(report_status, report_status.c.report_id == reports.c.report_id, isouter=True)
+        .where(reports.c.report_id == report_id)
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def get_contact(session: AsyncSession, report_id: str) -> bytes | None:
+    stmt = select(reports.c.contact_sealed).where(reports.c.report_id == report_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def insert_update(
+    session: AsyncSession, *, report_id: str, kind: str, body: dict[str, Any], at: datetime
+) -> None:
+    await session.execute(insert(report_updates).values(report_id=report_id, kind=kind, body=body, at=at))
+
+
+async def list_updates(session: AsyncSession, report_id: str) -> Sequence[AnyRow]:
+    stmt = (
+        select(report_updates.c.kind, report_updates.c.body, report_updates.c.at)
+        .where(report_updates.c.report_id == report_id)
+        .order_by(report_updates.c.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def list_reports(
+    session: AsyncSession,
+    *,
+    channel: str,
+    ids: Sequence[str] | None,
+    service_code: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+) -> Sequence[AnyRow]:
+    stmt = (
+        select(reports, *[c for c in report_status.c if c.name != "report_id"])
+        .join(report_status, report_status.c.report_id == reports.c.report_id, isouter=True)
+        .where(reports.c.channel == channel)
+    )
+    if ids:
+        stmt = stmt.where(reports.c.report_id.in_(list(ids)))
+    if service_code:
+        stmt = stmt.where(reports.c.body["attributes"]["service_code"].astext == service_code)
+    if start:
+        stmt = stmt.where(reports.c.received_at >= start)
+    if end:
+        stmt = stmt.where(reports.c.received_at <= end)
+    return (await session.execute(stmt.order_by(reports.c.received_at.desc()).limit(limit))).all()
+
+
+# --- status read model -----------------------------------------------------------------------------------------
+
+
+async def set_routing(
+    session: AsyncSession,
+    report_id: str,
+    *,
+    stage: str,
+    at: datetime,
+    reason: str | None = None,
+    department_code: str | None = None,
+    primary_report_id: str | None = None,
+) -> None:
+    values = {
+        "stage": stage,
+        "reason": reason,
+        "department_code": department_code,
+        "primary_report_id": primary_report_id,
+        "updated_at": at,
+    }
+    stmt = insert(report_status).values(report_id=report_id, **values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[report_status.c.report_id], set_=values))
+    if primary_report_id:  # the primary's case may already be known: the merged report shares it
+        primary = (
+            await session.execute(
+                select(
+                    report_status.c.case_id,
+                    report_status.c.case_no,
+                    report_status.c.case_state,
+                    report_status.c.case_version,
+                ).where(report_status.c.report_id == primary_report_id)
+            )
+        ).first()
+        if primary is not None and primary.case_id:
+            await session.execute(
+                update(report_status)
+                .where(report_status.c.report_id == report_id, report_status.c.case_id.is_(None))
+                .values(
+                    case_id=primary.case_id,
+                    case_no=primary.case_no,
+                    case_state=primary.case_state,
+                    case_version=primary.case_version,
+                )
+            )
+
+
+async def link_case(
+    session: AsyncSession,
+    report_ids: Sequence[str],
+    *,
+    case_id: str,
+    case_no: str,
+    state: str,
+    version: int,
+    at: datetime,
+) -> None:
+    """Tie reports (and reports merged into them) to a case; later case events then find them by case id."""
+    values = {"case_id": case_id, "case_no": case_no, "case_state": state, "case_version": version, "updated_at": at}
+    for report_id in report_ids:
+        stmt = insert(report_status).values(report_id=report_id, stage="routed", **values)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[report_status.c.report_id],
+                set_=values,
+                where=or_(report_status.c.case_version.is_(None), report_status.c.case_version <= version),
+            )
+        )
+    await session.execute(
+        update(report_status)
+        .where(report_status.c.primary_report_id.in_(list(report_ids)), report_status.c.case_id.is_(None))
+        .values(values)
+    )
+
+
+async def set_case_state(session: AsyncSession, *, case_id: str, state: str, version: int, at: datetime) -> None:
+    """Out-of-order or redelivered case events never move a report's case state backwards."""
+    await session.execute(
+        update(report_status)
+        .where(
+            report_status.c.case_id == case_id,
+            or_(report_status.c.case_version.is_(None), report_status.c.case_version < version),
+        )
+        .values(case_state=state, case_version=version, updated_at=at)
+    )
+
+
+# --- video streaks ---------------------------------------------------------------------------------------------
+
+
+async def get_streak(session: AsyncSession, camera_id: str, algorithm: str) -> AnyRow | None:
+    stmt = select(video_streaks).where(video_streaks.c.camera_id == camera_id, video_streaks.c.algorithm == algorithm)
+    return (await session.execute(stmt)).first()
+
+
+async def start_streak(session: AsyncSession, camera_id: str, algorithm: str, report_id: str, at: datetime) -> None:
+    values = {"report_id": report_id, "first_at": at, "last_at": at, "count": 1}
+    stmt = insert(video_streaks).values(camera_id=camera_id, algorithm=algorithm, **values)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=[video_streaks.c.camera_id, video_streaks.c.algorithm], set_=values)
+    )
+
+
+async def extend_streak(session: AsyncSession, camera_id: str, algorithm: str, at: datetime) -> int:
+    stmt = (
+        update(video_streaks)
+        .where(video_streaks.c.camera_id == camera_id, video_streaks.c.algorithm == algorithm)
+        .values(count=video_streaks.c.count + 1, last_at=func.greatest(video_streaks.c.last_at, at))
+        .returning(video_streaks.c.count)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+# --- WeChat drafts ---------------------------------------------------------------------------------------------
+
+
+async def open_draft(session: AsyncSession, openid: str) -> AnyRow | None:
+    stmt = select(wechat_drafts).where(wechat_drafts.c.openid == openid, wechat_drafts.c.state == "open")
+    return (await session.execute(stmt.with_for_update())).first()
+
+
+async def insert_draft(
+    session: AsyncSession, *, report_id: str, openid: str, at: datetime, draft: dict[str, Any]
+) -> None:
+    await session.execute(
+        insert(wechat_drafts).values(
+            report_id=report_id, openid=openid, state="open", opened_at=at, last_at=at, draft=draft
+        )
+    )
+
+
+async def save_draft(session: AsyncSession, report_id: str, *, draft: dict[str, Any], at: datetime) -> None:
+    await session.execute(
+        update(wechat_drafts).where(wechat_drafts.c.report_id == report_id).values(draft=draft, last_at=at)
+    )
+
+
+async def close_draft(session: AsyncSession, report_id: str, state: str) -> None:
+    await session.execute(update(wechat_drafts).where(wechat_drafts.c.report_id == report_id).values(state=state))
+
+
+async def due_drafts(session: AsyncSession, silent_since: datetime, limit: int) -> Sequence[AnyRow]:
+    """Open drafts whose citizen has been silent since `silent_since`; other replicas skip the locked ones."""
+    stmt = (
+        select(wechat_drafts)
+        .where(wechat_drafts.c.state == "open", wechat_drafts.c.last_at < silent_since)
+        .order_by(wechat_drafts.c.last_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def any_due_draft(session: AsyncSession, silent_since: datetime) -> bool:
+    stmt = (
+        select(wechat_drafts.c.report_id)
+        .where(and_(wechat_drafts.c.state == "open", wechat_drafts.c.last_at < silent_since))
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+# --- IoT alarms ------------------------------------------------------------------------------------------------
+
+
+async def open_alarm(session: AsyncSession, device_id: str, alarm_type: str) -> AnyRow | None:
+    stmt = select(iot_alarms).where(
+        iot_alarms.c.device_id == device_id, iot_alarms.c.alarm_type == alarm_type, iot_alarms.c.state == "open"
+    )
+    return (await session.execute(stmt.with_for_update())).first()
+
+
+async def insert_alarm(session: AsyncSession, *, report_id: str, device_id: str, alarm_type: str, at: datetime) -> None:
+    await session.execute(
+        insert(iot_alarms).values(
+            report_id=report_id,
+            device_id=device_id,
+            alarm_type=alarm_type,
+            state="open",
+            opened_at=at,
+            last_at=at,
+            count=1,
+        )
+    )
+
+
+async def repeat_alarm(session: AsyncSession, report_id: str, at: datetime) -> int:
+    stmt = (
+        update(iot_alarms)
+        .where(iot_alarms.c.report_id == report_id)
+        .values(count=iot_alarms.c.count + 1, last_at=func.greatest(iot_alarms.c.last_at, at))
+        .returning(iot_alarms.c.count)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def recover_alarm(session: AsyncSession, report_id: str, at: datetime) -> None:
+    await session.execute(
+        update(iot_alarms).where(iot_alarms.c.report_id == report_id).values(state="recovered", recovered_at=at)
+    )

@@ -1,0 +1,302 @@
+"""Intake's logic: every channel's report is stored and staged in the outbox in the caller's transaction.
+
+Nothing here commits: the endpoint commits, then answers — so an acknowledged report is never lost.
+First acceptance answers 202; a retry of something already accepted answers 200 naming the first report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import repository as repo
+from intake.adapters import hotline, iot, open311, patrol, video
+from intake.config import IntakeSettings
+from intake.photos import PhotoStore
+from intake.pii import ContactVault
+from intake.registry import Open311Service, Registry
+from intake.schemas import (
+    Answer,
+    CaseView,
+    HotlineTicket,
+    HotlineUpdate,
+    IotAlarm,
+    PatrolReport,
+    ReportView,
+    VideoAlert,
+)
+from intake.signing import SIGNATURE_HEADER
+from shared.auth import Principal
+from shared.clock import Clock
+from shared.contracts.common import Photo
+from shared.contracts.reports import ReportReceived, ReportUpdated
+from shared.db.outbox import Outbox
+from shared.errors import Conflict, Invalid, NotFound
+from shared.settings import Settings
+
+ACCEPTED, ALREADY = 202, 200
+
+
+@dataclass(frozen=True)
+class Outcome:
+    answer: Answer
+    status_code: int
+
+
+def request_hash(*parts: Any) -> str:
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class Intake:
+    """The service object endpoints, handlers and workers share (kept in `runtime.services["intake"]`)."""
+
+    def __init__(
+        self,
+        *,
+        config: IntakeSettings,
+        settings: Settings,
+        registry: Registry,
+        vault: ContactVault,
+        photos: PhotoStore,
+        clock: Clock,
+        outbox: Outbox,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.registry = registry
+        self.vault = vault
+        self.photos = photos
+        self.clock = clock
+        self.outbox = outbox
+        self._zone = ZoneInfo(config.timezone)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # --- the two things every channel does ---------------------------------------------------------------------
+
+    async def new_report_id(self, session: AsyncSession) -> str:
+        """`R` + local date + sequence, e.g. R20250310000042: short enough to read out over the phone."""
+        number = await repo.next_report_number(session)
+        return f"R{self.now().astimezone(self._zone):%Y%m%d}{number:06d}"
+
+    async def file(self, session: AsyncSession, report: ReportReceived, contact: dict[str, str] | None = None) -> None:
+        await repo.insert_report(
+            session,
+            report_id=report.report_id,
+            channel=report.channel.value,
+            external_id=report.external_id,
+            body=report.model_dump(mode="json", exclude_none=True),
+            contact_sealed=self.vault.seal(report.report_id, contact or {}),
+            received_at=report.received_at,
+        )
+        await self.outbox.add(session, report, subject=report.report_id)
+
+    async def add_update(self, session: AsyncSession, event: ReportUpdated) -> None:
+        await repo.insert_update(
+            session, report_id=event.report_id, kind=event.kind, body=event.model_dump(mode="json"), at=event.at
+        )
+        await self.outbox.add(session, event, subject=event.report_id)
+
+    async def _remembered(self, session: AsyncSession, scope: str, key: str, answer: Answer) -> Answer:
+        await repo.remember_response(session, scope, key, answer.model_dump(mode="json"))
+        return answer
+
+    # --- 12345 hotline -----------------------------------------------------------------------------------------
+
+    async def refuse_replay(self, session: AsyncSession, signature: str) -> None:
+        if not await repo.record_signature(session, signature, self.now()):
+            raise Conflict("this signed request was already received (replay)", field=SIGNATURE_HEADER)
+
+    async def hotline_ticket(self, session: AsyncSession, ticket: HotlineTicket, signature: str) -> Outcome:
+        await self.refuse_replay(session, signature)
+        report_id = await self.new_report_id(session)
+        first = await repo.claim(session, "hotline-ticket", ticket.ticket_no, report_id=report_id)
+        if first is not None:
+            return Outcome(Answer(report_id=first.report_id, status="duplicate"), ALREADY)
+        report = hotline.ticket_to_report(ticket, report_id=report_id, received_at=self.now())
+        await self.file(session, report, hotline.ticket_contact(ticket))
+        return Outcome(Answer(report_id=report_id, status="accepted"), ACCEPTED)
+
+    async def hotline_update(
+        self, session: AsyncSession, ticket_no: str, update: HotlineUpdate, signature: str
+    ) -> Outcome:
+        await self.refuse_replay(session, signature)
+        ticket = await repo.find_claim(session, "hotline-ticket", ticket_no)
+        if ticket is None or ticket.report_id is None:
+            raise NotFound(f"no ticket {ticket_no!r} was received", field="ticket_no")
+        first = await repo.claim(
+            session, "hotline-update", f"{ticket_no}/{update.update_id}", report_id=ticket.report_id
+        )
+        if first is not None:
+            return Outcome(Answer(report_id=ticket.report_id, status="duplicate"), ALREADY)
+        await self.add_update(session, hotline.update_to_event(update, report_id=ticket.report_id))
+        return Outcome(Answer(report_id=ticket.report_id, status="updated"), ACCEPTED)
+
+    # --- patrol ------------------------------------------------------------------------------------------------
+
+    async def patrol_report(
+        self,
+        session: AsyncSession,
+        form: PatrolReport,
+        inspector: Principal,
+        photos: list[Photo],
+        idempotency_key: str | None,
+    ) -> Outcome:
+        now = self.now()
+        if form.occurred_at is not None and form.occurred_at > now + timedelta(seconds=self.config.future_skew_s):
+            raise Invalid("occurred_at is in the future", field="occurred_at")
+        report_id = await self.new_report_id(session)
+        if idempotency_key:
+            fingerprint = request_hash(form.model_dump(mode="json"), [p.sha256 for p in photos])
+            first = await repo.claim(
+                session,
+                "patrol",
+                f"{inspector.subject}/{idempotency_key}",
+                report_id=report_id,
+                request_hash=fingerprint,
+            )
+            if first is not None:
+                if first.request_hash != fingerprint:
+                    raise Conflict("Idempotency-Key was already used for a different report", field="Idempotency-Key")
+                return Outcome(Answer(report_id=first.report_id, status="duplicate"), ALREADY)
+        report = patrol.patrol_to_report(
+            form,
+            inspector_id=inspector.subject,
+            inspector_name=inspector.name,
+            inspector_unit=inspector.unit,
+            photos=photos,
+            report_id=report_id,
+            received_at=now,
+            idempotency_key=idempotency_key,
+        )
+        await self.file(session, report)
+        return Outcome(Answer(report_id=report_id, status="accepted"), ACCEPTED)
+
+    # --- video AI ----------------------------------------------------------------------------------------------
+
+    async def video_alert(self, session: AsyncSession, alert: VideoAlert, snapshot: Photo | None) -> Outcome:
+        found = video.assess(alert, self.registry)
+        scope, key = "video-alert", alert.alert_id
+        seen = await repo.claim(session, scope, key, report_id=None)
+        if seen is not None:
+            return _again(seen)
+        if not found.accepted:
+            answer = Answer(report_id=None, status="ignored", reason=found.reason, field="confidence")
+            return Outcome(await self._remembered(session, scope, key, answer), ALREADY)
+        camera, algorithm = alert.camera_id, alert.algorithm
+        await repo.lock(session, "video", camera, algorithm)
+        streak = await repo.get_streak(session, camera, algorithm)
+        window = timedelta(seconds=self.config.video_repeat_window_s)
+        if streak is not None and abs(alert.captured_at - streak.last_at) <= window:
+            count = await repo.extend_streak(session, camera, algorithm, alert.captured_at)
+            await self.add_update(
+                session, video.repeat_event(alert, report_id=streak.report_id, count=count, snapshot=snapshot)
+            )
+            answer = Answer(report_id=streak.report_id, status="repeated", count=count)
+            return Outcome(await self._remembered(session, scope, key, answer), ALREADY)
+        report_id = await self.new_report_id(session)
+        await self.file(
+            session, video.alert_to_report(alert, found, snapshot=snapshot, report_id=report_id, received_at=self.now())
+        )
+        await repo.start_streak(session, camera, algorithm, report_id, alert.captured_at)
+        answer = Answer(report_id=report_id, status="accepted", count=1)
+        return Outcome(await self._remembered(session, scope, key, answer), ACCEPTED)
+
+    # --- IoT ---------------------------------------------------------------------------------------------------
+
+    async def iot_alarm(self, session: AsyncSession, alarm: IotAlarm) -> Outcome:
+        device = iot.check_device(alarm, self.registry.devices.get(alarm.device_id))
+        scope, key = "iot-message", f"{alarm.device_id}/{alarm.message_id}"
+        seen = await repo.claim(session, scope, key, report_id=None)
+        if seen is not None:
+            return _again(seen)
+        await repo.lock(session, "iot", device.device_id, alarm.alarm_type)
+        current = await repo.open_alarm(session, device.device_id, alarm.alarm_type)
+        if alarm.status == "recovered":
+            if current is None:
+                answer = Answer(
+                    report_id=None,
+                    status="ignored",
+                    field="status",
+                    reason=f"no open {alarm.alarm_type} alarm on device {device.device_id}",
+                )
+                return Outcome(await self._remembered(session, scope, key, answer), ALREADY)
+            await repo.recover_alarm(session, current.report_id, alarm.at)
+            await self.add_update(session, iot.alarm_update(alarm, report_id=current.report_id))
+            answer = Answer(report_id=current.report_id, status="recovered")
+            return Outcome(await self._remembered(session, scope, key, answer), ALREADY)
+        if current is not None:
+            count = await repo.repeat_alarm(session, current.report_id, alarm.at)
+            await self.add_update(session, iot.alarm_update(alarm, report_id=current.report_id, count=count))
+            answer = Answer(report_id=current.report_id, status="repeated", count=count)
+            return Outcome(await self._remembered(session, scope, key, answer), ALREADY)
+        report_id = await self.new_report_id(session)
+        await self.file(session, iot.alarm_to_report(alarm, device, report_id=report_id, received_at=self.now()))
+        await repo.insert_alarm(
+            session, report_id=report_id, device_id=device.device_id, alarm_type=alarm.alarm_type, at=alarm.at
+        )
+        answer = Answer(report_id=report_id, status="accepted", count=1)
+        return Outcome(await self._remembered(session, scope, key, answer), ACCEPTED)
+
+    # --- Open311 -----------------------------------------------------------------------------------------------
+
+    def open311_service(self, code: str) -> Open311Service:
+        service = self.registry.services.get(code)
+        if service is None:
+            raise Invalid(f"unknown service_code {code!r}", field="service_code")
+        return service
+
+    async def open311_request(self, session: AsyncSession, request: open311.Open311Request, client: str) -> str:
+        jurisdiction = self.config.open311_jurisdiction_id
+        if jurisdiction and request.jurisdiction_id not in (None, jurisdiction):
+            raise Invalid(f"this endpoint serves jurisdiction {jurisdiction!r}", field="jurisdiction_id")
+        service = self.open311_service(request.service_code)
+        open311.check_attributes(request, service)
+        report_id = await self.new_report_id(session)
+        report = open311.request_to_report(request, service, client=client, report_id=report_id, received_at=self.now())
+        await self.file(session, report, open311.request_contact(request))
+        return report_id
+
+    # --- where a report stands ---------------------------------------------------------------------------------
+
+    async def report_view(self, session: AsyncSession, report_id: str) -> ReportView:
+        row = await repo.get_report(session, report_id)
+        if row is None:
+            raise NotFound(f"no report {report_id!r}", field="report_id")
+        updates = await repo.list_updates(session, report_id)
+        return ReportView(
+            report_id=row.report_id,
+            channel=row.channel,
+            external_id=row.external_id,
+            received_at=row.received_at,
+            stage=row.stage or "received",
+            reason=row.reason,
+            department_code=row.department_code,
+            merged_into=row.primary_report_id,
+            case=CaseView(case_id=row.case_id, case_no=row.case_no, state=row.case_state) if row.case_id else None,
+            updated_at=row.updated_at or row.received_at,
+            updates=[
+                {"kind": u.kind, "at": u.at.isoformat(), "text": u.body.get("text", ""), "count": u.body.get("count")}
+                for u in updates
+            ],
+        )
+
+    async def contact(self, session: AsyncSession, report_id: str) -> dict[str, str]:
+        if await repo.get_report(session, report_id) is None:
+            raise NotFound(f"no report {report_id!r}", field="report_id")
+        sealed = await repo.get_contact(session, report_id)
+        return self.vault.open(report_id, sealed) if sealed else {}
+
+
+def _again(seen: repo.Claimed) -> Outcome:
+    """A retried message gets the answer its first delivery got (stored with the claim, in one transaction)."""
+    if seen.response:
+        return Outcome(Answer.model_validate(seen.response), ALREADY)
+    return Outcome(Answer(report_id=seen.report_id, status="duplicate"), ALREADY)

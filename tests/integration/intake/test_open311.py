@@ -1,0 +1,126 @@
+"""Open311 GeoReport v2 as a real client uses it; responses validated against the published schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.contracts import parse_as
+from shared.contracts.common import Crs
+from shared.contracts.reports import ReportReceived
+from tests.integration.intake.helpers import intake_env, intake_platform
+from tests.integration.intake.open311_support import FIXMYSTREET, MERTON, validator, xml_records
+
+__all__ = ["intake_env"]
+
+FIXMYSTREET_POST = {  # the parameters FixMyStreet's Open311 client sends (perllib/Open311.pm)
+    "jurisdiction_id": "dongcheng",
+    "api_key": "test-open311",
+    "lat": "39.9405",
+    "long": "116.4342",
+    "email": "resident@example.org",
+    "description": "title:  Manhole cover missing\n\ndetail: Outside No. 5\n\nurl: https://fms/r/1\n\n"
+                   "Submitted via FixMyStreet\n",
+    "service_code": "manhole_cover",
+    "first_name": "Li",
+    "last_name": "Lei",
+    "phone": "13912345678",
+    "media_url": "https://fms.example.org/photo/1.jpeg",
+    "attribute[cover_state]": "missing",
+    "attribute[usrn]": "8400123",
+}
+
+
+async def test_service_list_and_definitions_validate_against_georeport_schemas(pg_url: str, intake_env: Path) -> None:
+    services_schema, definition_schema = validator("services.json"), validator("service-definition.json")
+    async with intake_platform(pg_url, intake_env) as p:
+        services = (await p.client.get("/open311/v2/services.json")).json()
+        as_xml = xml_records((await p.client.get("/open311/v2/services.xml")).content, "service")
+        definitions = [(await p.client.get(f"/open311/v2/services/{s['service_code']}.json")).json()
+                       for s in services if s["metadata"]]
+        missing = await p.client.get("/open311/v2/services/nope.xml")
+    services_schema.validate(services)
+    for definition in definitions:
+        definition_schema.validate(definition)
+    assert [s["service_code"] for s in services] == [s["service_code"] for s in as_xml]
+    assert {"metadata": "true"}.items() <= next(s for s in as_xml if s["service_code"] == "manhole_cover").items()
+    assert missing.status_code == 404 and xml_records(missing.content, "error")[0]["code"] == "404"
+
+
+async def test_fixmystreet_post_is_accepted_and_read_back_like_the_real_exchanges(
+    pg_url: str, intake_env: Path
+) -> None:
+    requests_schema = validator("requests.json")
+    async with intake_platform(pg_url, intake_env) as p:
+        created = await p.client.post("/open311/v2/requests.xml", data=FIXMYSTREET_POST)
+        # FixMyStreet reads $obj->{request}->{service_request_id}, as in Merton's token.xml answer
+        request_id = xml_records(created.content, "request")[0]["service_request_id"]
+        listed = (await p.client.get("/open311/v2/requests.json", params={"service_request_id": request_id})).json()
+        one = (await p.client.get(f"/open311/v2/requests/{request_id}.json")).json()
+        one_xml = xml_records((await p.client.get(f"/open311/v2/requests/{request_id}.xml")).content, "request")
+        await p.drain()
+        events = await p.events("reports.received.v1")
+    assert created.status_code == 201 and created.headers["content-type"].startswith("application/xml")
+    requests_schema.validate(listed)
+    requests_schema.validate(one)
+    assert listed == one and one[0]["status"] == "open" and one[0]["service_code"] == "manhole_cover"
+    real = xml_records((FIXMYSTREET / "getservicerequests_1_service_requests.xml").read_bytes(), "request")
+    assert set().union(*real) - {"non_public"} <= set(one_xml[0])  # every element a real server sends
+    report = parse_as(events[0], ReportReceived)
+    assert report.reporter.phone_masked == "139****5678" and report.reporter.name == "Li Lei"
+    assert report.place.point is not None and report.place.point.crs is Crs.WGS84
+    assert report.attributes["open311_attributes"] == {"cover_state": "missing", "usrn": "8400123"}
+    assert "resident@example.org" not in events[0].to_bytes().decode()
+
+
+async def test_refusals_use_open311_error_documents_naming_the_field(pg_url: str, intake_env: Path) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        post = p.client.post
+        no_key = await post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "api_key": ""})
+        bad_key = await post("/open311/v2/requests.xml", data={**FIXMYSTREET_POST, "api_key": "stolen"})
+        unknown = await post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "service_code": "ufo"})
+        nowhere = await post("/open311/v2/requests.json",
+                             data={k: v for k, v in FIXMYSTREET_POST.items() if k not in ("lat", "long")})
+        bad_choice = await post("/open311/v2/requests.json",
+                                data={**FIXMYSTREET_POST, "attribute[cover_state]": "stolen"})
+        as_json = await post("/open311/v2/requests.json", json=FIXMYSTREET_POST)
+    assert no_key.status_code == 401 and no_key.json() == [
+        {"code": 401, "description": "api_key is required", "field": "api_key"}]
+    assert bad_key.status_code == 401 and xml_records(bad_key.content, "error")[0]["field"] == "api_key"
+    assert unknown.status_code == 422 and unknown.json()[0]["field"] == "service_code"
+    assert nowhere.status_code == 422 and nowhere.json()[0]["field"] == "lat"
+    assert bad_choice.status_code == 422 and bad_choice.json()[0]["field"] == "attribute[cover_state]"
+    assert as_json.status_code == 415
+
+
+async def test_merton_service_definition_is_served_and_enforced(
+    pg_url: str, tmp_path: Path, intake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = MERTON / "service.xml"
+    if not definition.exists():
+        pytest.skip("Merton fixtures absent")
+    catalogue = tmp_path / "services.xml"  # the real Merton list, plus the service its definition describes
+    real_list = (MERTON / "services.xml").read_text(encoding="utf-8")
+    catalogue.write_text(real_list.replace("</services>", "<service><service_code>DF</service_code><service_name>"
+                                           "Dumped rubbish</service_name><metadata>true</metadata><type>realtime"
+                                           "</type></service></services>"), encoding="utf-8")
+    (tmp_path / "services.d").mkdir()
+    (tmp_path / "services.d" / "DF.xml").write_bytes(definition.read_bytes())
+    monkeypatch.setenv("CITYLOOP_INTAKE_OPEN311_SERVICES_FILE", str(catalogue))
+    post = {"api_key": "test-open311", "service_code": "DF", "lat": "51.4021", "long": "0.01578",
+            "description": "Dumped mattress", "attribute[service]": "DF", "attribute[usrn]": "20100592",
+            "attribute[fixmystreet_id]": "1234", "attribute[closest_address]": "1 High St"}
+    async with intake_platform(pg_url, intake_env) as p:
+        services = (await p.client.get("/open311/v2/services.json")).json()
+        served = (await p.client.get("/open311/v2/services/DF.json")).json()
+        accepted = await p.client.post("/open311/v2/requests.json", data=post)
+        refused = await p.client.post("/open311/v2/requests.json",
+                                      data={k: v for k, v in post.items() if k != "attribute[usrn]"})
+    validator("services.json").validate(services)
+    validator("service-definition.json").validate(served)
+    assert [s["service_code"] for s in services] == ["GR", "DF"]
+    assert [a["code"] for a in served["attributes"]] == ["service", "usrn", "fixmystreet_id", "easting", "northing",
+                                                         "closest_address"]
+    assert accepted.status_code == 201 and accepted.json()[0]["service_request_id"].startswith("R")
+    assert refused.status_code == 422 and refused.json()[0]["field"] == "attribute[usrn]"
