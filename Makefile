@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 SIMULATE ?= 20
+SPEED ?= 120
+export CITYLOOP_API_KEYS ?= {"demo-hotline":"hotline","demo-video":"video","demo-iot":"iot","demo-open311":"open311"}
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help install run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data kafka-fetch contracts clean
@@ -24,7 +26,7 @@ kafka-fetch: ## Fetch the pinned Apache Kafka broker jars from Maven Central
 	deploy/kafka/kafka.sh fetch
 
 run: install ## Bring the whole platform up in one process (embedded PostgreSQL, demo city, simulator)
-	$(BIN)/cityloop run all --port $(PORT) --simulate $(SIMULATE)
+	CITYLOOP_CLOCK_SPEED=$(SPEED) $(BIN)/cityloop run all --port $(PORT) --simulate $(SIMULATE)
 
 test: install kafka-fetch ## Start real Kafka + PostgreSQL and run the whole suite
 	deploy/test.sh $(ARGS)

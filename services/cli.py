@@ -63,6 +63,23 @@ def _attach_simulator(api: FastAPI, settings: Settings, host: str, port: int, pe
 
 
 @app.command()
+def simulate(
+    url: Annotated[str, typer.Option(help="the platform's base URL")] = "http://127.0.0.1:8000",
+    rate: Annotated[float, typer.Option(help="reports per wall-clock minute")] = 20.0,
+    seed: Annotated[int, typer.Option(help="same seed, same city")] = 1,
+    duration: Annotated[float | None, typer.Option(help="stop after this many seconds (default: Ctrl-C)")] = None,
+) -> None:
+    """Drive a running platform with a simulated city: reporters on every channel and the people who work cases."""
+    from services.simulate import options_from_settings, run_simulation
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    stats = asyncio.run(run_simulation(url, rate_per_minute=rate, seed=seed, duration_s=duration,
+                                       **options_from_settings(settings)))
+    typer.echo(stats.summary())
+
+
+@app.command()
 def migrate(service: Annotated[str, typer.Argument(help="service name or all")] = "all") -> None:
     """Apply each service's Alembic migrations to its own schema."""
     from shared.db.migrations import upgrade

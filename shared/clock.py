@@ -70,3 +70,12 @@ class AcceleratedClock:
 
 def clock_for(speed: float, state_file: Path | None = None) -> Clock:
     return SystemClock() if speed == 1.0 else AcceleratedClock(speed, state_file=state_file)
+
+
+def wall_time(clock: Clock) -> datetime:
+    """The time outside systems share (signature timestamps, replay windows).
+
+    Equal to the clock's time, except for an accelerated demo clock, whose city time runs ahead of the
+    wall time that a hotline system or `date +%s` signs with.
+    """
+    return datetime.now(UTC) if isinstance(clock, AcceleratedClock) else clock.now()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from intake.endpoints.common import ALREADY_RECEIVED, REFUSALS, IntakeRuntime, answer, intake_of, require_json
 from intake.schemas import Answer, HotlineTicket, HotlineUpdate
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from shared.clock import wall_time
 
 router = APIRouter(tags=["hotline"])
 
@@ -28,7 +29,7 @@ async def hotline_signature(
         timestamp,
         signature,
         await request.body(),
-        now=intake_of(runtime).now(),
+        now=wall_time(runtime.clock),
         window_s=settings.hotline_replay_window_s,
     )
 
