@@ -22,7 +22,7 @@ from pathlib import Path
 import asyncpg
 
 from analytics.config import default_scoring
-from analytics.scores import Dimension, build, params
+from analytics.scores import SET_WORK_MEM, Dimension, build, params
 from shared.db.migrations import upgrade
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -59,15 +59,16 @@ FROM (SELECT g, $3::timestamptz + (g::float8 / $4) * interval '365 days' AS file
 """
 DISPATCHES = """
 INSERT INTO analytics.dispatches (case_id, seq, department_code, dispatched_at, acknowledge_due_at, acknowledged_at,
-    responded_at, returned_at)
+    responded_at, returned_at, filed_at)
 SELECT case_id, 1, department_code, dispatched_at, acknowledge_due_at, acknowledged_at, acknowledged_at,
-    CASE WHEN return_count > 0 THEN acknowledged_at END
+    CASE WHEN return_count > 0 THEN acknowledged_at END, filed_at
 FROM analytics.case_facts
 """
 CHECKINS = """
-INSERT INTO analytics.checkins (case_id, whistle_seq, department_code, street_code, whistle_at, due_at, checked_in_at)
+INSERT INTO analytics.checkins (case_id, whistle_seq, department_code, street_code, whistle_at, due_at, checked_in_at,
+    filed_at)
 SELECT case_id, 1, d, street_code, acknowledged_at, acknowledged_at + interval '2 hours',
-    acknowledged_at + (random() * interval '150 minutes')
+    acknowledged_at + (random() * interval '150 minutes'), filed_at
 FROM analytics.case_facts, unnest(ARRAY['D01', 'D02']) d
 WHERE hashtext(case_id) % 33 = 0
 """
@@ -124,7 +125,9 @@ async def run(url: str, cases: int, repeat: int, keep: bool) -> None:
                 timings, rows = [], []
                 for _ in range(repeat):
                     t = time.perf_counter()
-                    rows = await statement.fetch(*[bind[n] for n in names])
+                    async with conn.transaction():  # as `compute` runs it: with its SET LOCAL
+                        await conn.execute(SET_WORK_MEM)
+                        rows = await statement.fetch(*[bind[n] for n in names])
                     timings.append(time.perf_counter() - t)
                 in_range = await conn.fetchval("SELECT count(*) FROM analytics.case_facts "
                                                "WHERE filed_at >= $1 AND filed_at < $2", start, end)

@@ -33,6 +33,10 @@ SATISFIED = "f.satisfaction IN ('satisfied', 'basic')"
 HANDLING_SECONDS = "extract(epoch FROM f.closed_at - f.filed_at) - f.suspended_seconds::numeric"
 
 
+# the median sorts every closed case of the period: at the default 4MB a month of a big city spills to disk
+SET_WORK_MEM = "SET LOCAL work_mem = '64MB'"
+
+
 @dataclass(frozen=True)
 class Score:
     name: str
@@ -210,8 +214,12 @@ def _filters(active: Mapping[str, str], source: Source) -> str:
 
 _FROM = {
     "case": "analytics.case_facts f",
-    "dispatch": "analytics.dispatches d JOIN cohort f ON f.case_id = d.case_id",
-    "checkin": "analytics.checkins w JOIN cohort f ON f.case_id = w.case_id",
+    # the copied filed_at restricts each table by its own index before the join, instead of the join
+    # reading the whole table to find the cohort's rows
+    "dispatch": "analytics.dispatches d JOIN cohort f ON f.case_id = d.case_id "
+                "AND d.filed_at >= :from AND d.filed_at < :to",
+    "checkin": "analytics.checkins w JOIN cohort f ON f.case_id = w.case_id "
+               "AND w.filed_at >= :from AND w.filed_at < :to",
 }
 
 
@@ -310,6 +318,7 @@ async def compute(
     filters: Mapping[str, str] | None = None,
 ) -> list[Row]:
     sql = build(config, dimension, interval=interval, filters=filters)
+    await session.execute(text(SET_WORK_MEM))
     result = await session.execute(text(sql), params(config, start, end, as_of, filters))
     return [_row(dict(m)) for m in result.mappings()]
 

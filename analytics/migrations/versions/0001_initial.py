@@ -89,7 +89,12 @@ def upgrade() -> None:
         sa.Column("whistle_count", sa.Integer, nullable=False, server_default="0"),
         schema=S,
     )
-    op.create_index("ix_case_facts_filed_at", "case_facts", ["filed_at"], schema=S)
+    op.create_index(
+        "ix_case_facts_filed_at", "case_facts", ["filed_at"], schema=S,
+        postgresql_include=[
+            "case_id", "withdrawn_at", "state", "department_code", "satisfaction", "closed_at", "suspended_seconds",
+        ],
+    )
     op.create_index(
         "ix_case_facts_recurrence", "case_facts", ["cell_code", "category_code", "first_closed_at"], schema=S
     )
@@ -104,8 +109,10 @@ def upgrade() -> None:
         sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
         sa.Column("responded_at", sa.DateTime(timezone=True)),
         sa.Column("returned_at", sa.DateTime(timezone=True)),
+        sa.Column("filed_at", sa.DateTime(timezone=True)),
         schema=S,
     )
+    op.create_index("ix_dispatches_filed_at", "dispatches", ["filed_at"], schema=S)
     op.create_table(
         "checkins",
         sa.Column("case_id", sa.Text, primary_key=True),
@@ -116,8 +123,10 @@ def upgrade() -> None:
         sa.Column("due_at", sa.DateTime(timezone=True)),
         sa.Column("checked_in_at", sa.DateTime(timezone=True)),
         sa.Column("missed_at", sa.DateTime(timezone=True)),
+        sa.Column("filed_at", sa.DateTime(timezone=True)),
         schema=S,
     )
+    op.create_index("ix_checkins_filed_at", "checkins", ["filed_at"], schema=S)
     op.create_table(
         "escalations",
         sa.Column("event_id", sa.Text, primary_key=True),

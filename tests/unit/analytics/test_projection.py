@@ -88,3 +88,11 @@ def test_deadlines_sent_as_an_extra_field_by_a_newer_writer_are_read() -> None:
                                             "deadlines": [{"kind": "verify", "due_at": at(9).isoformat()}]})
     record = fold(filed(), dispatched(1, "D1", 2), handled)
     assert record.fact.verify_due_at == at(9)
+
+
+def test_dispatches_and_summonses_carry_the_cases_filing_time_for_the_period_filter() -> None:
+    record = fold(filed(), dispatched(1, "D1", 2),
+                  c.WhistleBlown(**BASE, state="dispatched", version=3, at=at(2), street_code="S1",
+                                 departments=["D2"], checkin_due_at=at(4)))
+    assert [d.filed_at for d in record.dispatches] == [T0]
+    assert [ci.filed_at for ci in record.checkins] == [T0]
