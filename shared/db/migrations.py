@@ -53,3 +53,26 @@ async def upgrade(package: str, url: str, revision: str = "head") -> None:
 
 async def downgrade(package: str, url: str, revision: str = "base") -> None:
     await asyncio.to_thread(command.downgrade, alembic_config(package, url), revision)
+
+
+def create_messaging_tables(schema: str) -> None:
+    """Inside a migration: the outbox and inbox tables exactly as `shared.db.outbox` declares them."""
+    from alembic import op
+    from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, Text, func
+
+    op.create_table(
+        "outbox",
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        schema=schema,
+    )
+    op.create_table(
+        "inbox",
+        Column("consumer", Text, primary_key=True),
+        Column("event_id", Text, primary_key=True),
+        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        schema=schema,
+    )

@@ -6,6 +6,8 @@ Revision ID: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from shared.db.migrations import create_messaging_tables
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -15,22 +17,7 @@ S = "analytics"
 
 
 def upgrade() -> None:
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("topic", sa.Text, nullable=False),
-        sa.Column("key", sa.Text, nullable=False),
-        sa.Column("payload", sa.LargeBinary, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        schema=S,
-    )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text, primary_key=True),
-        sa.Column("event_id", sa.Text, primary_key=True),
-        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        schema=S,
-    )
+    create_messaging_tables(S)
     op.create_table(
         "case_facts",
         sa.Column("case_id", sa.Text, primary_key=True),

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from shared.db.migrations import create_messaging_tables
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -20,22 +22,7 @@ def _tz(name: str, nullable: bool = False, **kw: object) -> sa.Column:
 
 
 def upgrade() -> None:
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("topic", sa.Text, nullable=False),
-        sa.Column("key", sa.Text, nullable=False),
-        sa.Column("payload", sa.LargeBinary, nullable=False),
-        _tz("created_at", server_default=sa.func.now()),
-        schema=S,
-    )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text, primary_key=True),
-        sa.Column("event_id", sa.Text, primary_key=True),
-        _tz("handled_at", server_default=sa.func.now()),
-        schema=S,
-    )
+    create_messaging_tables(S)
     op.execute(sa.schema.CreateSequence(sa.Sequence("report_no", schema=S, start=1)))
     op.create_table(
         "reports",
