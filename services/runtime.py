@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import UserDirectory, auth_router
 from shared.bus.base import Bus, TopicSpec
@@ -86,7 +87,7 @@ class Platform:
         for d in self.definitions:
             runtime = self.runtimes[d.name]
             relay = OutboxRelay(self.engine, d.outbox_table, self.bus, service=d.name,
-                                batch_size=self.settings.outbox_batch_size)
+                                batch_size=self.settings.outbox_batch_size, wakeup=runtime.outbox.committed)
             self.relays.append(relay)
             self._spawn(f"{d.name}:relay", relay.run())
             for spec in d.consumers:
@@ -194,16 +195,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     install_error_handlers(app)
     service_label = platform.name
 
-    @app.middleware("http")
-    async def record_latency(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_LATENCY.labels(service_label, request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
+    app.add_middleware(LatencyMiddleware, service=service_label)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -227,6 +219,35 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
         for router in d.routers:
             app.include_router(router)
     return app
+
+
+class LatencyMiddleware:
+    """Request latency by route template, as plain ASGI (Starlette's BaseHTTPMiddleware costs a task per request)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_LATENCY.labels(self.service, scope["method"], path, str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 def install_error_handlers(app: FastAPI) -> None:

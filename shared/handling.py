@@ -61,6 +61,7 @@ class InboxProcessor:
         async with self.sessions() as session, session.begin():
             for message in messages:
                 await self._handle(session, message)
+        self.outbox.notify()
 
     async def _handle(self, session: AsyncSession, message: InMessage) -> None:
         try:

@@ -7,6 +7,7 @@ transaction of its effect, so a redelivered event changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, MetaData, Table, Text, func, insert
@@ -45,6 +46,11 @@ class Outbox:
     def __init__(self, table: Table, source: str) -> None:
         self.table = table
         self.source = source
+        self.committed = asyncio.Event()
+        """Set after a transaction of this process that may have staged events commits: wakes the relay."""
+
+    def notify(self) -> None:
+        self.committed.set()
 
     def envelope(self, body: Contract, subject: str) -> Envelope:
         return make_envelope(body, source=self.source, subject=subject)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
 
 from sqlalchemy import Table, delete, func, select, text
@@ -18,14 +19,15 @@ log = get_logger(__name__)
 class OutboxRelay:
     def __init__(
         self, engine: AsyncEngine, table: Table, bus: Bus, *, service: str, batch_size: int = 500,
-        idle_sleep_s: float = 0.02,
+        wakeup: asyncio.Event | None = None, max_idle_s: float = 0.5,
     ) -> None:
         self.engine = engine
         self.table = table
         self.bus = bus
         self.service = service
         self.batch_size = batch_size
-        self.idle_sleep_s = idle_sleep_s
+        self.wakeup = wakeup or asyncio.Event()
+        self.max_idle_s = max_idle_s
         self._lock_id = zlib.crc32(f"cityloop-outbox|{table.fullname}".encode()) - 2**31
         self._stopping = asyncio.Event()
 
@@ -54,9 +56,12 @@ class OutboxRelay:
             return int((await conn.execute(select(func.count()).select_from(self.table))).scalar_one())
 
     async def run(self) -> None:
-        idle = self.idle_sleep_s
+        """Publish while there is work; when idle, sleep until this process commits (or, for rows written by
+        other processes, until a poll whose interval doubles up to `max_idle_s`)."""
+        idle = 0.01
         ticks = 0
         while not self._stopping.is_set():
+            self.wakeup.clear()  # before reading: a commit during the publish wakes the next round at once
             try:
                 sent = await self.publish_once()
             except Exception as exc:  # the bus or database is away: keep the rows, try again
@@ -69,5 +74,9 @@ class OutboxRelay:
                     OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
                 except Exception:
                     pass
+            if sent:
+                idle = 0.01
             if sent < self.batch_size:
-                await asyncio.sleep(idle)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), idle)
+                idle = min(idle * 2, self.max_idle_s)
