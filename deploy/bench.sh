@@ -15,10 +15,22 @@ deploy/stack.sh start | tee "$OUT/stack.txt"
 PG=$(grep '^PostgreSQL' "$OUT/stack.txt" | cut -d' ' -f2)
 KAFKA=$(grep '^Kafka' "$OUT/stack.txt" | cut -d' ' -f2)
 $BIN/python -m services.bench --url http://127.0.0.1:8001 --bootstrap "$KAFKA" --pg "$PG" \
-  --stack-dir "$STACK_DIR" --rates "${BENCH_RATES:-50,100,200,400,800}" --seconds "${BENCH_SECONDS:-20}" \
+  --stack-dir "$STACK_DIR" --rates "${BENCH_RATES:-10,20,40,80}" --seconds "${BENCH_SECONDS:-20}" \
   --out "$OUT/e2e.md"
 deploy/stack.sh stop
 trap - EXIT
+
+PG_MICRO=$($BIN/python -m services.pgserver start var/bench-pg | tail -1)
+trap '$BIN/python -m services.pgserver stop var/bench-pg >/dev/null 2>&1 || true' EXIT
+micro() {  # name, command...
+  echo
+  echo "## $1"
+  echo
+  echo '```'
+  shift
+  "$@" 2>&1 | grep -v -i "warn\|user_runtime_dir" | tail -40
+  echo '```'
+}
 
 {
   echo "# Benchmarks"
@@ -27,15 +39,11 @@ trap - EXIT
   echo "described; compare ratios within a run, not absolute numbers across machines."
   echo
   cat "$OUT/e2e.md"
-  for mod in router.bench workflow.bench analytics.bench; do
-    if $BIN/python -c "import ${mod%.bench}.bench" 2>/dev/null; then
-      echo
-      echo "## ${mod%.bench}"
-      echo
-      echo '```'
-      $BIN/python -m "$mod" ${BENCH_MICRO_ARGS:-} 2>&1 | tail -40
-      echo '```'
-    fi
-  done
+  micro "router: routing one report in-process (full demo district)" $BIN/python -m router.bench
+  micro "workflow: durable timers (${BENCH_TIMERS:-1000000} pending, cohort of ${BENCH_COHORT:-100000} due at one instant)" \
+    $BIN/python -m workflow.bench --url "$PG_MICRO" --timers "${BENCH_TIMERS:-1000000}" --cohort "${BENCH_COHORT:-100000}"
+  micro "analytics: department scoreboard over ${BENCH_CASES:-10000000} cases" \
+    $BIN/python -m analytics.bench --url "$PG_MICRO" --cases "${BENCH_CASES:-10000000}"
 } > BENCHMARKS.md
+$BIN/python -m services.pgserver stop var/bench-pg >/dev/null
 echo "wrote BENCHMARKS.md"

@@ -11,7 +11,12 @@ SERVICES=(intake router workflow analytics)
 mkdir -p "$DIR"
 export PYTHONPATH=$PWD
 
-port_of() { local i; for i in "${!SERVICES[@]}"; do [ "${SERVICES[$i]}" = "$1" ] && echo $((BASE + i + 1)); done; }
+port_of() {
+  local i
+  for i in "${!SERVICES[@]}"; do
+    if [ "${SERVICES[$i]}" = "$1" ]; then echo $((BASE + i + 1)); fi
+  done
+}
 
 start() {
   local pg_url bootstrap
