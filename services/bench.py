@@ -27,6 +27,8 @@ import orjson
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from intake.signing import signed_headers
+
 TEMPLATES = [
     ("{addr}的井盖破损了，行人容易踩空，请尽快处理", "general"),
     ("{addr}有人占道经营摆摊，影响通行", "general"),
@@ -58,13 +60,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    import hashlib
-    import hmac
-
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 def load_addresses(path: Path) -> list[str]:
@@ -164,9 +159,7 @@ async def run_step(step: Step, url: str, secret: str, addresses: list[str], proc
                 "address": rng.choice(addresses),
                 "hotline_class": klass,
             })
-            ts = str(int(time.time()))
-            headers = {"X-Hotline-Timestamp": ts, "X-Hotline-Signature": sign(secret, ts, body),
-                       "Content-Type": "application/json"}
+            headers = signed_headers(secret, body, datetime.now(UTC))
             async with sem:
                 try:
                     response = await client.post("/v1/hotline/tickets", content=body, headers=headers)

@@ -9,17 +9,12 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from shared.bus.base import Bus, InMessage, OutMessage
 from shared.contracts import dlq_topic
+from shared.handling import PermanentError
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, DLQ_MESSAGES, EVENTS_CONSUMED, HANDLER_LATENCY
 
 log = get_logger(__name__)
 BatchHandler = Callable[[Sequence[InMessage]], Awaitable[None]]
-
-
-def _is_permanent(exc: BaseException) -> bool:
-    from shared.handling import PermanentError
-
-    return isinstance(exc, PermanentError)
 
 
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
@@ -127,7 +122,7 @@ class ConsumerLoop:
                     await asyncio.sleep(min(0.2 * 2 ** min(outage, 5), 5.0))
                     continue
                 attempt += 1
-                if _is_permanent(exc) or attempt >= self.max_attempts:
+                if isinstance(exc, PermanentError) or attempt >= self.max_attempts:
                     await self._dead_letter(message, exc, attempt)
                     return
                 log.warning("handler_retry", topic=message.topic, offset=message.offset, attempt=attempt,

@@ -20,6 +20,7 @@ import httpx
 import orjson
 import pytest
 
+from intake.signing import signed_headers
 from shared.contracts import Envelope
 from tests.support.stack import Stack
 
@@ -27,15 +28,6 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 SECRET = "dev-only-hotline-secret"
 TEXTS = ["{a}井盖破损，行人容易踩空", "{a}有人占道经营摆摊", "{a}垃圾桶满溢无人清理", "{a}路灯不亮",
          "{a}道路破损有大坑", "{a}绿化带里堆放建筑垃圾", "{a}机动车违章停在人行道上"]
-
-
-def signed(body: bytes) -> dict[str, str]:
-    import hashlib
-    import hmac
-
-    ts = str(int(time.time()))
-    sig = hmac.new(SECRET.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return {"X-Hotline-Timestamp": ts, "X-Hotline-Signature": sig, "Content-Type": "application/json"}
 
 
 class Load:
@@ -58,7 +50,8 @@ class Load:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
-                r = await client.post("/v1/hotline/tickets", content=body, headers=signed(body), timeout=10)
+                headers = signed_headers(SECRET, body, datetime.now(UTC))
+                r = await client.post("/v1/hotline/tickets", content=body, headers=headers, timeout=10)
                 if r.status_code in (200, 202):
                     self.acked[f"C{n:06d}"] = r.json()["report_id"]
                     return

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from services.runtime import Platform
 from shared.contracts.reports import ReportUpdated
+from shared.db.outbox import Outbox
 from shared.settings import Settings
 from tests.support.ledger.definition import SERVICE
 
@@ -31,18 +32,12 @@ async def stage_and_die(report_id: str, commit: bool) -> None:
     async with platform.sessions() as session:
         await session.begin()
         body = ReportUpdated(report_id=report_id, kind="supplement", text="staged", at=datetime.now(UTC))
-        await platform_outbox(platform).add(session, body, subject=report_id)
+        await Outbox(SERVICE.outbox_table, "/cityloop/ledger").add(session, body, subject=report_id)
         if commit:
             await session.commit()
         else:
             await session.rollback()
     os.kill(os.getpid(), signal.SIGKILL)
-
-
-def platform_outbox(platform: Platform):  # type: ignore[no-untyped-def]
-    from shared.db.outbox import Outbox
-
-    return Outbox(SERVICE.outbox_table, "/cityloop/ledger")
 
 
 if __name__ == "__main__":
