@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8000
 SIMULATE ?= 20
-SPEED ?= 120
+SPEED ?= 360
+CLOCK_START ?= next-opening
 export CITYLOOP_API_KEYS ?= {"demo-hotline":"hotline","demo-video":"video","demo-iot":"iot","demo-open311":"open311"}
 export PYTHONPATH := $(CURDIR)
 
@@ -26,7 +27,7 @@ kafka-fetch: ## Fetch the pinned Apache Kafka broker jars from Maven Central
 	deploy/kafka/kafka.sh fetch
 
 run: install ## Bring the whole platform up in one process (embedded PostgreSQL, demo city, simulator)
-	CITYLOOP_CLOCK_SPEED=$(SPEED) $(BIN)/cityloop run all --port $(PORT) --simulate $(SIMULATE)
+	CITYLOOP_CLOCK_SPEED=$(SPEED) CITYLOOP_CLOCK_START=$(CLOCK_START) $(BIN)/cityloop run all --port $(PORT) --simulate $(SIMULATE)
 
 test: install kafka-fetch ## Start real Kafka + PostgreSQL and run the whole suite
 	deploy/test.sh $(ARGS)

@@ -232,6 +232,7 @@ def _verified(r: CaseRecord, e: c.CaseVerified, _: str) -> None:
     if not e.passed:
         r.fact.failed_verification_count += 1
         _reset_handling(r.fact)
+        _set_deadlines(r, e)
 
 
 def _closed(r: CaseRecord, e: c.CaseClosed, _: str) -> None:
@@ -246,6 +247,7 @@ def _reopened(r: CaseRecord, e: c.CaseReopened, _: str) -> None:
     f.reopen_count += 1
     f.closed_at = None
     _reset_handling(f)
+    _set_deadlines(r, e)
 
 
 def _withdrawn(r: CaseRecord, e: c.CaseWithdrawn, _: str) -> None:

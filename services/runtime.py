@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ from shared.bus.base import Bus, TopicSpec
 from shared.bus.consumer import ConsumerLoop
 from shared.bus.kafka import KafkaBus
 from shared.bus.local import LocalBus
+from shared.calendar import default_calendar
 from shared.clock import Clock, clock_for
 from shared.contracts import TOPICS, dlq_topic
 from shared.db.engine import create_engine, session_factory
@@ -38,6 +40,12 @@ log = get_logger(__name__)
 DEFAULT_TOPICS = [TopicSpec(t, partitions=6) for t in TOPICS] + [TopicSpec(dlq_topic(t), 1) for t in TOPICS]
 
 
+def _city_start(settings: Settings) -> datetime | None:
+    if settings.clock_start == "next-opening":
+        return default_calendar().opening(datetime.now(UTC), workdays=2)
+    return None
+
+
 class Platform:
     """One or more services in one process, sharing an engine and a bus connection."""
 
@@ -47,7 +55,8 @@ class Platform:
             raise ValueError("CITYLOOP_DATABASE_URL is not set")
         self.definitions = list(definitions)
         self.settings = settings
-        self.clock = clock or clock_for(settings.clock_speed, settings.data_dir / "city-clock.txt")
+        self.clock = clock or clock_for(settings.clock_speed, settings.data_dir / "city-clock.txt",
+                                        _city_start(settings))
         self.engine = create_engine(settings.database_url, pool_size=10, max_overflow=20)
         self.sessions = session_factory(self.engine)
         self.bus: Bus = bus or (

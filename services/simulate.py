@@ -97,7 +97,7 @@ async def run_simulation(
                 return stats
             await scheduler.sleep(2.0)
         district = District.load(config.demo_dir)
-        actors = Actors(client, scheduler, district, seed)
+        actors = Actors(client, scheduler, district, seed, since=client.clock.now())
         run_tag = f"S{seed}-{client.clock.origin:%y%m%d%H%M%S}"
         secrets = Secrets(hotline_secret, wechat_token, wechat_aes_key, wechat_app_id)
         reporters = Reporters(client, district, scheduler, secrets, run_tag, actors.expect)

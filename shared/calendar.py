@@ -204,6 +204,18 @@ class WorkCalendar:
                 return candidate
         raise ValueError(f"no working day within {_MAX_GAP_DAYS} days after {d}")
 
+    def opening(self, after: datetime, workdays: int = 1) -> datetime:
+        """First opening of office hours at or after ``after`` that begins ``workdays`` consecutive working days."""
+        if workdays < 1:
+            raise ValueError("workdays must be >= 1")
+        local = self._local(after)
+        for offset in range(_MAX_GAP_DAYS):
+            day = local.date() + timedelta(days=offset)
+            opens = datetime.combine(day, self.office_hours[0][0], tzinfo=self.tz)
+            if opens >= local and all(self.is_workday(day + timedelta(days=k)) for k in range(workdays)):
+                return opens
+        raise ValueError(f"no run of {workdays} working days within {_MAX_GAP_DAYS} days after {after}")
+
     # -- helpers --------------------------------------------------------------
 
     def _local(self, moment: datetime) -> datetime:

@@ -68,8 +68,9 @@ class AcceleratedClock:
         return current
 
 
-def clock_for(speed: float, state_file: Path | None = None) -> Clock:
-    return SystemClock() if speed == 1.0 else AcceleratedClock(speed, state_file=state_file)
+def clock_for(speed: float, state_file: Path | None = None, start: datetime | None = None) -> Clock:
+    """The system clock at speed 1, else an accelerated one starting at `start` (default now) unless resumed."""
+    return SystemClock() if speed == 1.0 else AcceleratedClock(speed, start=start, state_file=state_file)
 
 
 def wall_time(clock: Clock) -> datetime:

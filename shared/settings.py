@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     run_workers: bool = True
     clock_speed: float = 1.0
     """City time per wall-clock time; above 1 only for demos (`make run` uses it so deadlines move in minutes)."""
+    clock_start: Literal["now", "next-opening"] = "now"
+    """Where a new accelerated city clock starts: now, or at the next opening of office hours that begins two
+    working days (`make run`: office-hour deadlines move from the first minute, whatever the day it is run)."""
     log_level: str = "INFO"
     log_json: bool = True
 

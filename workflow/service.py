@@ -339,8 +339,8 @@ class CaseService:
         verify = await self.book.open(row.id, "verify", self.wf.rules.verify_limit(self._profile(row)), now)
         photo_json = [p.model_dump(mode="json") for p in photos]
         return await self._record(row, Action.HANDLE, who, target, values={"result": result, "photos": photo_json},
-                                  event={"result": result, "photos": photos},
-                                  payload={"on_time": all(on_time), "verify_due_at": verify.due_at.isoformat()})
+                                  event={"result": result, "photos": photos, "deadlines": [verify]},
+                                  payload={"on_time": all(on_time)})
 
     async def return_case(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
         row = await self.load(ref, who)
@@ -386,9 +386,8 @@ class CaseService:
         rework: list[DeadlineSet] = []
         if not passed:
             rework = await self._open_handling(row, row.department_code, now)
-        return await self._record(row, action, who, target, event={"passed": passed, "note": note}, reason=note or None,
-                                  payload={"photos": [p.model_dump(mode="json") for p in photos],
-                                           "on_time": all(on_time), "rework_deadlines": rework})
+        return await self._record(row, action, who, target, reason=note or None, payload={"on_time": all(on_time)},
+                                  event={"passed": passed, "note": note, "photos": photos, "deadlines": rework})
 
     async def whistle(self, ref: str, who: Principal, departments: list[str], reason: str,
                       expected: int | None) -> Row[Any]:
@@ -441,7 +440,7 @@ class CaseService:
         deadlines = await self._open_handling(row, row.department_code, self.clock.now())
         reason = comment or "the citizen is unsatisfied"
         return await self._record(row, Action.REOPEN, who, target, values={"closed_at": None},
-                                  event={"reason": reason}, reason=reason, payload={"deadlines": deadlines})
+                                  event={"reason": reason, "deadlines": deadlines}, reason=reason)
 
 
 def _jsonable(value: Any) -> Any:

@@ -95,9 +95,15 @@ class Actors:
     """Cases nobody will touch again (closed and called back, withdrawn): forgotten, and stale answers ignored."""
     reports: dict[str, Reported] = field(default_factory=dict)
     """Report id → what its reporter meant and where: what a dispatcher reading the report would know."""
+    since: datetime | None = None
+    """When this simulator started: later reports it did not file are left to the people who filed them."""
 
     def expect(self, report_id: str, channel: str, problem: Problem | None, spot: Spot | None) -> None:
         self.reports[report_id] = Reported(problem, spot)
+
+    def _ours(self, report_id: str, at: str) -> bool:
+        """Whether the simulator plays the people of this report: its own, or one from before it started."""
+        return report_id in self.reports or self.since is None or datetime.fromisoformat(at) < self.since
 
     def _problem(self, report_id: str) -> Problem | None:
         reported = self.reports.get(report_id)
@@ -140,7 +146,7 @@ class Actors:
         for item in response.json()["items"] if response is not None else []:
             if item["status"] == "claimed" and item.get("claimed_by") != DISPATCHER:
                 continue
-            if item["report_id"] in self.queued:
+            if item["report_id"] in self.queued or not self._ours(item["report_id"], item["queued_at"]):
                 continue
             self.queued.add(item["report_id"])
             rng = random.Random(f"{self.seed}/{item['report_id']}/queue")
@@ -178,6 +184,8 @@ class Actors:
         memo = self.memos.get(case["id"])
         if case["id"] in self.finished or (memo is not None and case["version"] < memo.version):
             return  # an older answer overtaken by a newer one
+        if not self._ours(case["report_id"], case["filed_at"]):
+            return
         phase = (case["state"], case["department_code"], _due(case, "handle"), case["extension_request"] is not None)
         epoch = 0 if memo is None else memo.epoch + (phase != memo.phase)
         self.memos[case["id"]] = _Memo(case["version"], phase, epoch, case)
@@ -354,7 +362,8 @@ class Actors:
     async def _callback(self, case: Case) -> Case | None:
         rng = self._rng(case, "callback", str(case["closed_at"]))
         slow = any(d.get("on_time") is False for d in case["deadlines"])
-        weights = (50, 25, 25) if slow else (76, 16, 8)
+        # a problem several departments had to be summoned for leaves its citizen satisfied less often
+        weights = (50, 25, 25) if slow else (50, 20, 30) if case["whistles"] else (76, 16, 8)
         satisfaction = rng.choices(("satisfied", "basic", "unsatisfied"), weights=weights)[0]
         reopen = (satisfaction == "unsatisfied" and rng.random() < self.behaviour.reopen_unsatisfied
                   and self._first(case, "reopened"))

@@ -64,12 +64,15 @@ class CaseHandled(CaseEvent):
     type: Literal["cityloop.case.handled.v1"] = "cityloop.case.handled.v1"
     result: str
     photos: list[Photo] = Field(default_factory=list)
+    deadlines: list[DeadlineSet] = Field(default_factory=list, description="the verification clock it starts")
 
 
 class CaseVerified(CaseEvent):
     type: Literal["cityloop.case.verified.v1"] = "cityloop.case.verified.v1"
     passed: bool
     note: str = ""
+    photos: list[Photo] = Field(default_factory=list)
+    deadlines: list[DeadlineSet] = Field(default_factory=list, description="rework clocks, when it failed")
 
 
 class CaseClosed(CaseEvent):
@@ -113,6 +116,7 @@ class CaseResumed(CaseEvent):
 class CaseReopened(CaseEvent):
     type: Literal["cityloop.case.reopened.v1"] = "cityloop.case.reopened.v1"
     reason: str
+    deadlines: list[DeadlineSet] = Field(default_factory=list)
 
 
 class CaseWithdrawn(CaseEvent):

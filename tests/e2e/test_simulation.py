@@ -15,7 +15,7 @@ import re
 import socket
 from collections import Counter
 from contextlib import suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,6 +28,7 @@ import yaml
 
 from analytics.definition import SERVICE as ANALYTICS
 from intake.definition import SERVICE as INTAKE
+from intake.signing import signed_headers
 from router.definition import SERVICE as ROUTER
 from services.runtime import create_app
 from services.simulate import SimulatorHandle, run_simulation, start_in_background
@@ -73,6 +74,7 @@ async def test_a_simulated_day_moves_every_part_of_the_loop(pg_url: str, tmp_pat
         start_in_background(app, f"http://0.0.0.0:{port}", p.settings, RATE_PER_MINUTE)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
         serving = asyncio.create_task(server.serve())
+        own_report = await file_a_ticket_by_hand(p, app.state.simulator)
         cases, routing = await until_every_part_of_the_loop_happened(p, AT_MOST_WALL_S)
         handle: SimulatorHandle = app.state.simulator
         handle.stop.set()  # before the server goes: a shutdown cuts the simulator's requests short
@@ -107,6 +109,23 @@ async def test_a_simulated_day_moves_every_part_of_the_loop(pg_url: str, tmp_pat
         rates = {name: s["value"] for name, s in scores.items() if name.endswith("_rate") and s["value"] is not None}
         assert {"response_rate", "on_time_handling_rate", "satisfaction_rate"} <= set(rates)
         assert any(0 < v < 1 for v in rates.values()), f"some rate is neither 0 nor 100 %: {rates}"
+
+        mine = (await p.client.get(f"/v1/reports/{own_report}", headers=p.auth(Role.DISPATCHER))).json()
+        assert mine["case"]["state"] == "dispatched", "the simulator leaves a case it did not report to its people"
+
+
+async def file_a_ticket_by_hand(p: RunningPlatform, simulator: SimulatorHandle) -> str:
+    """A person files a ticket once the simulator runs, as the README's walkthrough does."""
+    while not simulator.stats.reports:
+        await asyncio.sleep(0.2)
+    body = json.dumps({"ticket_no": "BY-HAND-1", "call_time": MONDAY_MORNING.isoformat(), "hotline_class": "general",
+                       "content": "草河北路12号门口有人占道经营摆摊卖水果，影响行人通行", "address": "草河北路12号",
+                       "caller": {"name": "王女士", "phone": "13800138000"}}, ensure_ascii=False).encode()
+    headers = signed_headers(p.settings.hotline_hmac_secret.get_secret_value(), body, datetime.now(UTC))
+    answer = await p.client.post("/v1/hotline/tickets", content=body, headers=headers)
+    assert answer.status_code == 202, answer.text
+    report_id: str = answer.json()["report_id"]
+    return report_id
 
 
 async def until_every_part_of_the_loop_happened(p: RunningPlatform, at_most_s: float,

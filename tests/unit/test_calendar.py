@@ -176,6 +176,25 @@ def test_zero_working_days() -> None:
     assert CAL.add_working_days(at(2024, 10, 1, 10), 0).due_at == at(2024, 10, 8, 18)
 
 
+def test_opening_of_two_working_days_skips_weekends_and_holidays() -> None:
+    assert CAL.opening(at(2024, 3, 11, 8, 0), workdays=2) == at(2024, 3, 11, 9)  # Monday before opening
+    assert CAL.opening(at(2024, 3, 11, 9, 1), workdays=2) == at(2024, 3, 12, 9)
+    assert CAL.opening(at(2024, 3, 15, 10), workdays=2) == at(2024, 3, 18, 9)  # Friday: after the weekend
+    assert CAL.opening(at(2024, 9, 27, 10), workdays=2) == at(2024, 9, 29, 9)  # make-up Sunday, then Monday
+    assert CAL.opening(at(2024, 9, 30, 10), workdays=2) == at(2024, 10, 8, 9)  # National Day week off
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=starts, n=st.integers(min_value=1, max_value=3))
+def test_opening_begins_a_run_of_working_days(start: datetime, n: int) -> None:
+    opens = CAL.opening(start, workdays=n)
+    day = opens.date()
+    assert opens >= start and opens.timetz() == time(9, tzinfo=TZ)
+    assert all(CAL.is_workday(day + timedelta(days=k)) for k in range(n))
+    earlier = [d for d in (day - timedelta(days=k) for k in range(1, 60)) if at(d.year, d.month, d.day, 9) >= start]
+    assert not any(all(CAL.is_workday(d + timedelta(days=k)) for k in range(n)) for d in earlier)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     a=starts,

@@ -34,6 +34,10 @@ async def test_a_routed_report_goes_round_the_whole_loop_with_a_full_audit_trail
     events = await desk.case_events(cid)
     assert [e.data["version"] for e in events] == list(range(1, 9))
     assert events[4].data["photos"][0]["uri"] == PHOTO["uri"]
+    handled = await desk.get(cid)
+    verify = next(d for d in handled["deadlines"] if d["kind"] == "verify")
+    assert [(d["kind"], d["due_at"]) for d in events[4].data["deadlines"]] == [("verify", verify["due_at"])]
+    assert events[5].data["photos"][0]["uri"] == PHOTO["uri"]
     trail = (await desk.p.client.get(f"/v1/cases/{cid}/audit", headers=desk.as_("admin"))).json()
     assert [(t["action"], t["from_state"], t["to_state"]) for t in trail][:3] == [
         ("file", None, "filed"), ("dispatch", "filed", "dispatched"), ("acknowledge", "dispatched", "acknowledged")]
@@ -115,7 +119,9 @@ async def test_an_unsatisfied_callback_reopens_the_case_for_rework(desk: Desk) -
     active = [d for d in reopened["deadlines"] if d["status"] == "active"]
     assert [d["kind"] for d in active] == ["handle"] and active[0]["start_at"] == reopened["updated_at"]
     await desk.p.drain()
-    assert (await desk.types(cid))[-2:] == ["callback_recorded", "reopened"]
+    events = await desk.case_events(cid)
+    assert [e.type.split(".")[2] for e in events][-2:] == ["callback_recorded", "reopened"]
+    assert [(d["kind"], d["due_at"]) for d in events[-1].data["deadlines"]] == [("handle", active[0]["due_at"])]
 
 
 async def test_a_failed_verification_sends_the_case_back_for_rework(desk: Desk) -> None:
@@ -129,6 +135,8 @@ async def test_a_failed_verification_sends_the_case_back_for_rework(desk: Desk) 
     await desk.p.drain()
     verified = [e for e in await desk.case_events(cid) if e.type.endswith("verified.v1")]
     assert verified[0].data["passed"] is False and verified[0].data["state"] == "dispatched"
+    rework = {d["kind"] for d in verified[0].data["deadlines"]}
+    assert "handle" in rework and verified[0].data["photos"][0]["uri"] == PHOTO["uri"]
 
 
 async def test_concurrent_actions_on_one_case_one_wins_the_other_gets_409(desk: Desk) -> None:

@@ -82,12 +82,15 @@ def test_a_check_in_answers_the_departments_latest_open_summons() -> None:
     assert [(ci.department_code, ci.checked_in_at) for ci in record.checkins] == [("D1", None), ("D2", at(2))]
 
 
-def test_deadlines_sent_as_an_extra_field_by_a_newer_writer_are_read() -> None:
-    handled = c.CaseHandled.model_validate({**BASE, "state": "handled", "version": 3, "at": at(5).isoformat(),
-                                            "result": "ok",
-                                            "deadlines": [{"kind": "verify", "due_at": at(9).isoformat()}]})
-    record = fold(filed(), dispatched(1, "D1", 2), handled)
+def test_handling_starts_the_verification_clock_and_a_failed_verification_the_rework_clock() -> None:
+    verify = c.DeadlineSet(kind="verify", due_at=at(9))
+    record = fold(filed(), dispatched(1, "D1", 2),
+                  c.CaseHandled(**BASE, state="handled", version=3, at=at(5), result="ok", deadlines=[verify]))
     assert record.fact.verify_due_at == at(9)
+    rework = c.DeadlineSet(kind="handle", due_at=at(40))
+    apply(record, c.CaseVerified(**BASE, state="dispatched", version=4, at=at(6), passed=False,
+                                 deadlines=[rework]), "e4")
+    assert (record.fact.verify_due_at, record.fact.handle_due_at) == (None, at(40))
 
 
 def test_dispatches_and_summonses_carry_the_cases_filing_time_for_the_period_filter() -> None:
