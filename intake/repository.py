@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, literal, or_, select, text, update
+from sqlalchemy import Row, and_, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +22,7 @@ from intake.models import (
     video_streaks,
     wechat_drafts,
 )
+from shared.db.engine import xact_lock
 
 AnyRow = Row[*tuple[Any, ...]]
 """A result row of any shape."""
@@ -30,8 +30,7 @@ AnyRow = Row[*tuple[Any, ...]]
 
 async def lock(session: AsyncSession, *parts: str) -> None:
     """Serialise work on one key (a camera+algorithm, a WeChat user) until the transaction ends."""
-    key = zlib.crc32("|".join(("intake", *parts)).encode()) - 2**31
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    await xact_lock(session, "intake", *parts)
 
 
 async def next_report_number(session: AsyncSession) -> int:

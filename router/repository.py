@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.merge import OpenPrimary
 from router.models import decisions, open_primaries, queue, rulesets
+from shared.db.engine import xact_lock
 
 _M_PER_DEG_LAT = 111_320.0
 
@@ -54,6 +55,11 @@ async def upsert_decision(session: AsyncSession, **values: Any) -> None:
 
 
 # -- open primaries ----------------------------------------------------------------------------------------------
+
+
+async def lock_category(session: AsyncSession, category_id: str) -> None:
+    """Hold the category's merge lock until the transaction ends."""
+    await xact_lock(session, "router", "merge", category_id)
 
 
 async def open_primaries_near(

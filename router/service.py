@@ -135,12 +135,19 @@ class RouterService:
     # -- routing -------------------------------------------------------------------------------------------------
 
     async def decide(
-        self, session: AsyncSession, report: ReportReceived, now: datetime, rules: RuleSet | None = None
+        self, session: AsyncSession, report: ReportReceived, now: datetime, rules: RuleSet | None = None,
+        *, serialise: bool = False,
     ) -> Decision:
-        """route() with the open primaries read from the database in between its two halves."""
+        """route() with the open primaries read from the database in between its two halves.
+
+        With `serialise`, reports of one category are decided one transaction at a time, so that a near
+        duplicate being decided elsewhere (another partition, another replica) is seen once it commits.
+        """
         rules = rules or self.rules
         started = time.perf_counter()
         analysis = analyse(report, self.ref, rules, now)
+        if serialise and analysis.category is not None:
+            await repo.lock_category(session, analysis.category.id)
         primaries = InMemoryPrimaries(await self._candidates(session, analysis, rules))
         decision = decide(analysis, self.ref, rules, primaries)
         ROUTE_SECONDS.observe(time.perf_counter() - started)
@@ -159,7 +166,7 @@ class RouterService:
                             ) -> Decision | None:
         if await repo.decision_exists(session, report.report_id):
             return None  # the same report published again under another envelope id
-        decision = await self.decide(session, report, now)
+        decision = await self.decide(session, report, now, serialise=True)
         await self._record(session, decision, now)
         if decision.outcome == "manual":
             await self._enqueue(session, decision, now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
+
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -21,3 +24,9 @@ def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> Asy
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def xact_lock(session: AsyncSession, *parts: str) -> None:
+    """Serialise work on one key (e.g. a camera and algorithm) until the session's transaction ends."""
+    key = zlib.crc32("|".join(parts).encode()) - 2**31
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

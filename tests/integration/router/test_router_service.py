@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -12,10 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from router.definition import SERVICE
+from router.service import RouterService
 from shared.clock import ManualClock
 from shared.contracts import Envelope
 from shared.contracts.cases import CaseClosed, CaseFiled
-from shared.contracts.common import CategoryRef, Channel, Crs, GridRef, Location, Place, Reporter
+from shared.contracts.common import CategoryRef, Channel, Contract, Crs, GridRef, Location, Place, Reporter
 from shared.contracts.reports import ReportReceived, ReportUpdated
 from tests.support.harness import RunningPlatform, running_platform
 
@@ -97,6 +99,29 @@ async def test_duplicate_joins_open_case_until_it_closes(p: RunningPlatform) -> 
     [again] = of(await send(p, third), third.report_id)
     assert again.type == "cityloop.routing.decided.v1", "a closed case takes no more reports"
     assert len(of(events, first.report_id)) == 1
+
+
+async def test_near_duplicates_decided_at_the_same_moment_make_one_case(p: RunningPlatform) -> None:
+    """Two consumers (partitions, replicas) each take one of two reports of one problem at the same time."""
+    hint = CategoryRef(scheme="taxonomy", code="C0104")
+    first = report("草河北路的雨水箅子丢了", category_hint=hint)
+    second = report("草河北路雨水篦子丢了", point=(ROAD[0] + 0.00005, ROAD[1]), category_hint=hint)
+    rt, emitted = p.runtime("router"), []
+    router: RouterService = rt.services["router"]
+
+    async def emit(event: Contract) -> None:
+        emitted.append(event)
+
+    async with rt.transaction() as one:
+        await router.handle_report(one, emit, first, MONDAY_10AM)
+        async with rt.transaction() as other:
+            racing = asyncio.create_task(router.handle_report(other, emit, second, MONDAY_10AM))
+            await asyncio.sleep(0.5)
+            assert not racing.done(), "the second decision waits for the first to commit"
+            await one.commit()
+            await racing
+    assert [type(e).__name__ for e in emitted] == ["RoutingDecided", "ReportMerged"]
+    assert emitted[1].primary_report_id == first.report_id
 
 
 async def test_unclassifiable_report_waits_for_a_dispatcher_who_decides_by_hand(p: RunningPlatform) -> None:
