@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter as Metric
 from pydantic import ValidationError
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from analytics import metrics, repository
 from analytics.projection import CASE_EVENT_TYPES, CaseRecord, apply
@@ -48,8 +50,27 @@ async def project(session: AsyncSession, items: Sequence[tuple[str, Contract]]) 
     }
     await repository.add_reports(session, received)
     counts.update((metrics.REPORTS, channel) for channel, _ in received.values())
-    for (counter, label), n in counts.items():
+    _count_on_commit(session, counts)
+
+
+_PENDING = "analytics.metric_counts"
+
+
+def _count_on_commit(session: AsyncSession, counts: Counter[tuple[Metric, str]]) -> None:
+    """Bump the Prometheus counters when the transaction commits: a rolled-back batch is not counted."""
+    info = session.sync_session.info
+    if _PENDING not in info:
+        event.listen(session.sync_session, "after_commit", _bump)
+        event.listen(session.sync_session, "after_rollback", lambda s: info[_PENDING].clear())
+        info[_PENDING] = Counter()
+    info[_PENDING].update(counts)
+
+
+def _bump(sync_session: Session) -> None:
+    pending: Counter[tuple[Metric, str]] = sync_session.info[_PENDING]
+    for (counter, label), n in pending.items():
         counter.labels(label).inc(n)
+    pending.clear()
 
 
 async def handle_event(ctx: HandlerContext, body: Contract) -> None:
