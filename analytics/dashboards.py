@@ -207,6 +207,11 @@ def health() -> gd.Dashboard:
                     .datasource(PROMETHEUS)
                     .with_target(prom("sum by (service, topic) (cityloop_dlq_messages_total)",
                                       "{{service}} {{topic}}")))
+        .with_panel(timeseries.Panel().title("Events parked for a case not (yet) filed").grid_pos(g(12, 8))
+                    .datasource(PROMETHEUS)
+                    .with_target(prom("sum(cityloop_workflow_parked_events)", "parked"))
+                    .with_target(prom("max(cityloop_workflow_parked_oldest_seconds) / 3600", "oldest (hours)",
+                                      ref_id="B")))
     )
 
 

@@ -177,6 +177,12 @@ class Repository:
                                          parked_at=at)
         )
 
+    async def parked_counts(self) -> tuple[int, datetime | None]:
+        """(how many events are parked, when the oldest was parked)."""
+        stmt = select(func.count(), func.min(parked_events.c.parked_at))
+        count, oldest = (await self.session.execute(stmt)).one()
+        return int(count), oldest
+
     async def take_parked(self, report_id: str) -> list[Row[Any]]:
         stmt = (
             delete(parked_events).where(parked_events.c.awaits_report_id == report_id)

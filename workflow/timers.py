@@ -29,7 +29,14 @@ from shared.service import ServiceRuntime
 from workflow import machine
 from workflow.departments import DepartmentDirectory
 from workflow.machine import Action, State
-from workflow.metrics import CASES_OPEN, TIMERS_FIRED, TIMERS_OVERDUE, TIMERS_PENDING
+from workflow.metrics import (
+    CASES_OPEN,
+    PARKED_EVENTS,
+    PARKED_OLDEST,
+    TIMERS_FIRED,
+    TIMERS_OVERDUE,
+    TIMERS_PENDING,
+)
 from workflow.repository import Repository
 from workflow.service import WORKFLOW, Workflow, actor_of, audit_row
 
@@ -128,10 +135,14 @@ class TimerPoller:
     async def refresh_metrics(self) -> None:
         async with self.sessions() as session:
             repo = Repository(session)
-            pending, overdue = await repo.timer_counts(self.clock.now())
+            now = self.clock.now()
+            pending, overdue = await repo.timer_counts(now)
+            parked, oldest = await repo.parked_counts()
             by_state = await repo.open_cases_by_state()
         TIMERS_PENDING.set(pending)
         TIMERS_OVERDUE.set(overdue)
+        PARKED_EVENTS.set(parked)
+        PARKED_OLDEST.set((now - oldest).total_seconds() if oldest else 0.0)
         for state in machine.OPEN:
             CASES_OPEN.labels(state.value).set(by_state.get(state.value, 0))
 

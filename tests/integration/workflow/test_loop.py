@@ -10,6 +10,7 @@ from shared.contracts.common import Channel, Reporter
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutedReport
 from tests.integration.workflow.conftest import MONDAY_9AM, Desk, routing_decided
+from workflow.timers import poller_of
 
 PHOTO = {"uri": "media://p/1.jpg", "sha256": "a" * 64}
 
@@ -171,6 +172,7 @@ async def test_a_merged_report_joins_its_case_even_if_it_arrives_first(desk: Des
     early = ReportMerged(report_id="r-dup-1", primary_report_id=primary.report_id, report=routed, reason="same leak")
     await desk.p.publish(early, subject=early.report_id)  # another partition: may be handled before the primary
     await desk.p.drain()
+    assert await parked_on_metrics(desk) == 1
     await desk.p.publish(primary, subject=primary.report_id)
     late = ReportMerged(report_id="r-dup-2", primary_report_id="r-dup-1", report=routed, reason="same leak")
     await desk.p.publish(late, subject=late.report_id)
@@ -178,6 +180,15 @@ async def test_a_merged_report_joins_its_case_even_if_it_arrives_first(desk: Des
     listed = (await desk.p.client.get("/v1/cases", headers=desk.as_("admin"))).json()["items"]
     assert len(listed) == 1 and sorted(listed[0]["report_ids"]) == sorted([primary.report_id, "r-dup-1", "r-dup-2"])
     assert (await desk.types(listed[0]["id"])).count("report_attached") == 2
+    assert await parked_on_metrics(desk) == 0
+
+
+async def parked_on_metrics(desk: Desk) -> float:
+    await poller_of(desk.p.runtime("workflow")).refresh_metrics()
+    metrics = (await desk.p.client.get("/metrics")).text
+    found = re.search(r"^cityloop_workflow_parked_events (\S+)$", metrics, re.M)
+    assert found, "the gauge is exported"
+    return float(found.group(1))
 
 
 async def test_a_withdrawn_report_withdraws_its_unhandled_case_and_a_supplement_is_noted(desk: Desk) -> None:
