@@ -42,7 +42,7 @@ def scoring(rt: ServiceRuntime) -> ScoringConfig:
     return config
 
 
-def question(
+async def question(
     request: Request,
     rt: Runtime,
     principal: Reader,

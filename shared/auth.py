@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -16,6 +16,7 @@ import jwt
 import yaml
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from shared.errors import Forbidden, Unauthorized
 from shared.settings import Settings, get_settings
@@ -111,7 +112,7 @@ def decode_token(token: str, settings: Settings) -> Principal:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -127,10 +128,10 @@ def current_principal(
     return decode_token(credentials.credentials, settings)
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller must hold one of `roles` (admin always passes)."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles and principal.role is not Role.ADMIN:
             raise Forbidden(f"role {principal.role.value} may not do this", field="role")
         return principal
@@ -150,7 +151,7 @@ async def token(
 ) -> dict[str, object]:
     directory: UserDirectory = request.app.state.users
     settings: Settings = request.app.state.settings
-    user = directory.authenticate(username, password)
+    user = await run_in_threadpool(directory.authenticate, username, password)  # scrypt: off the event loop
     if user is None:
         raise Unauthorized("wrong username or password", field="password")
     principal = Principal(user.username, user.role, user.unit, user.name)

@@ -82,10 +82,10 @@ class ServiceDefinition:
         self.inbox_table = tables[f"{schema}.inbox"] if f"{schema}.inbox" in tables else inbox_table(self.metadata)
 
 
-def runtime_of(name: str) -> Callable[[Request], ServiceRuntime]:
+def runtime_of(name: str) -> Callable[[Request], Awaitable[ServiceRuntime]]:
     """FastAPI dependency giving a router its own service's runtime, also when all run in one app."""
 
-    def dependency(request: Request) -> ServiceRuntime:
+    async def dependency(request: Request) -> ServiceRuntime:
         runtime: ServiceRuntime = request.app.state.runtimes[name]
         return runtime
 

@@ -47,17 +47,17 @@ async def answer(
     return outcome.answer
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Dependency: refuse a body that is not JSON with 415 rather than a confusing validation error."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         raise UnsupportedMedia(f"body must be application/json, not {media or 'unspecified'!r}", field="Content-Type")
 
 
-def require_client(*clients: str) -> Callable[..., Principal]:
+def require_client(*clients: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: another system calling with its own API key (`X-API-Key` → client name), or an admin."""
 
-    def dependency(principal: Annotated[Principal, Depends(require(Role.SYSTEM))]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(require(Role.SYSTEM))]) -> Principal:
         if principal.role is Role.SYSTEM and principal.subject not in clients:
             raise Forbidden(f"API key of {principal.subject!r} may not call this channel", field="X-API-Key")
         return principal
