@@ -11,8 +11,6 @@ from intake.photos import LocalPhotoStore
 from intake.pii import ContactVault
 from intake.registry import Registry
 from intake.service import Intake
-from shared.bus.base import TopicSpec
-from shared.contracts.reports import TOPIC as REPORTS_TOPIC
 from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime
 
 
@@ -49,7 +47,6 @@ SERVICE = ServiceDefinition(
     routers=ROUTERS,
     consumers=[ConsumerSpec(group="intake-status", handlers=HANDLERS, topics=TOPICS)],
     workers=[wechat.housekeeping],
-    topics=[TopicSpec(REPORTS_TOPIC, partitions=6)],
     on_startup=start,
     is_idle=is_idle,
 )

@@ -97,12 +97,11 @@ def migrate(service: Annotated[str, typer.Argument(help="service name or all")] 
 @app.command()
 def topics(partitions: Annotated[int, typer.Option(help="partitions per event topic")] = 6) -> None:
     """Create every event topic (and its dead-letter topic) on the configured bus."""
-    from shared.bus.base import TopicSpec
     from shared.bus.kafka import KafkaBus
-    from shared.contracts import TOPICS, dlq_topic
+    from shared.bus.topics import platform_topics
 
     settings = get_settings()
-    specs = [TopicSpec(t, partitions) for t in TOPICS] + [TopicSpec(dlq_topic(t), 1) for t in TOPICS]
+    specs = platform_topics(partitions)
 
     async def create() -> None:
         bus = KafkaBus(settings.kafka_bootstrap)

@@ -18,13 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import UserDirectory, auth_router
-from shared.bus.base import Bus, TopicSpec
+from shared.bus.base import Bus
 from shared.bus.consumer import ConsumerLoop
 from shared.bus.kafka import KafkaBus
 from shared.bus.local import LocalBus
+from shared.bus.topics import platform_topics
 from shared.calendar import default_calendar
 from shared.clock import Clock, clock_for
-from shared.contracts import TOPICS, dlq_topic
 from shared.db.engine import create_engine, session_factory
 from shared.db.migrations import upgrade
 from shared.db.outbox import Inbox, Outbox
@@ -37,7 +37,6 @@ from shared.service import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
 
 log = get_logger(__name__)
-DEFAULT_TOPICS = [TopicSpec(t, partitions=6) for t in TOPICS] + [TopicSpec(dlq_topic(t), 1) for t in TOPICS]
 
 
 def _city_start(settings: Settings) -> datetime | None:
@@ -81,7 +80,7 @@ class Platform:
         if migrate:
             await self.migrate()
         await self.bus.start()
-        specs = {t.name: t for t in DEFAULT_TOPICS}
+        specs = {t.name: t for t in platform_topics()}
         for definition in self.definitions:
             specs.update({t.name: t for t in definition.topics})
         await self.bus.ensure_topics(list(specs.values()))
