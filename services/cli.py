@@ -104,7 +104,7 @@ def topics(partitions: Annotated[int, typer.Option(help="partitions per event to
     specs = platform_topics(partitions)
 
     async def create() -> None:
-        bus = KafkaBus(settings.kafka_bootstrap)
+        bus = KafkaBus(settings.kafka_bootstrap, settings.kafka_client_id, settings.kafka_replication_factor)
         await bus.ensure_topics(specs)
 
     asyncio.run(create())

@@ -59,7 +59,8 @@ class Platform:
         self.engine = create_engine(settings.database_url, pool_size=10, max_overflow=20)
         self.sessions = session_factory(self.engine)
         self.bus: Bus = bus or (
-            KafkaBus(settings.kafka_bootstrap, settings.kafka_client_id) if settings.bus == "kafka"
+            KafkaBus(settings.kafka_bootstrap, settings.kafka_client_id, settings.kafka_replication_factor)
+            if settings.bus == "kafka"
             else LocalBus(self.engine)
         )
         self.runtimes: dict[str, ServiceRuntime] = {}

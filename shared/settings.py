@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     bus: Literal["local", "kafka"] = "local"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str = "cityloop"
+    kafka_replication_factor: int = 1
+    """For the topics the platform creates; 3 on a production cluster (with min.insync.replicas=2 there)."""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 

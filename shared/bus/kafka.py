@@ -17,9 +17,10 @@ log = get_logger(__name__)
 
 
 class KafkaBus(Bus):
-    def __init__(self, bootstrap: str, client_id: str = "cityloop") -> None:
+    def __init__(self, bootstrap: str, client_id: str = "cityloop", replication_factor: int = 1) -> None:
         self.bootstrap = bootstrap
         self.client_id = client_id
+        self.replication_factor = replication_factor
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -44,7 +45,8 @@ class KafkaBus(Bus):
         try:
             existing = set(await admin.list_topics())
             new = [
-                NewTopic(t.name, num_partitions=t.partitions, replication_factor=1, topic_configs=t.config)
+                NewTopic(t.name, num_partitions=t.partitions, replication_factor=self.replication_factor,
+                         topic_configs=t.config)
                 for t in topics
                 if t.name not in existing
             ]
