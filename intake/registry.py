@@ -18,8 +18,9 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Camera(_Entry):
-    camera_id: str = Field(validation_alias=AliasChoices("camera_id", "id"))
+class _Placed(_Entry):
+    """A registered thing at a fixed spot: its reports carry this place."""
+
     name: str = ""
     lon: float
     lat: float
@@ -28,33 +29,23 @@ class Camera(_Entry):
     street_code: str | None = None
     community_code: str | None = None
     address: str | None = None
+
+    def location(self) -> Location:
+        return Location(lon=self.lon, lat=self.lat, crs=self.crs)
+
+    def grid(self) -> GridRef:
+        return GridRef(street_code=self.street_code, community_code=self.community_code, cell_code=self.cell_code)
+
+
+class Camera(_Placed):
+    camera_id: str = Field(validation_alias=AliasChoices("camera_id", "id"))
     algorithms: frozenset[str] = frozenset()
 
-    def location(self) -> Location:
-        return Location(lon=self.lon, lat=self.lat, crs=self.crs)
 
-    def grid(self) -> GridRef:
-        return GridRef(street_code=self.street_code, community_code=self.community_code, cell_code=self.cell_code)
-
-
-class Device(_Entry):
+class Device(_Placed):
     device_id: str = Field(validation_alias=AliasChoices("device_id", "id"))
     alarm_type: AlarmType = Field(validation_alias=AliasChoices("alarm_type", "type", "kind"))
-    name: str = ""
-    lon: float
-    lat: float
-    crs: Crs = Crs.WGS84
-    cell_code: str | None = None
-    street_code: str | None = None
-    community_code: str | None = None
-    address: str | None = None
     owner: str | None = Field(default=None, description="department that handles this device's alarms")
-
-    def location(self) -> Location:
-        return Location(lon=self.lon, lat=self.lat, crs=self.crs)
-
-    def grid(self) -> GridRef:
-        return GridRef(street_code=self.street_code, community_code=self.community_code, cell_code=self.cell_code)
 
 
 class Algorithm(_Entry):
