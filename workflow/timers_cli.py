@@ -13,8 +13,8 @@ import signal
 from shared.clock import SystemClock
 from shared.db.engine import create_engine, session_factory
 from shared.db.outbox import Outbox
+from shared.departments import DepartmentDirectory
 from workflow.config import WorkflowSettings
-from workflow.departments import DepartmentDirectory
 from workflow.models import outbox
 from workflow.timers import TimerPoller, run_poller
 
