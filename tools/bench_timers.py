@@ -1,4 +1,4 @@
-"""Timer benchmark: `python -m workflow.bench --url postgresql://...` (what `make bench` runs).
+"""Timer benchmark: `python -m tools.bench_timers --url postgresql://...` (what `make bench` runs).
 
 Seeds 1,000,000 pending timers in a fresh database (with generate_series), then lets real pollers
 fire what comes due and reports:

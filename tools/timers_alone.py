@@ -1,4 +1,4 @@
-"""Run the timer poller alone: `python -m workflow.timers_cli --url postgresql://...`.
+"""Run the timer poller alone: `python -m tools.timers_alone --url postgresql://...`.
 
 A replica of the workflow's timer worker without HTTP or consumers: used by the crash test (which
 kills it with SIGKILL mid-sweep) and handy to add poller capacity by hand.
