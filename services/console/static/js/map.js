@@ -5,8 +5,10 @@ async function geo(name) {
   return layers[name];
 }
 
-function baseMap(el, opts = {}) {
+// The view is set before any layer is added: Leaflet's canvas renderer needs one to draw into.
+function baseMap(el, bounds, opts = {}) {
   const map = L.map(el, { preferCanvas: true, zoomSnap: 0.25, attributionControl: false, ...opts });
+  map.fitBounds(bounds);
   return map;
 }
 
@@ -21,7 +23,8 @@ export function cellStyle(count) {
 
 export async function districtMap(el, counts, onCell) {
   const [streets, communities, cells] = await Promise.all([geo("streets"), geo("communities"), geo("cells")]);
-  const map = baseMap(el);
+  if (!el.isConnected) return null;  // the user moved on while the layers loaded
+  const map = baseMap(el, L.geoJSON(streets).getBounds());
   const cellLayer = L.geoJSON(cells, {
     style: (f) => cellStyle(counts[f.properties.code]),
     onEachFeature: (f, layer) => {
@@ -45,20 +48,18 @@ export async function districtMap(el, counts, onCell) {
     return d;
   };
   legend.addTo(map);
-  map.fitBounds(streetLayer.getBounds());
   return map;
 }
 
 export async function caseMap(el, c) {
   const [streets, communities] = await Promise.all([geo("streets"), geo("communities")]);
-  const map = baseMap(el, { zoomControl: true });
+  if (!el.isConnected) return;
+  const point = c.location && c.location.lat !== undefined ? [c.location.lat, c.location.lon] : null;
+  const bounds = point ? L.latLng(point).toBounds(600) : L.geoJSON(streets).getBounds();
+  const map = baseMap(el, bounds);
   L.geoJSON(communities, { style: COMMUNITY, interactive: false }).addTo(map);
-  const s = L.geoJSON(streets, { style: STREET, interactive: false }).addTo(map);
-  if (c.location && c.location.lat !== undefined) {
-    const point = [c.location.lat, c.location.lon];
+  L.geoJSON(streets, { style: STREET, interactive: false }).addTo(map);
+  if (point) {
     L.circleMarker(point, { radius: 8, color: "#1d4ed8", fillColor: "#3b82f6", fillOpacity: 0.9 }).addTo(map).bindTooltip(c.address || c.case_no);
-    map.setView(point, 16);
-  } else {
-    map.fitBounds(s.getBounds());
   }
 }

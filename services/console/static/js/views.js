@@ -15,6 +15,14 @@ const failed = (e) => toast(t("error", e.message), "bad");
 
 export function loadingInto(main) { main.replaceChildren(h("p", { class: "muted" }, t("loading"))); }
 
+function thumbs(photos) {
+  return h("div", { class: "photos small" }, photos.map((p) => {
+    const img = h("img", { alt: `${t("case_photos")} ${p.uri.split("/").pop()}`, loading: "lazy" });
+    photoUrl(p.uri).then((u) => { img.src = u; }).catch(() => { img.alt += " ✕"; });
+    return img;
+  }));
+}
+
 // -- sign-in ---------------------------------------------------------------------------------------------
 export function signInView(main, done) {
   const err = h("p", { class: "error", role: "alert" });
@@ -126,7 +134,9 @@ export async function dispatchView(main) {
         return h("tr", { "data-report": item.report_id },
           h("td", {}, item.report_id, h("br"), h("small", { class: "muted" }, r.streets[item.grid?.street_code] || "")),
           h("td", {}, fmtTime(item.queued_at)),
-          h("td", { class: "content" }, item.report.description || item.report.content || "", item.report.address ? h("div", { class: "muted" }, item.report.address) : null),
+          h("td", { class: "content" }, h("span", { class: "channel" }, t(`ch_${item.report.channel}`)), " ", item.report.text || "",
+            item.report.place?.address ? h("div", { class: "muted" }, item.report.place.address) : null,
+            (item.report.photos || []).length ? thumbs(item.report.photos) : null),
           h("td", {}, item.candidates.length ? h("ul", { class: "plain" }, item.candidates.map((c) => h("li", {}, `${c.name || r.catById[c.code]?.name || c.code} (${c.code})`))) : "—"),
           h("td", {}, item.reason),
           h("td", {}, item.status === "claimed" ? t("claimed_by", item.claimed_by) : t(`q_${item.status}`)),
@@ -144,7 +154,7 @@ export async function dispatchView(main) {
     const categories = [...candidates.map((id) => r.catById[id]).filter(Boolean),
       ...r.categories.filter((c) => !candidates.includes(c.id))];
     try {
-      const done = await openDialog({
+      const pending = openDialog({
         title: t("dispatch_title", item.report_id),
         fields: [
           { name: "category", label: t("category"), type: "select", required: true,
@@ -157,6 +167,8 @@ export async function dispatchView(main) {
         confirmText: t("confirm_action", t("dispatch"), item.report_id),
         submit: (v) => api(`/v1/dispatch/queue/${item.report_id}/dispatch`, { method: "POST", json: v }),
       });
+      suggestDepartment(r, item.grid?.street_code);
+      const done = await pending;
       if (done) { toast(t("queued_dispatched", item.report_id)); await load(); }
     } catch (e) { failed(e); }
   }
@@ -165,6 +177,19 @@ export async function dispatchView(main) {
     h("h1", {}, t("nav_dispatch")),
     section(t("queue_title"), h("p", { class: "help" }, t("queue_help")), waiting, queue),
     await casesPanel(r));
+}
+
+// The department whose kind the category names (its street's office for street matters); the dispatcher may change it.
+function suggestDepartment(r, streetCode) {
+  const form = document.getElementById("dialog-form");
+  const category = form.elements.category, department = form.elements.department;
+  const suggest = () => {
+    const kind = r.catById[category.value]?.department_kind;
+    const match = r.departments.find((d) => d.kind === kind && (kind !== "street_office" || d.street_code === streetCode));
+    if (match) department.value = match.code;
+  };
+  category.addEventListener("change", suggest);
+  suggest();
 }
 
 export async function casesView(main, params) {
