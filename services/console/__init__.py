@@ -41,7 +41,8 @@ def _reference(district_dir: Path) -> bytes:
     departments = [{"code": d["code"], "name": d["name"], "kind": d.get("kind"), "street_code": d.get("street_code")}
                    for d in raw.get("departments", [])]
     categories = [{"id": c.id, "name": c.name, "major_name": c.major_name, "kind": c.kind,
-                   "department_kind": c.department_kind, "deadline_profile": c.deadline_profile} for c in Taxonomy.load()]
+                   "department_kind": c.department_kind, "deadline_profile": c.deadline_profile}
+                  for c in Taxonomy.load()]
 
     def names(layer: str) -> dict[str, str]:
         data = json.loads((district_dir / f"{layer}.geojson").read_text(encoding="utf-8"))

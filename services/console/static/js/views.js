@@ -215,6 +215,7 @@ export async function inboxView(main) {
 export async function caseView(main, id, rerender) {
   const r = await ref();
   const [c, audit] = await Promise.all([api(`/v1/cases/${encodeURIComponent(id)}`), api(`/v1/cases/${encodeURIComponent(id)}/audit`)]);
+  const reports = await Promise.all(c.report_ids.map((rid) => api(`/v1/reports/${rid}`).catch(() => ({ report_id: rid }))));
   const photoBox = h("div", { class: "photos" });
   const allPhotos = [...(c.photos || [])];
   for (const a of audit) for (const p of a.payload?.photos || []) if (!allPhotos.some((x) => x.uri === p.uri)) allPhotos.push(p);
@@ -225,7 +226,7 @@ export async function caseView(main, id, rerender) {
   }
   const actions = c.allowed_actions.filter(knownAction);
   const mapBox = h("div", { class: "map small", id: "case-map", role: "img", "aria-label": `${t("case_map")}: ${c.address || ""}` });
-  main.replaceChildren(
+  main.replaceChildren(h("div", { class: "case-page" },
     h("p", {}, h("a", { href: "#/", onclick: (ev) => { ev.preventDefault(); history.back(); } }, `← ${t("back")}`)),
     h("h1", {}, t("case_title", c.case_no), " ", h("span", { class: `state state-${c.state}` }, t(`st_${c.state}`)), " ", light(c.traffic_light)),
     h("div", { class: "grid2" },
@@ -237,7 +238,9 @@ export async function caseView(main, id, rerender) {
           h("dt", {}, t("col_street")), h("dd", {}, `${r.streets[c.grid?.street_code] || "—"} · ${r.communities[c.grid?.community_code] || ""} · ${c.grid?.cell_code || ""}`),
           h("dt", {}, t("col_address")), h("dd", {}, c.address || "—"),
           h("dt", {}, t("col_received")), h("dd", {}, fmtTime(c.received_at)),
-          h("dt", {}, t("case_reports")), h("dd", {}, c.report_ids.join(", ")),
+          h("dt", {}, t("case_reports")), h("dd", {}, h("ul", { class: "plain" }, reports.map((rep) => h("li", {},
+            rep.report_id, rep.channel ? ` · ${t(`ch_${rep.channel}`)} · ${fmtTime(rep.received_at)}` : "",
+            rep.merged_into ? ` · ${t("merged_into", rep.merged_into)}` : "")))),
           c.result ? [h("dt", {}, t("case_result")), h("dd", {}, c.result)] : null,
           c.extension_request ? [h("dt", {}, t("case_extension")), h("dd", {}, `${c.extension_request.days ?? ""} · ${c.extension_request.reason ?? ""}`)] : null),
         h("p", { class: "description" }, c.description)),
@@ -265,10 +268,10 @@ export async function caseView(main, id, rerender) {
     section(t("case_audit"), h("ol", { class: "timeline" }, audit.map((a) => h("li", {},
       h("time", { datetime: a.at }, fmtTime(a.at)), " ",
       h("strong", {}, t(`a_${a.action}`)), " ",
-      a.to_state && a.to_state !== a.from_state ? h("span", { class: "muted" }, `${t(`st_${a.from_state}`) || ""} → ${t(`st_${a.to_state}`)} `) : null,
+      a.to_state && a.to_state !== a.from_state ? h("span", { class: "muted" }, `${a.from_state ? t(`st_${a.from_state}`) : ""} → ${t(`st_${a.to_state}`)} `) : null,
       h("span", { class: "muted" }, `${a.actor?.id || ""} (${a.actor?.role || ""})`),
       a.reason ? h("div", { class: "reason" }, a.reason) : null,
-      a.payload?.result ? h("div", { class: "reason" }, a.payload.result) : null)))));
+      a.payload?.result ? h("div", { class: "reason" }, a.payload.result) : null))))));
   caseMap(mapBox, c);
 }
 
