@@ -60,9 +60,12 @@ export const qs = (params) => {
   return s ? `?${s}` : "";
 };
 
-// Photos are served only to staff: fetch with the token and show as a blob URL.
+// Photos the platform stores are served only to staff: fetch with the token and show as a blob URL. A
+// channel's own photo link (e.g. WeChat's) is elsewhere: it is never fetched with the token.
+export const isLocal = (uri) => uri.startsWith("/") && !uri.startsWith("//");
 const blobs = new Map();
 export async function photoUrl(uri) {
+  if (!isLocal(uri)) throw new Error("not stored by the platform");
   if (!blobs.has(uri)) {
     const s = session.get();
     const r = await fetch(uri, { headers: s ? { Authorization: `Bearer ${s.token}` } : {} });

@@ -62,7 +62,7 @@ const zh = {
   total: "合计", cases_n: "{0} 件",
   ch_hotline: "12345 热线", ch_patrol: "巡查上报", ch_video: "视频智能识别", ch_wechat: "微信随手拍",
   ch_iot: "物联感知", ch_open311: "Open311",
-  report_stage: "进度", merged_into: "并入 {0}", open_case: "打开案件", back: "返回",
+  report_stage: "进度", external_photo: "渠道照片链接", merged_into: "并入 {0}", open_case: "打开案件", back: "返回",
 };
 
 const en = {
@@ -127,7 +127,7 @@ const en = {
   same_day: "Same-day closure", on_time_rate: "On-time handling", hotspots: "Hot spots", updated: "updated {0}",
   total: "Total", cases_n: "{0} cases",
   ch_hotline: "12345 hotline", ch_patrol: "Patrol", ch_video: "Video AI", ch_wechat: "WeChat", ch_iot: "IoT", ch_open311: "Open311",
-  report_stage: "Stage", merged_into: "merged into {0}", open_case: "Open case", back: "Back",
+  report_stage: "Stage", external_photo: "channel's photo link", merged_into: "merged into {0}", open_case: "Open case", back: "Back",
 };
 
 const LANG_KEY = "cityloop.lang";

@@ -1,6 +1,6 @@
 // The console's pages. Each renders into <main> and reads only the platform's JSON APIs.
 import { knownAction, perform } from "./actions.js";
-import { api, cityNow, photoUrl, qs, ref, session, signIn } from "./api.js";
+import { api, cityNow, isLocal, photoUrl, qs, ref, session, signIn } from "./api.js";
 import { t } from "./i18n.js";
 import { caseMap, districtMap } from "./map.js";
 import { byTimeLeft, cityDate, fmtTime, h, leftCell, light, openDialog, pct, timeLeft, toast } from "./ui.js";
@@ -15,8 +15,11 @@ const failed = (e) => toast(t("error", e.message), "bad");
 
 export function loadingInto(main) { main.replaceChildren(h("p", { class: "muted" }, t("loading"))); }
 
+const external = (p) => h("a", { href: p.uri, target: "_blank", rel: "noopener noreferrer" }, `${t("external_photo")} ↗`);
+
 function thumbs(photos) {
   return h("div", { class: "photos small" }, photos.map((p) => {
+    if (!isLocal(p.uri)) return external(p);
     const img = h("img", { alt: `${t("case_photos")} ${p.uri.split("/").pop()}`, loading: "lazy" });
     photoUrl(p.uri).then((u) => { img.src = u; }).catch(() => { img.alt += " ✕"; });
     return img;
@@ -220,6 +223,7 @@ export async function caseView(main, id, rerender) {
   const allPhotos = [...(c.photos || [])];
   for (const a of audit) for (const p of a.payload?.photos || []) if (!allPhotos.some((x) => x.uri === p.uri)) allPhotos.push(p);
   for (const p of allPhotos) {
+    if (!isLocal(p.uri)) { photoBox.append(external(p)); continue; }
     const img = h("img", { alt: `${t("case_photos")} ${p.uri.split("/").pop()}`, loading: "lazy" });
     photoUrl(p.uri).then((u) => { img.src = u; }).catch(() => { img.alt += " ✕"; });
     photoBox.append(h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); if (img.src) window.open(img.src); } }, img));
