@@ -78,11 +78,13 @@ export function openDialog({ title, help, fields = [], confirmText, submit }) {
   box.replaceChildren(...fields.map(field), confirmText ? h("p", { class: "confirm-line" }, confirmText) : "");
   const form = document.getElementById("dialog-form");
   const ok = document.getElementById("dialog-ok");
+  const opener = document.activeElement;
   return new Promise((resolve) => {
     const close = (value) => {
       form.onsubmit = null;
       document.getElementById("dialog-cancel").onclick = null;
       dialog.close();
+      if (opener && opener.isConnected) opener.focus();  // keyboard users continue where they were
       resolve(value);
     };
     form.onsubmit = async (ev) => {

@@ -262,7 +262,7 @@ export async function caseView(main, id, rerender) {
         h("thead", {}, h("tr", {}, ...["dl_kind", "dl_light", "dl_start", "dl_due", "dl_status"].map((k) => h("th", { scope: "col" }, t(k))))),
         h("tbody", {}, c.deadlines.map((d) => h("tr", {},
           h("td", {}, t(`dl_${d.kind}`), d.department_code ? h("small", {}, ` ${deptName(r, d.department_code)}`) : null),
-          h("td", {}, light(d.traffic_light)),
+          h("td", {}, d.status === "active" ? light(d.traffic_light) : "—"),
           h("td", {}, fmtTime(d.start_at)),
           h("td", {}, fmtTime(d.due_at), d.elapsed !== null ? h("small", {}, ` · ${t("used", Math.round(d.elapsed * 100))}`) : null),
           h("td", {}, t(`dl_${d.status}`), d.on_time === true ? ` · ${t("on_time")}` : d.on_time === false ? ` · ${t("late")}` : ""))))) : h("p", { class: "muted" }, t("none"))),
