@@ -80,8 +80,9 @@ async def media(
     "/v1/media",
     status_code=201,
     response_model=list[Photo],
-    responses={401: {"description": "not authenticated"},
-               422: {"description": "not a JPEG/PNG, too large or too many"}},
+    responses={401: {"description": "not authenticated"}, 403: {"description": "not a person working cases"},
+               413: {"description": "a photo is too large"}, 415: {"description": "not a JPEG or PNG"},
+               422: {"description": "no photos, or too many"}},
     summary="Store photos (e.g. a department's result or an inspector's on-site photo); send the answers as `photos`",
 )
 async def upload_media(

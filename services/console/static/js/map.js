@@ -17,8 +17,8 @@ const COMMUNITY = { color: "#64748b", weight: 1, dashArray: "3 3", fill: false }
 
 export function cellStyle(count) {
   if (!count || (!count.open && !count.overdue)) return { color: "#cbd5e1", weight: 0.5, fillColor: "#f1f5f9", fillOpacity: 0.3 };
-  if (count.overdue) return { color: "#b91c1c", weight: 0.8, fillColor: "#dc2626", fillOpacity: Math.min(0.85, 0.35 + 0.1 * count.overdue) };
-  return { color: "#b45309", weight: 0.8, fillColor: "#f59e0b", fillOpacity: Math.min(0.8, 0.25 + 0.08 * count.open) };
+  if (count.overdue) return { color: "#7f1d1d", weight: 2, fillColor: "#dc2626", fillOpacity: Math.min(0.85, 0.35 + 0.1 * count.overdue) };
+  return { color: "#92400e", weight: 2, fillColor: "#f59e0b", fillOpacity: Math.min(0.8, 0.25 + 0.08 * count.open) };
 }
 
 export async function districtMap(el, counts, onCell) {
