@@ -22,11 +22,11 @@ from typing import Any
 import orjson
 import pytest
 import uvicorn
+from services.simulation.texts import VAGUE
 
 from intake.signing import signed_headers
 from services.registry import load_many
 from services.runtime import create_app
-from services.simulation.texts import VAGUE
 from shared.auth import Role
 from tests.e2e.test_simulation import free_port
 from tests.support.harness import RunningPlatform, running_platform
