@@ -2,7 +2,14 @@
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Installs come from uv.lock (every package pinned with its hashes), never from pyproject.toml's ranges;
+# `make lock` re-resolves it. uv itself is pinned and bootstrapped from PyPI with the machine's own Python.
+UV_VERSION := 0.13.9
+UV_DIR := .tools/uv-$(UV_VERSION)
+UV := $(UV_DIR)/bin/uv
+PYTHON := $(shell command -v $(PY) || command -v python3)
+export UV_PYTHON_DOWNLOADS := never
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock 2>/dev/null | sha1sum | cut -c1-12)
 PORT ?= 8000
 SIMULATE ?= 20
 SPEED ?= 360
@@ -10,18 +17,24 @@ CLOCK_START ?= next-opening
 export CITYLOOP_API_KEYS ?= {"demo-hotline":"hotline","demo-video":"video","demo-iot":"iot","demo-open311":"open311"}
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data kafka-fetch contracts clean
+.PHONY: help install lock run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data kafka-fetch contracts clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
-$(STAMP):
-	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+$(UV):
+	rm -rf $(UV_DIR) && $(PYTHON) -m venv $(UV_DIR)
+	$(UV_DIR)/bin/pip install -q uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@$(UV) sync --locked --extra dev --python $(PYTHON) --quiet \
+	  || { echo "uv.lock does not match pyproject.toml (or could not be installed): run 'make lock'" >&2; exit 1; }
 	@rm -f $(VENV)/.installed-*; touch $@
 
-install: $(STAMP) ## Create .venv and install the project with its dev tools
+install: $(STAMP) ## Create .venv with exactly the versions of uv.lock (the project, its dev tools)
+
+lock: | $(UV) ## Re-resolve uv.lock after editing pyproject.toml (keeps pins; UPGRADE=1 or UPGRADE="pkg ..." upgrades)
+	$(UV) lock --python $(PYTHON) $(if $(filter 1,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
 
 kafka-fetch: ## Fetch the pinned Apache Kafka broker jars from Maven Central
 	deploy/kafka/kafka.sh fetch
