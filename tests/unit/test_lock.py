@@ -7,7 +7,6 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -56,14 +55,17 @@ def lock_disagreements(pyproject: dict, lock: dict) -> list[str]:
         elif wanted[key] != locked[key]:
             problems.append(f"{label}: pyproject.toml says '{wanted[key]}', uv.lock was resolved for '{locked[key]}'")
     pinned = {canonicalize_name(p["name"]) for p in lock["package"]}
-    problems += [f"{name} is required but uv.lock pins no version of it"
-                 for name, _, _ in sorted(wanted) if name not in pinned]
+    problems += [
+        f"{name} is required but uv.lock pins no version of it" for name, _, _ in sorted(wanted) if name not in pinned
+    ]
     return problems
 
 
 def _load() -> tuple[dict, dict]:
-    return (tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8")),
-            tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8")))
+    return (
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8")),
+        tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8")),
+    )
 
 
 def test_uv_lock_was_resolved_from_the_current_pyproject() -> None:
