@@ -11,16 +11,18 @@ PYTHON := $(shell command -v $(PY) || command -v python3)
 export UV_PYTHON_DOWNLOADS := never
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock 2>/dev/null | sha1sum | cut -c1-12)
 PORT ?= 8000
+CONTAINER ?= $(shell command -v podman || echo docker)
+TAG ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SIMULATE ?= 20
 SPEED ?= 360
 CLOCK_START ?= next-opening
 export CITYLOOP_API_KEYS ?= {"demo-hotline":"hotline","demo-video":"video","demo-iot":"iot","demo-open311":"open311"}
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install lock run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data kafka-fetch contracts clean
+.PHONY: help install lock run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data k8s image kafka-fetch contracts clean
 
 help:
-	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
 $(UV):
 	rm -rf $(UV_DIR) && $(PYTHON) -m venv $(UV_DIR)
@@ -76,6 +78,12 @@ dashboards: install ## Regenerate Grafana dashboards from code
 
 contracts: install ## Regenerate deploy/contracts/asyncapi.json from the event contracts
 	$(BIN)/python -m shared.contracts.export deploy/contracts/asyncapi.json
+
+k8s: install ## Regenerate deploy/k8s/ (Kubernetes manifests, city ConfigMap) from render.py and the rule files
+	$(BIN)/python deploy/k8s/render.py
+
+image: ## Build the OCI image from Containerfile (needs podman or docker; TAG=...)
+	$(CONTAINER) build -f Containerfile -t cityloop:$(TAG) .
 
 demo-data: install ## Regenerate the demo district (deterministic)
 	$(BIN)/python deploy/demo/generate_district.py

@@ -7,6 +7,7 @@ checks below resolve every reference and every setting name, besides the schema 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import shlex
@@ -33,6 +34,8 @@ KUBERNETES_VERSION = "1.33.0"
 """The oldest Kubernetes the manifests are checked against (docs/deploy.md); kubernetes-validate is pinned in
 uv.lock, so the schemas do not move under the test."""
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 SETTINGS_BY_PREFIX = [
     ("CITYLOOP_INTAKE_", IntakeSettings),
     ("CITYLOOP_ROUTER_", RouterSettings),
@@ -51,11 +54,12 @@ def _renderer() -> Any:
     return module
 
 
+@functools.cache
 def load(directory: Path = K8S) -> dict[str, list[dict[str, Any]]]:
-    """File name -> its objects, every manifest kustomization.yaml lists."""
+    """File name -> its objects, every manifest kustomization.yaml lists (read once; the tests only read them)."""
     kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text(encoding="utf-8"))
     return {
-        name: [d for d in yaml.safe_load_all((directory / name).read_text(encoding="utf-8")) if d]
+        name: [d for d in yaml.load_all((directory / name).read_text(encoding="utf-8"), Loader=_LOADER) if d]
         for name in kustomization["resources"]
     }
 
