@@ -321,7 +321,7 @@ def manifests() -> dict[str, list[dict[str, Any]]]:
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
             "resources": [name for name in files],
-            "images": [{"name": IMAGE, "newName": "registry.example/cityloop", "newTag": "0.1.0"}],
+            "images": [{"name": IMAGE, "newTag": "0.1.0"}],
         }
     ]
     return files
