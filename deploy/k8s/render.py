@@ -139,7 +139,7 @@ def common_volumes(media: bool) -> tuple[list[dict[str, Any]], list[dict[str, An
         {"name": "cache", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
     ]
-    mounts = [
+    mounts: list[dict[str, Any]] = [
         {"name": "city", "mountPath": CITY_DIR, "readOnly": True},
         {"name": "users", "mountPath": USERS_DIR, "readOnly": True},
         {"name": "data", "mountPath": DATA_DIR},

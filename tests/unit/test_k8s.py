@@ -19,6 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
 from analytics.config import AnalyticsSettings
 from intake.config import IntakeSettings
@@ -36,7 +37,7 @@ uv.lock, so the schemas do not move under the test."""
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-SETTINGS_BY_PREFIX = [
+SETTINGS_BY_PREFIX: list[tuple[str, type[BaseSettings]]] = [
     ("CITYLOOP_INTAKE_", IntakeSettings),
     ("CITYLOOP_ROUTER_", RouterSettings),
     ("CITYLOOP_WORKFLOW_", WorkflowSettings),
@@ -239,9 +240,9 @@ def test_the_city_configmap_holds_files_the_services_accept() -> None:
     assert sum(len(text.encode()) for text in data.values()) < 1024 * 1024, "a ConfigMap holds at most 1 MiB"
 
 
-def _stack_commands() -> set[tuple[str, ...]]:
+def _stack_commands() -> set[tuple[str, str]]:
     """The cityloop sub-commands deploy/stack.sh runs, as (command, first argument)."""
-    found = set()
+    found: set[tuple[str, str]] = set()
     for line in (ROOT / "deploy" / "stack.sh").read_text(encoding="utf-8").splitlines():
         match = re.search(r"\$BIN/cityloop (\S+) (\S+)", line)
         if match:
