@@ -70,7 +70,7 @@ SECRETS = {
     "wechat-aes-key": ("CITYLOOP_WECHAT_AES_KEY", ""),
     "wechat-app-id": ("CITYLOOP_WECHAT_APP_ID", ""),
 }
-"""Every process gets every secret: production mode checks the settings as a whole in each process."""
+"""Every process gets every secret: the settings are one object, which production mode checks whole at start-up."""
 
 
 @dataclass(frozen=True)
