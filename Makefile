@@ -37,7 +37,7 @@ test-fast: install ## Unit tests only (no servers)
 
 lint: install ## ruff, mypy and the import-linter boundaries
 	$(BIN)/ruff check .
-	$(BIN)/mypy shared services intake router workflow analytics
+	$(BIN)/mypy shared services intake router workflow analytics tools
 	$(BIN)/lint-imports
 
 format: install
@@ -56,7 +56,7 @@ chaos: install kafka-fetch ## Fault tests under load: kill services, broker and 
 	deploy/test.sh -m slow
 
 eval: install ## Classifier precision/recall/macro-F1 on the held-out set
-	$(BIN)/python -m router.eval
+	$(BIN)/python -m tools.eval
 
 dashboards: install ## Regenerate Grafana dashboards from code
 	$(BIN)/python -m analytics.dashboards

@@ -26,16 +26,17 @@ import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
-from router.corpus import NONE_LABEL
 from shared.taxonomy import Taxonomy
 
 jieba.setLogLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 
+NONE_LABEL = "none"
+"""The training label of text that is no city-management matter (the dispatchers forward it)."""
 CHAR_NGRAMS = (2, 3)
 SVC_C = 1.0
 TEMPERATURE = 8.0
-"""Softmax temperature over SVM margins, chosen on the training corpus (see router/eval.py)."""
+"""Softmax temperature over SVM margins, chosen on the training corpus (see tools/eval.py)."""
 KEYWORD_WEIGHT = 0.5
 _WHITESPACE = re.compile(r"\s\s+")
 
@@ -265,6 +266,15 @@ class TextClassifier:
         if best == NONE_LABEL:
             return Classification(None, confidence, "model: no city-management matter", candidates)
         return Classification(best, confidence, method, candidates, tuple(hits.get(best, ())))
+
+
+def read_tsv(path: Path) -> list[tuple[str, str]]:
+    """(label, text) rows of a training file: one `label<TAB>text` per line."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        label, text = line.split("\t", 1)
+        rows.append((label, text))
+    return rows
 
 
 def _fingerprint(taxonomy: Taxonomy, rows: Sequence[tuple[str, str]]) -> str:

@@ -12,9 +12,8 @@ import yaml
 
 from router.categorize import Categorizer
 from router.channels import ChannelCategories
-from router.classify import TextClassifier
+from router.classify import TextClassifier, read_tsv
 from router.config import RouterSettings
-from router.corpus import read_tsv
 from router.departments import DepartmentDirectory
 from router.locate import Locator
 from router.rules import RuleContext

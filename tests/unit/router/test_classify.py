@@ -8,10 +8,18 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 
-from router.classify import CHAR_NGRAMS, KeywordMatcher, LinearTextModel, Segmenter, TextClassifier
-from router.corpus import HELDOUT, NONE_LABEL, TRAIN, generate, read_tsv, render_tsv
+from router.classify import (
+    CHAR_NGRAMS,
+    NONE_LABEL,
+    KeywordMatcher,
+    LinearTextModel,
+    Segmenter,
+    TextClassifier,
+    read_tsv,
+)
 from router.reference import ReferenceData
 from shared.taxonomy import Taxonomy
+from tools.corpus import HELDOUT, TRAIN, generate, render_tsv
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 
 from router.channels import ChannelCategories
 from router.config import RouterSettings
-from router.hotline_mapping import leaves, render
+from tools.hotline_mapping import leaves, render
 from shared.contracts.common import CategoryRef
 from shared.taxonomy import Taxonomy
 from tests.unit.router.conftest import realdata
