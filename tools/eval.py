@@ -28,6 +28,7 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from router.classify import NONE_LABEL, Classification, TextClassifier, read_tsv
 from router.config import RouterSettings
+from router.reference import training_rows
 from shared.taxonomy import Taxonomy
 from tools import realdata
 from tools.corpus import HELDOUT
@@ -44,8 +45,8 @@ def build() -> tuple[TextClassifier, Taxonomy, float, int]:
     settings = RouterSettings(model_cache_dir=None)
     taxonomy = Taxonomy.load()
     started = time.perf_counter()
-    train = read_tsv(settings.corpus_path)
-    classifier = TextClassifier.build(taxonomy, train, cache_dir=None)
+    train = training_rows(settings)
+    classifier = TextClassifier.build(taxonomy, train, None, settings.classifier_calibration_path)
     return classifier, taxonomy, time.perf_counter() - started, len(train)
 
 
