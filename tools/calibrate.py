@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from router.classify import NONE_LABEL, TextClassifier, head, read_tsv
+from router.classify import NONE_LABEL, TextClassifier, head
 from router.config import RouterSettings
 from router.reference import training_rows
 from shared.taxonomy import Taxonomy

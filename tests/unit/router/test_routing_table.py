@@ -300,6 +300,14 @@ SCENARIOS += [
                                  hint=CategoryRef(scheme="open311", code="manhole_cover")),
       routed("C0101", "ZLS", "urgent-2h", rule="manhole-cover-missing", priority="urgent")),
 ]
+# A manhole cover whose owner nobody names goes to the dispatchers, whatever the channel (README promise).
+for channel, hint in (("open311", CategoryRef(scheme="open311", code="manhole_cover")), ("wechat", None),
+                      ("hotline", None), ("patrol", None)):
+    for text in ("井盖丢了", "井盖破损", "路口的窨井盖子不见了，很危险"):
+        SCENARIOS.append(S(f"cover-owner-unclear-{channel}-{text}", rpt(text, channel=channel, hint=hint),
+                           {"outcome": "manual", "rule": "classification"}))
+SCENARIOS.append(S("cover-owner-named-wechat", rpt("小区门口的雨水井盖丢了", channel="wechat"),
+                   routed("C0103", "PS", "urgent-2h", rule="manhole-cover-missing", priority="urgent")))
 
 
 # -- J. GCJ-02 and BD-09 points 2 m inside a cell, next to its neighbour ------------------------------------------
