@@ -70,8 +70,8 @@ bench: install kafka-fetch ## Throughput and latency benchmarks (writes BENCHMAR
 chaos: install kafka-fetch ## Fault tests under load: kill services, broker and database
 	deploy/test.sh -m slow
 
-eval: install ## Classifier precision/recall/macro-F1 on the held-out set
-	$(BIN)/python -m router.eval
+eval: install ## Classifier on the synthetic held-out set and on labelled real citizen messages (../shared)
+	$(BIN)/python -m tools.eval
 
 dashboards: install ## Regenerate Grafana dashboards from code
 	$(BIN)/python -m analytics.dashboards
