@@ -6,16 +6,22 @@ Everything here can be dropped and rebuilt by replaying the topics from offset z
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
     Integer,
     MetaData,
+    Numeric,
     Table,
     Text,
+    text,
 )
+
+from analytics.scores import MEASURES, PENDING
 
 from shared.db.outbox import inbox_table, outbox_table
 
@@ -98,6 +104,11 @@ case_facts = Table(
     # scan this narrow index over the period instead of the wide rows
     Index("ix_case_facts_filed_at", "filed_at", postgresql_include=list(SCOREBOARD_CASE_COLUMNS)),
     Index("ix_case_facts_recurrence", "cell_code", "category_code", "first_closed_at"),
+    # the "as of now" parts of the scores read only the rows still waiting (see scores.PENDING)
+    Index("ix_case_facts_pending_overdue", "filed_at",
+          postgresql_where=text(PENDING["overdue"].condition.replace("f.", ""))),
+    Index("ix_case_facts_pending_first_contact", "filed_at",
+          postgresql_where=text(PENDING["first_contact"].condition.replace("f.", ""))),
 )
 
 dispatches = Table(
@@ -114,6 +125,8 @@ dispatches = Table(
     _ts("returned_at"),
     _ts("filed_at"),
     Index("ix_dispatches_filed_at", "filed_at"),
+    Index("ix_dispatches_pending_response", "filed_at",
+          postgresql_where=text(PENDING["response"].condition.replace("d.", ""))),
 )
 
 checkins = Table(
@@ -129,6 +142,7 @@ checkins = Table(
     _ts("missed_at"),
     _ts("filed_at"),
     Index("ix_checkins_filed_at", "filed_at"),
+    Index("ix_checkins_pending", "filed_at", postgresql_where=text(PENDING["checkin"].condition.replace("w.", ""))),
 )
 
 escalations = Table(
@@ -154,4 +168,30 @@ reports = Table(
     Index("ix_reports_received_at", "received_at"),
 )
 
-READ_MODELS = (case_facts, dispatches, checkins, escalations, reports)
+
+
+def _rollup_key() -> list[Column[object]]:
+    return [Column("grain", Text, primary_key=True, comment="d, m or y: a local filing day, month or year"),
+            Column("period", Date, primary_key=True, comment="first local day of the period"),
+            *(Column(name, Text, primary_key=True, comment="'' when none")
+              for name in ("department", "street", "community", "category", "channel"))]
+
+
+score_rollup = Table(
+    "score_rollup",
+    metadata,
+    *_rollup_key(),
+    *(Column(m.name, Numeric if m.numeric else BigInteger, nullable=False, server_default="0") for m in MEASURES),
+    comment="sums of scores.MEASURES per filing period and group, kept by the fold (analytics/rollup.py)",
+)
+
+handling_histogram = Table(
+    "handling_histogram",
+    metadata,
+    *_rollup_key(),
+    Column("bucket", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    comment="closed live cases per handling-time bucket (scores.HANDLING_BUCKET), for the median",
+)
+
+READ_MODELS = (case_facts, dispatches, checkins, escalations, reports, score_rollup, handling_histogram)

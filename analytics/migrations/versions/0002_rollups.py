@@ -1,0 +1,94 @@
+"""score rollups (per filing day, month, year and group), handling-time histogram, pending-row indexes
+
+Existing facts are summed into the rollups here (the bulk path of analytics/rollup.py).
+
+Revision ID: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+S = "analytics"
+DIMENSIONS = ("department", "street", "community", "category", "channel")
+MEASURES = (
+    ("case_rows", False),
+    ("dispatch_rows", False),
+    ("checkin_rows", False),
+    ("cases", False),
+    ("withdrawn", False),
+    ("closed", False),
+    ("open", False),
+    ("merged_reports", False),
+    ("reopened", False),
+    ("extended", False),
+    ("escalations", False),
+    ("response_rate_num", False),
+    ("response_rate_den", False),
+    ("on_time_handling_rate_num", False),
+    ("on_time_handling_rate_den", False),
+    ("closure_rate_num", False),
+    ("closure_rate_den", False),
+    ("satisfaction_rate_num", False),
+    ("satisfaction_rate_den", False),
+    ("rework_rate_num", False),
+    ("rework_rate_den", False),
+    ("same_day_closure_rate_num", False),
+    ("same_day_closure_rate_den", False),
+    ("mean_handling_hours_sum", True),
+    ("mean_handling_hours_n", False),
+    ("first_contact_rate_num", False),
+    ("first_contact_rate_den", False),
+    ("on_time_filing_rate_num", False),
+    ("on_time_filing_rate_den", False),
+    ("accurate_dispatch_rate_num", False),
+    ("accurate_dispatch_rate_den", False),
+    ("on_time_closing_rate_num", False),
+    ("on_time_closing_rate_den", False),
+    ("whistle_checkin_rate_num", False),
+    ("whistle_checkin_rate_den", False),
+    ("whistle_closure_rate_num", False),
+    ("whistle_closure_rate_den", False),
+    ("whistle_satisfaction_rate_num", False),
+    ("whistle_satisfaction_rate_den", False),
+)
+
+
+def _key() -> list[sa.Column]:
+    return [sa.Column("grain", sa.Text, primary_key=True), sa.Column("period", sa.Date, primary_key=True),
+            *(sa.Column(name, sa.Text, primary_key=True) for name in DIMENSIONS)]
+
+
+def upgrade() -> None:
+    op.create_table("score_rollup", *_key(),
+                    *(sa.Column(name, sa.Numeric if numeric else sa.BigInteger, nullable=False, server_default="0")
+                      for name, numeric in MEASURES), schema=S)
+    op.create_table("handling_histogram", *_key(), sa.Column("bucket", sa.Integer, primary_key=True),
+                    sa.Column("n", sa.BigInteger, nullable=False), schema=S)
+    op.create_index("ix_case_facts_pending_overdue", "case_facts", ["filed_at"], schema=S, postgresql_where=sa.text(
+        "withdrawn_at IS NULL AND state NOT IN ('closed', 'suspended') AND handled_at IS NULL "
+        "AND handle_due_at IS NOT NULL"))
+    op.create_index("ix_case_facts_pending_first_contact", "case_facts", ["filed_at"], schema=S,
+                    postgresql_where=sa.text("withdrawn_at IS NULL AND first_contact_at IS NULL "
+                                             "AND first_contact_due_at IS NOT NULL"))
+    op.create_index("ix_dispatches_pending_response", "dispatches", ["filed_at"], schema=S,
+                    postgresql_where=sa.text("responded_at IS NULL AND acknowledge_due_at IS NOT NULL"))
+    op.create_index("ix_checkins_pending", "checkins", ["filed_at"], schema=S,
+                    postgresql_where=sa.text("checked_in_at IS NULL AND due_at IS NOT NULL"))
+    from analytics.config import default_scoring
+    from analytics.rollup import ALL_SQL, params
+
+    op.get_bind().execute(sa.text(ALL_SQL), params(default_scoring(), 1))
+
+
+def downgrade() -> None:
+    for index, table in (("ix_case_facts_pending_overdue", "case_facts"),
+                         ("ix_case_facts_pending_first_contact", "case_facts"),
+                         ("ix_dispatches_pending_response", "dispatches"), ("ix_checkins_pending", "checkins")):
+        op.drop_index(index, table_name=table, schema=S)
+    op.drop_table("handling_histogram", schema=S)
+    op.drop_table("score_rollup", schema=S)

@@ -1,0 +1,100 @@
+"""The rollups: every score's additive parts per filing period and group, kept in the fold's transaction.
+
+`analytics.score_rollup` holds, per (grain, period, department, street, community, category, channel),
+the sum of every `scores.MEASURES` column over the case, dispatch and summons rows of cases filed in
+that local day, month or year; `analytics.handling_histogram` holds the median's bucket counts at the
+same grain. A case's contribution is a function of its stored rows, so the fold keeps the rollups
+exact by subtracting the contribution of the cases a batch touches before it writes them and adding
+it back after: two set-based statements per batch, whatever its size. The same SQL over all cases
+(`rebuild`) is the bulk path: loading facts in bulk and rebuilding gives the rollups the fold keeps.
+
+The rollups depend on `scoring.yaml`'s time zone and limits; after changing them, run `rebuild`
+(or `cityloop replay analytics --rebuild`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics.config import ScoringConfig
+from analytics.scores import LIVE_ONLY, MEASURES, MEDIAN
+
+DIMENSIONS: tuple[str, ...] = ("department", "street", "community", "category", "channel")
+KEY: tuple[str, ...] = ("grain", "period", *DIMENSIONS)
+_CASE_DIMENSION = {"street": "f.street_code", "community": "f.community_code", "category": "f.category_code",
+                   "channel": "f.channel"}
+_OWN_DEPARTMENT = {"case": "f.department_code", "dispatch": "d.department_code", "checkin": "w.department_code"}
+_ORIGIN = {
+    "case": "analytics.case_facts f",
+    "dispatch": "analytics.dispatches d JOIN analytics.case_facts f ON f.case_id = d.case_id",
+    "checkin": "analytics.checkins w JOIN analytics.case_facts f ON f.case_id = w.case_id",
+}
+_GRAINS = "(VALUES ('d', 'day'), ('m', 'month'), ('y', 'year')) g(grain, unit)"
+# one writer at a time: batches of different cases add to the same day's rows, and the subtract-then-add
+# of two concurrent batches would otherwise lock those rows in opposite orders
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('analytics.score_rollup'))"
+
+
+def _key_items(source: str) -> list[str]:
+    return ["g.grain", "date_trunc(g.unit, f.filed_at AT TIME ZONE :tz)::date",
+            f"coalesce({_OWN_DEPARTMENT[source]}, '')", *(f"coalesce({_CASE_DIMENSION[d]}, '')" for d in DIMENSIONS[1:])]
+
+
+def _upsert_sql(where: str) -> str:
+    """Add :sign x the contribution of the cases matching `where` (over alias f) to both rollups."""
+    names = [m.name for m in MEASURES]
+    selects = []
+    for source in ("case", "dispatch", "checkin"):
+        items = [f"{m.expression} AS {m.name}" if m.source == source else f"0 AS {m.name}" for m in MEASURES]
+        keys = [f"{expr} AS {name}" for expr, name in zip(_key_items(source), KEY, strict=True)]
+        selects.append(f"SELECT {', '.join(keys + items)} FROM {_ORIGIN[source]} CROSS JOIN {_GRAINS} "
+                       f"WHERE f.filed_at IS NOT NULL AND {LIVE_ONLY[source]} AND {where}")
+    key = ", ".join(KEY)
+    hist_keys = [f"{expr} AS {name}" for expr, name in zip(_key_items("case"), KEY, strict=True)]
+    hist = (f"INSERT INTO analytics.handling_histogram AS t ({key}, bucket, n) "
+            f"SELECT {', '.join(hist_keys)}, {MEDIAN.numerator} AS bucket, :sign * count(*) "
+            f"FROM analytics.case_facts f CROSS JOIN {_GRAINS} WHERE f.filed_at IS NOT NULL AND {MEDIAN.denominator} "
+            f"AND {where} GROUP BY {', '.join(str(i) for i in range(1, len(KEY) + 2))} "
+            f"ORDER BY {', '.join(str(i) for i in range(1, len(KEY) + 2))} "
+            f"ON CONFLICT ({key}, bucket) DO UPDATE SET n = t.n + excluded.n")
+    sums = ", ".join(f":sign * sum({n})" for n in names)
+    return (f"WITH hist AS ({hist}) INSERT INTO analytics.score_rollup AS t ({key}, {', '.join(names)}) "
+            f"SELECT {key}, {sums} FROM ({' UNION ALL '.join(selects)}) c GROUP BY {key} ORDER BY {key} "
+            f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{n} = t.{n} + excluded.{n}" for n in names))
+
+
+_BATCH_SQL = _upsert_sql("f.case_id = ANY(CAST(:ids AS text[]))")
+ALL_SQL = _upsert_sql("true")
+
+
+def params(config: ScoringConfig, sign: int) -> dict[str, Any]:
+    return {"sign": sign, "tz": config.timezone, "filing_limit_minutes": config.filing_limit_minutes,
+            "closing_limit_hours": float(config.closing_limit_hours)}
+
+
+async def retract(session: AsyncSession, config: ScoringConfig, case_ids: Collection[str]) -> None:
+    """Subtract these stored cases' contributions (before the fold rewrites their rows)."""
+    if case_ids:
+        await session.execute(text(_LOCK))
+        await session.execute(text(_BATCH_SQL), {**params(config, -1), "ids": list(case_ids)})
+
+
+async def add(session: AsyncSession, config: ScoringConfig, case_ids: Collection[str]) -> None:
+    """Add these stored cases' contributions (after the fold wrote their rows)."""
+    if case_ids:
+        await session.execute(text(_LOCK))
+        await session.execute(text(_BATCH_SQL), {**params(config, 1), "ids": list(case_ids)})
+
+
+async def rebuild(session: AsyncSession, config: ScoringConfig) -> None:
+    """Recompute both rollups from all stored rows: the bulk path, equal to what the fold keeps."""
+    await session.execute(text(_LOCK))
+    await session.execute(text("TRUNCATE analytics.score_rollup, analytics.handling_histogram"))
+    await session.execute(text(ALL_SQL), params(config, 1))
+
+
+ROLLUP_ORDER = ", ".join(KEY)
