@@ -171,27 +171,40 @@ reports = Table(
 
 
 def _rollup_key() -> list[Column[object]]:
-    return [Column("grain", Text, primary_key=True, comment="d, m or y: a local filing day, month or year"),
-            Column("period", Date, primary_key=True, comment="first local day of the period"),
-            *(Column(name, Text, primary_key=True, comment="'' when none")
+    """grain: d, m or y (a local filing day, month or year); period: its first day; dimensions: '' when none."""
+    return [Column("grain", Text, primary_key=True), Column("period", Date, primary_key=True),
+            *(Column(name, Text, primary_key=True)
               for name in ("department", "street", "community", "category", "channel"))]
 
 
+# sums of scores.MEASURES per filing period and group, kept by the fold (analytics/rollup.py)
 score_rollup = Table(
     "score_rollup",
     metadata,
     *_rollup_key(),
     *(Column(m.name, Numeric if m.numeric else BigInteger, nullable=False, server_default="0") for m in MEASURES),
-    comment="sums of scores.MEASURES per filing period and group, kept by the fold (analytics/rollup.py)",
 )
 
+# closed live cases per handling-time bucket (scores.HANDLING_BUCKET), for the median
 handling_histogram = Table(
     "handling_histogram",
     metadata,
     *_rollup_key(),
     Column("bucket", Integer, primary_key=True),
     Column("n", BigInteger, nullable=False),
-    comment="closed live cases per handling-time bucket (scores.HANDLING_BUCKET), for the median",
 )
 
-READ_MODELS = (case_facts, dispatches, checkins, escalations, reports, score_rollup, handling_histogram)
+# handling_histogram summed per single dimension (or 'total'): the medians of the unfiltered scoreboards
+scoreboard_histogram = Table(
+    "scoreboard_histogram",
+    metadata,
+    Column("grain", Text, primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("dimension", Text, primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
+READ_MODELS = (case_facts, dispatches, checkins, escalations, reports, score_rollup, handling_histogram,
+               scoreboard_histogram)

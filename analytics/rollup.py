@@ -39,32 +39,53 @@ _GRAINS = "(VALUES ('d', 'day'), ('m', 'month'), ('y', 'year')) g(grain, unit)"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('analytics.score_rollup'))"
 
 
-def _key_items(source: str) -> list[str]:
-    return ["g.grain", "date_trunc(g.unit, f.filed_at AT TIME ZONE :tz)::date",
-            f"coalesce({_OWN_DEPARTMENT[source]}, '')", *(f"coalesce({_CASE_DIMENSION[d]}, '')" for d in DIMENSIONS[1:])]
+def _day_key(source: str) -> list[str]:
+    return ["(f.filed_at AT TIME ZONE :tz)::date", f"coalesce({_OWN_DEPARTMENT[source]}, '')",
+            *(f"coalesce({_CASE_DIMENSION[d]}, '')" for d in DIMENSIONS[1:])]
+
+
+_DAY_KEY = ("day", *DIMENSIONS)
+_PERIOD = "date_trunc(g.unit, x.day::timestamp)::date"
+_SCOREBOARD_DIMENSIONS = "(VALUES ('total', 'all'), " + ", ".join(
+    f"('{d}', x.{d})" for d in DIMENSIONS) + ") v(dimension, value)"
 
 
 def _upsert_sql(where: str) -> str:
-    """Add :sign x the contribution of the cases matching `where` (over alias f) to both rollups."""
+    """Add :sign x the contribution of the cases matching `where` (over alias f) to every rollup.
+
+    The rows are summed per filing day first and only then spread to the day, month and year rows,
+    so each case's measures are evaluated once.
+    """
     names = [m.name for m in MEASURES]
     selects = []
     for source in ("case", "dispatch", "checkin"):
         items = [f"{m.expression} AS {m.name}" if m.source == source else f"0 AS {m.name}" for m in MEASURES]
-        keys = [f"{expr} AS {name}" for expr, name in zip(_key_items(source), KEY, strict=True)]
-        selects.append(f"SELECT {', '.join(keys + items)} FROM {_ORIGIN[source]} CROSS JOIN {_GRAINS} "
+        keys = [f"{expr} AS {name}" for expr, name in zip(_day_key(source), _DAY_KEY, strict=True)]
+        selects.append(f"SELECT {', '.join(keys + items)} FROM {_ORIGIN[source]} "
                        f"WHERE f.filed_at IS NOT NULL AND {LIVE_ONLY[source]} AND {where}")
+    day_key = ", ".join(_DAY_KEY)
     key = ", ".join(KEY)
-    hist_keys = [f"{expr} AS {name}" for expr, name in zip(_key_items("case"), KEY, strict=True)]
-    hist = (f"INSERT INTO analytics.handling_histogram AS t ({key}, bucket, n) "
-            f"SELECT {', '.join(hist_keys)}, {MEDIAN.numerator} AS bucket, :sign * count(*) "
-            f"FROM analytics.case_facts f CROSS JOIN {_GRAINS} WHERE f.filed_at IS NOT NULL AND {MEDIAN.denominator} "
-            f"AND {where} GROUP BY {', '.join(str(i) for i in range(1, len(KEY) + 2))} "
-            f"ORDER BY {', '.join(str(i) for i in range(1, len(KEY) + 2))} "
-            f"ON CONFLICT ({key}, bucket) DO UPDATE SET n = t.n + excluded.n")
-    sums = ", ".join(f":sign * sum({n})" for n in names)
-    return (f"WITH hist AS ({hist}) INSERT INTO analytics.score_rollup AS t ({key}, {', '.join(names)}) "
-            f"SELECT {key}, {sums} FROM ({' UNION ALL '.join(selects)}) c GROUP BY {key} ORDER BY {key} "
-            f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{n} = t.{n} + excluded.{n}" for n in names))
+    dims = ", ".join(f"x.{d}" for d in DIMENSIONS)
+    hist_keys = [f"{expr} AS {name}" for expr, name in zip(_day_key("case"), _DAY_KEY, strict=True)]
+    return (
+        f"WITH hd AS (SELECT {', '.join(hist_keys)}, {MEDIAN.numerator} AS bucket, count(*) AS n "
+        f"FROM analytics.case_facts f WHERE f.filed_at IS NOT NULL AND {MEDIAN.denominator} AND {where} "
+        f"GROUP BY {day_key}, bucket), "
+        f"hist AS (INSERT INTO analytics.handling_histogram AS t ({key}, bucket, n) "
+        f"SELECT g.grain, {_PERIOD}, {dims}, x.bucket, :sign * sum(x.n) FROM hd x CROSS JOIN {_GRAINS} "
+        f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8 "
+        f"ON CONFLICT ({key}, bucket) DO UPDATE SET n = t.n + excluded.n), "
+        f"board AS (INSERT INTO analytics.scoreboard_histogram AS t (grain, period, dimension, value, bucket, n) "
+        f"SELECT g.grain, {_PERIOD}, v.dimension, v.value, x.bucket, :sign * sum(x.n) "
+        f"FROM hd x CROSS JOIN {_GRAINS} CROSS JOIN LATERAL {_SCOREBOARD_DIMENSIONS} "
+        f"GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5 "
+        f"ON CONFLICT (grain, period, dimension, value, bucket) DO UPDATE SET n = t.n + excluded.n), "
+        f"days AS (SELECT {day_key}, {', '.join(f'sum({n}) AS {n}' for n in names)} "
+        f"FROM ({' UNION ALL '.join(selects)}) c GROUP BY {day_key}) "
+        f"INSERT INTO analytics.score_rollup AS t ({key}, {', '.join(names)}) "
+        f"SELECT g.grain, {_PERIOD}, {dims}, {', '.join(f':sign * sum(x.{n})' for n in names)} "
+        f"FROM days x CROSS JOIN {_GRAINS} GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7 "
+        f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{n} = t.{n} + excluded.{n}" for n in names))
 
 
 _BATCH_SQL = _upsert_sql("f.case_id = ANY(CAST(:ids AS text[]))")
@@ -93,7 +114,8 @@ async def add(session: AsyncSession, config: ScoringConfig, case_ids: Collection
 async def rebuild(session: AsyncSession, config: ScoringConfig) -> None:
     """Recompute both rollups from all stored rows: the bulk path, equal to what the fold keeps."""
     await session.execute(text(_LOCK))
-    await session.execute(text("TRUNCATE analytics.score_rollup, analytics.handling_histogram"))
+    await session.execute(text("TRUNCATE analytics.score_rollup, analytics.handling_histogram, "
+                               "analytics.scoreboard_histogram"))
     await session.execute(text(ALL_SQL), params(config, 1))
 
 

@@ -423,8 +423,13 @@ def build(
     if rollup:
         key = f"coalesce({_rollup_key(dimension)}, '')"
         rperiod = _rollup_period(interval.value) if interval else "''"
-        hist += [f"SELECT {rperiod} AS p, {key} AS k, r.bucket AS b, sum(r.n) AS n FROM analytics.handling_histogram r "
-                 f"WHERE r.grain = '{g}' AND r.period >= {_b(lo)} AND r.period < {_b(hi)}{_rollup_filters(active)} "
+        if active:  # any filter: the histogram of every group
+            source, where = "analytics.handling_histogram r", _rollup_filters(active)
+        else:  # the scoreboard's one dimension: its own, much smaller histogram
+            source, key = "analytics.scoreboard_histogram r", "r.value" if dimension in ROLLUP_KEY else key
+            where = f" AND r.dimension = '{ROLLUP_KEY.get(dimension, 'total')}'"
+        hist += [f"SELECT {rperiod} AS p, {key} AS k, r.bucket AS b, sum(r.n) AS n FROM {source} "
+                 f"WHERE r.grain = '{g}' AND r.period >= {_b(lo)} AND r.period < {_b(hi)}{where} "
                  "GROUP BY 1, 2, 3" for g, lo, hi in _rollup_ranges(top)]
     hist.append(f"SELECT {period} AS p, coalesce({_key(dimension, 'case')}, '') AS k, {MEDIAN.numerator} AS b, "
                 f"count(*) AS n FROM cohort f WHERE {MEDIAN.denominator}{department['case']} GROUP BY 1, 2, 3")

@@ -69,6 +69,10 @@ def upgrade() -> None:
                       for name, numeric in MEASURES), schema=S)
     op.create_table("handling_histogram", *_key(), sa.Column("bucket", sa.Integer, primary_key=True),
                     sa.Column("n", sa.BigInteger, nullable=False), schema=S)
+    op.create_table("scoreboard_histogram", sa.Column("grain", sa.Text, primary_key=True),
+                    sa.Column("period", sa.Date, primary_key=True), sa.Column("dimension", sa.Text, primary_key=True),
+                    sa.Column("value", sa.Text, primary_key=True), sa.Column("bucket", sa.Integer, primary_key=True),
+                    sa.Column("n", sa.BigInteger, nullable=False), schema=S)
     op.create_index("ix_case_facts_pending_overdue", "case_facts", ["filed_at"], schema=S, postgresql_where=sa.text(
         "withdrawn_at IS NULL AND state NOT IN ('closed', 'suspended') AND handled_at IS NULL "
         "AND handle_due_at IS NOT NULL"))
@@ -90,5 +94,6 @@ def downgrade() -> None:
                          ("ix_case_facts_pending_first_contact", "case_facts"),
                          ("ix_dispatches_pending_response", "dispatches"), ("ix_checkins_pending", "checkins")):
         op.drop_index(index, table_name=table, schema=S)
+    op.drop_table("scoreboard_histogram", schema=S)
     op.drop_table("handling_histogram", schema=S)
     op.drop_table("score_rollup", schema=S)
