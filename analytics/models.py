@@ -5,6 +5,8 @@ Everything here can be dropped and rebuilt by replaying the topics from offset z
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -22,7 +24,6 @@ from sqlalchemy import (
 )
 
 from analytics.scores import MEASURES, PENDING
-
 from shared.db.outbox import inbox_table, outbox_table
 
 metadata = MetaData(schema="analytics")
@@ -170,7 +171,7 @@ reports = Table(
 
 
 
-def _rollup_key() -> list[Column[object]]:
+def _rollup_key() -> list[Column[Any]]:
     """grain: d, m or y (a local filing day, month or year); period: its first day; dimensions: '' when none."""
     return [Column("grain", Text, primary_key=True), Column("period", Date, primary_key=True),
             *(Column(name, Text, primary_key=True)
@@ -208,3 +209,34 @@ scoreboard_histogram = Table(
 
 READ_MODELS = (case_facts, dispatches, checkins, escalations, reports, score_rollup, handling_histogram,
                scoreboard_histogram)
+
+
+# Operator input, not a projection: never truncated by a rebuild (not in READ_MODELS).
+targets = Table(
+    "targets",
+    metadata,
+    Column("target_id", Text, primary_key=True),
+    Column("score", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("note", Text),
+    Column("set_by", Text, nullable=False),
+    _ts("set_at"),
+    Index("ux_targets_what", "score", "scope", "unit", "period", unique=True),
+)
+
+target_changes = Table(
+    "target_changes",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("target_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("old_value", Float),
+    Column("new_value", Float),
+    Column("note", Text),
+    Column("actor", Text, nullable=False),
+    _ts("at"),
+    Index("ix_target_changes_target", "target_id", "change_id"),
+)

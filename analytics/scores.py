@@ -49,7 +49,8 @@ MEDIAN_ALPHA = 0.01
 MEDIAN_GAMMA = (1 + MEDIAN_ALPHA) / (1 - MEDIAN_ALPHA)
 MEDIAN_FLOOR_HOURS = 1 / 60
 HANDLING_BUCKET = (f"CASE WHEN {HANDLING_SECONDS} < {MEDIAN_FLOOR_HOURS * 3600!r} THEN 0 ELSE 1 + floor(ln("
-                   f"{HANDLING_SECONDS}::float8 / {MEDIAN_FLOOR_HOURS * 3600!r}) / {math.log(MEDIAN_GAMMA)!r})::int END")
+                   f"{HANDLING_SECONDS}::float8 / {MEDIAN_FLOOR_HOURS * 3600!r}) / {math.log(MEDIAN_GAMMA)!r})::int "
+                   "END")
 
 
 def bucket_value_sql(bucket: str) -> str:
@@ -314,14 +315,16 @@ def _rollup_filters(active: Mapping[str, str]) -> str:
 
 
 def _ceil(x: str, unit: str) -> str:
-    return f"CASE WHEN date_trunc('{unit}', {x}) = {x} THEN {x} ELSE date_trunc('{unit}', {x}) + interval '1 {unit}' END"
+    return (f"CASE WHEN date_trunc('{unit}', {x}) = {x} THEN {x} "
+            f"ELSE date_trunc('{unit}', {x}) + interval '1 {unit}' END")
 
 
 # The window's whole local days [d0, d1), months [m0, m1) and years [y0, y1), and as times e0, e1: the
 # partial days [from, e0) and [e1, to) come from the facts. One row, computed once per query.
 _BOUNDS = (
     "bounds AS MATERIALIZED (SELECT d0, d1, m0, m1, y0, y1, d0 AT TIME ZONE :tz AS e0, d1 AT TIME ZONE :tz AS e1 "
-    "FROM (SELECT CAST(:from AS timestamptz) AT TIME ZONE :tz AS lf, CAST(:to AS timestamptz) AT TIME ZONE :tz AS lt) a, "
+    "FROM (SELECT CAST(:from AS timestamptz) AT TIME ZONE :tz AS lf, "
+    "CAST(:to AS timestamptz) AT TIME ZONE :tz AS lt) a, "
     f"LATERAL (SELECT {_ceil('lf', 'day')} AS d0, date_trunc('day', lt) AS d1) b, "
     f"LATERAL (SELECT {_ceil('d0', 'month')} AS m0, date_trunc('month', d1) AS m1) c, "
     f"LATERAL (SELECT {_ceil('m0', 'year')} AS y0, date_trunc('year', m1) AS y1) e)"
@@ -450,7 +453,8 @@ def build(
         elif s.kind == "mean":
             scored += [f"{n}_sum / NULLIF({n}_n, 0) / 3600.0 AS {n}", f"{n}_n AS {n}_den"]
         elif s.kind == "median":
-            scored += [f"({bucket_value_sql('b1')} + {bucket_value_sql('b2')}) / 2 AS {n}", f"coalesce(med.n, 0) AS {n}_den"]
+            scored += [f"({bucket_value_sql('b1')} + {bucket_value_sql('b2')}) / 2 AS {n}",
+                       f"coalesce(med.n, 0) AS {n}_den"]
     parts.append(f", scored AS (SELECT p, k, {', '.join(scored)} FROM totals LEFT JOIN med USING (p, k))")
     final = [i for s in SCORES for i in _final_items(s, config)]
     parts.append(f" SELECT NULLIF(p, '') AS period, NULLIF(k, '') AS key, {', '.join(final)} FROM scored ORDER BY p, k")

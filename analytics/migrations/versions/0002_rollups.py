@@ -1,4 +1,4 @@
-"""score rollups (per filing day, month, year and group), handling-time histogram, pending-row indexes
+"""score rollups (per filing day, month, year and group), handling-time histograms, pending-row indexes, targets
 
 Existing facts are summed into the rollups here (the bulk path of analytics/rollup.py).
 
@@ -83,6 +83,18 @@ def upgrade() -> None:
                     postgresql_where=sa.text("responded_at IS NULL AND acknowledge_due_at IS NOT NULL"))
     op.create_index("ix_checkins_pending", "checkins", ["filed_at"], schema=S,
                     postgresql_where=sa.text("checked_in_at IS NULL AND due_at IS NOT NULL"))
+    op.create_table("targets", sa.Column("target_id", sa.Text, primary_key=True),
+                    sa.Column("score", sa.Text, nullable=False), sa.Column("scope", sa.Text, nullable=False),
+                    sa.Column("unit", sa.Text, nullable=False), sa.Column("period", sa.Text, nullable=False),
+                    sa.Column("value", sa.Float, nullable=False), sa.Column("note", sa.Text),
+                    sa.Column("set_by", sa.Text, nullable=False), sa.Column("set_at", sa.DateTime(timezone=True)),
+                    schema=S)
+    op.create_index("ux_targets_what", "targets", ["score", "scope", "unit", "period"], unique=True, schema=S)
+    op.create_table("target_changes", sa.Column("change_id", sa.BigInteger, primary_key=True, autoincrement=True),
+                    sa.Column("target_id", sa.Text, nullable=False), sa.Column("action", sa.Text, nullable=False),
+                    sa.Column("old_value", sa.Float), sa.Column("new_value", sa.Float), sa.Column("note", sa.Text),
+                    sa.Column("actor", sa.Text, nullable=False), sa.Column("at", sa.DateTime(timezone=True)), schema=S)
+    op.create_index("ix_target_changes_target", "target_changes", ["target_id", "change_id"], schema=S)
     from analytics.config import default_scoring
     from analytics.rollup import ALL_SQL, params
 
@@ -94,6 +106,8 @@ def downgrade() -> None:
                          ("ix_case_facts_pending_first_contact", "case_facts"),
                          ("ix_dispatches_pending_response", "dispatches"), ("ix_checkins_pending", "checkins")):
         op.drop_index(index, table_name=table, schema=S)
+    op.drop_table("target_changes", schema=S)
+    op.drop_table("targets", schema=S)
     op.drop_table("scoreboard_histogram", schema=S)
     op.drop_table("handling_histogram", schema=S)
     op.drop_table("score_rollup", schema=S)
