@@ -244,7 +244,7 @@ async def indicators(request: Request, rt: Runtime, principal: Reader,
     filters = service.scoped_filters(principal, {})
     now = rt.clock.now()
     async with rt.sessions() as session:
-        rows = await compute(session, scoring(rt), Dimension(dimension), span.start, span.end, now, filters=filters)
+        rows = await service.indicator_table(session, scoring(rt), span, dimension, now, filters)
     if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
         return _csv(service.to_csv(rows, key_header=dimension), f"indicators-{span.label}-{dimension}")
     return schemas.Indicators.model_validate({"from": span.start, "to": span.end, "as_of": now, "period": span.label,

@@ -158,3 +158,11 @@ async def target_progress(session: AsyncSession, config: ScoringConfig, period: 
                     "actual": p.actual, "gap": p.gap, "projection": p.projection, "at_risk": p.at_risk,
                     "elapsed": elapsed})
     return out
+
+
+async def indicator_table(session: AsyncSession, config: ScoringConfig, span: Period, dimension: str, now: datetime,
+                          filters: Mapping[str, str] | None = None) -> list[Row]:
+    """The period's indicator table (指标数据表): every count and rate per department or street, from the rollups."""
+    if dimension not in ("department", "street"):
+        raise Invalid("the indicator table is by department or by street", field="dimension")
+    return await compute(session, config, Dimension(dimension), span.start, span.end, now, filters=filters)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
+import os
+import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -106,3 +110,20 @@ async def test_indicator_table_for_a_month_quarter_and_year_in_json_and_csv(pg_u
         assert [int(float(r["cases"])) for r in table] == [r["scores"]["cases"]["value"] for r in json_rows]
         bad = await p.client.get("/v1/indicators", params={"period": "2026-Q5"}, headers=sup)
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "period"
+
+    # the command line gives the same table (its as_of is the real now, so compare what does not depend on it)
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli", "export", "indicators", "--period", month, "--format", "json",
+        env={**os.environ, "CITYLOOP_DATABASE_URL": pg_url}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await cli.communicate()
+    assert cli.returncode == 0, stderr.decode()
+    exported = json.loads(stdout)
+    assert exported["period"] == month and exported["dimension"] == "department"
+    assert [(r["key"], r["scores"]["cases"]["value"], r["scores"]["closure_rate"]) for r in exported["rows"]] == [
+        (r["key"], r["scores"]["cases"]["value"], r["scores"]["closure_rate"]) for r in json_rows]
+    refused = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli", "export", "indicators", "--period", "November",
+        env={**os.environ, "CITYLOOP_DATABASE_URL": pg_url}, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await refused.communicate()
+    assert refused.returncode != 0 and b"period" in stderr
