@@ -515,14 +515,16 @@ async def compute(
     return [_row(dict(m)) for m in result.mappings()]
 
 
-def grafana_sql(config: ScoringConfig, dimension: Dimension, columns: Sequence[str]) -> str:
-    """The scoreboard query for a Grafana PostgreSQL panel: the dashboard's time range, now() as of."""
+def grafana_sql(config: ScoringConfig, dimension: Dimension, columns: Sequence[str], *,
+                start: str = "$__timeFrom()", end: str = "$__timeTo()", key: str | None = None) -> str:
+    """The scoreboard query for a Grafana PostgreSQL panel: the dashboard's time range (or the SQL
+    expressions `start`, `end`), now() as of; `key` replaces the group column (default: named after the dimension)."""
     sql = build(config, dimension)
     literals = {
-        ":from": "$__timeFrom()", ":to": "$__timeTo()", ":as_of": "now()", ":tz": f"'{config.timezone}'",
+        ":from": start, ":to": end, ":as_of": "now()", ":tz": f"'{config.timezone}'",
         ":filing_limit_minutes": str(config.filing_limit_minutes),
         ":closing_limit_hours": repr(float(config.closing_limit_hours)),
     }
     for param, literal in sorted(literals.items(), key=lambda kv: -len(kv[0])):
         sql = sql.replace(param, literal)
-    return f"SELECT key AS {dimension.value}, {', '.join(columns)} FROM ({sql}) s"
+    return f"SELECT {key or f'key AS {dimension.value}'}, {', '.join(columns)} FROM ({sql}) s"
