@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from analytics.config import ScoringConfig
-from analytics.scores import LIVE_ONLY, MEASURES, MEDIAN
+from analytics.scores import LIVE_ONLY, MEASURES, MEDIAN, SCOREBOARD_DIMENSIONS
 
 DIMENSIONS: tuple[str, ...] = ("department", "street", "community", "category", "channel")
 KEY: tuple[str, ...] = ("grain", "period", *DIMENSIONS)
@@ -36,7 +37,7 @@ _ORIGIN = {
 _GRAINS = "(VALUES ('d', 'day'), ('m', 'month'), ('y', 'year')) g(grain, unit)"
 # one writer at a time: batches of different cases add to the same day's rows, and the subtract-then-add
 # of two concurrent batches would otherwise lock those rows in opposite orders
-_LOCK = "SELECT pg_advisory_xact_lock(hashtext('analytics.score_rollup'))"
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('analytics.score_rollup'))")
 
 
 def _day_key(source: str) -> list[str]:
@@ -46,8 +47,8 @@ def _day_key(source: str) -> list[str]:
 
 _DAY_KEY = ("day", *DIMENSIONS)
 _PERIOD = "date_trunc(g.unit, x.day::timestamp)::date"
-_SCOREBOARD_DIMENSIONS = "(VALUES ('total', 'all'), " + ", ".join(
-    f"('{d}', x.{d})" for d in DIMENSIONS) + ") v(dimension, value)"
+_SCOREBOARD_VALUES = "(VALUES " + ", ".join(
+    "('total', 'all')" if d == "total" else f"('{d}', x.{d})" for d in SCOREBOARD_DIMENSIONS) + ") v(dimension, value)"
 
 
 def _upsert_sql(where: str) -> str:
@@ -77,7 +78,7 @@ def _upsert_sql(where: str) -> str:
         f"ON CONFLICT ({key}, bucket) DO UPDATE SET n = t.n + excluded.n), "
         f"board AS (INSERT INTO analytics.scoreboard_histogram AS t (grain, period, dimension, value, bucket, n) "
         f"SELECT g.grain, {_PERIOD}, v.dimension, v.value, x.bucket, :sign * sum(x.n) "
-        f"FROM hd x CROSS JOIN {_GRAINS} CROSS JOIN LATERAL {_SCOREBOARD_DIMENSIONS} "
+        f"FROM hd x CROSS JOIN {_GRAINS} CROSS JOIN LATERAL {_SCOREBOARD_VALUES} "
         f"GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5 "
         f"ON CONFLICT (grain, period, dimension, value, bucket) DO UPDATE SET n = t.n + excluded.n), "
         f"days AS (SELECT {day_key}, {', '.join(f'sum({n}) AS {n}' for n in names)} "
@@ -88,8 +89,10 @@ def _upsert_sql(where: str) -> str:
         f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{n} = t.{n} + excluded.{n}" for n in names))
 
 
-_BATCH_SQL = _upsert_sql("f.case_id = ANY(CAST(:ids AS text[]))")
+# built once: the text of a statement this size is parsed for its parameters on every construction
+_BATCH = text(_upsert_sql("f.case_id = ANY(CAST(:ids AS text[]))"))
 ALL_SQL = _upsert_sql("true")
+_LOCKED = "analytics.rollup_locked"
 
 
 def params(config: ScoringConfig, sign: int) -> dict[str, Any]:
@@ -97,23 +100,34 @@ def params(config: ScoringConfig, sign: int) -> dict[str, Any]:
             "closing_limit_hours": float(config.closing_limit_hours)}
 
 
+async def _lock(session: AsyncSession) -> None:
+    if not session.info.get(_LOCKED):
+        await session.execute(_LOCK)
+        session.info[_LOCKED] = True  # released with the transaction: forget it then
+        event.listen(session.sync_session, "after_transaction_end", _forget, once=True)
+
+
+def _forget(sync_session: Session, _: object) -> None:
+    sync_session.info.pop(_LOCKED, None)
+
+
 async def retract(session: AsyncSession, config: ScoringConfig, case_ids: Collection[str]) -> None:
     """Subtract these stored cases' contributions (before the fold rewrites their rows)."""
     if case_ids:
-        await session.execute(text(_LOCK))
-        await session.execute(text(_BATCH_SQL), {**params(config, -1), "ids": list(case_ids)})
+        await _lock(session)
+        await session.execute(_BATCH, {**params(config, -1), "ids": list(case_ids)})
 
 
 async def add(session: AsyncSession, config: ScoringConfig, case_ids: Collection[str]) -> None:
     """Add these stored cases' contributions (after the fold wrote their rows)."""
     if case_ids:
-        await session.execute(text(_LOCK))
-        await session.execute(text(_BATCH_SQL), {**params(config, 1), "ids": list(case_ids)})
+        await _lock(session)
+        await session.execute(_BATCH, {**params(config, 1), "ids": list(case_ids)})
 
 
 async def rebuild(session: AsyncSession, config: ScoringConfig) -> None:
     """Recompute both rollups from all stored rows: the bulk path, equal to what the fold keeps."""
-    await session.execute(text(_LOCK))
+    await _lock(session)
     await session.execute(text("TRUNCATE analytics.score_rollup, analytics.handling_histogram, "
                                "analytics.scoreboard_histogram"))
     await session.execute(text(ALL_SQL), params(config, 1))

@@ -238,6 +238,11 @@ A cell (≈ 100 m) has a handful of cases a day, so a cell rollup would be as bi
 sums; cell questions (hot spots, a cell's scores) read the facts of their cell or period instead.
 Street and community are functionally one column (a community lies in one street) and cost no rows.
 """
+SCOREBOARD_DIMENSIONS: tuple[str, ...] = ("total", "department", "street")
+"""Dimensions with their own median histogram (`scoreboard_histogram`): the scoreboards' questions.
+Other dimensions, and any filtered question, add up the full `handling_histogram`."""
+_OWN_HISTOGRAM = {Dimension.TOTAL: "total", Dimension.DAY: "total", Dimension.WEEK: "total",
+                  Dimension.MONTH: "total", Dimension.DEPARTMENT: "department", Dimension.STREET: "street"}
 GRAINS: tuple[tuple[str, str], ...] = (("d", "day"), ("m", "month"), ("y", "year"))
 """Rollup rows per filing day, month and year: any window is a few year, month and day rows plus
 the facts of its two partial days, so all time costs about as much as one month."""
@@ -426,11 +431,11 @@ def build(
     if rollup:
         key = f"coalesce({_rollup_key(dimension)}, '')"
         rperiod = _rollup_period(interval.value) if interval else "''"
-        if active:  # any filter: the histogram of every group
+        if active or dimension not in _OWN_HISTOGRAM:  # the histogram of every group
             source, where = "analytics.handling_histogram r", _rollup_filters(active)
         else:  # the scoreboard's one dimension: its own, much smaller histogram
             source, key = "analytics.scoreboard_histogram r", "r.value" if dimension in ROLLUP_KEY else key
-            where = f" AND r.dimension = '{ROLLUP_KEY.get(dimension, 'total')}'"
+            where = f" AND r.dimension = '{_OWN_HISTOGRAM[dimension]}'"
         hist += [f"SELECT {rperiod} AS p, {key} AS k, r.bucket AS b, sum(r.n) AS n FROM {source} "
                  f"WHERE r.grain = '{g}' AND r.period >= {_b(lo)} AND r.period < {_b(hi)}{where} "
                  "GROUP BY 1, 2, 3" for g, lo, hi in _rollup_ranges(top)]
