@@ -172,7 +172,8 @@ def scoreboard(config: ScoringConfig) -> gd.Dashboard:
 
 def targets_vs_actual(config: ScoringConfig) -> str:
     """Every target of the current local month and year against the score so far (GET /v1/targets/progress
-    adds the projection); same scoreboard SQL, over the period to now instead of the dashboard's range."""
+    adds the projection); same scoreboard SQL, over the period to now instead of the dashboard's range.
+    A target whose unit has no case yet shows as 'no data'."""
     tz = f"'{config.timezone}'"
     parts = []
     for unit, label in (("month", "YYYY-MM"), ("year", "YYYY")):
@@ -190,7 +191,7 @@ def targets_vs_actual(config: ScoringConfig) -> str:
                 f"t.value AS target, round((CASE WHEN v.higher THEN v.actual - t.value ELSE t.value - v.actual END)"
                 f"::numeric, 4) AS gap, CASE WHEN v.actual IS NULL THEN 'no data' WHEN (CASE WHEN v.higher THEN "
                 f"v.actual >= t.value ELSE v.actual <= t.value END) THEN 'met so far' ELSE 'behind' END AS status "
-                f"FROM analytics.targets t JOIN ({actual}) s ON {unit_match} "
+                f"FROM analytics.targets t LEFT JOIN ({actual}) s ON {unit_match} "
                 f"CROSS JOIN LATERAL (VALUES {values}) v(score, actual, higher) "
                 f"WHERE t.scope = '{scope}' AND t.period = {period} AND v.score = t.score")
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2, 3, 4"
