@@ -1,4 +1,4 @@
-"""`python -m tools.analytics_fold_cpu --url URL`: CPU per event of the analytics fold, with and without rollups.
+"""`python -m tools.fold_cpu_analytics --url URL`: CPU per event of the analytics fold, with and without rollups.
 
 Folds a generated history (tests/support/case_history.py, the one the oracle test uses) into a
 scratch database through the consumer's batch handler, in polls of `--batch` events (1 = the
