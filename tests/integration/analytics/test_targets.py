@@ -8,7 +8,7 @@ import io
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from analytics.definition import SERVICE
@@ -93,7 +93,9 @@ async def test_indicator_table_for_a_month_quarter_and_year_in_json_and_csv(pg_u
     async with running_platform(pg_url, [SERVICE], clock=ManualClock(history.end)) as p:
         await load(p.runtime("analytics").sessions, history)
         sup = p.auth("supervisor")
-        month = local_end.strftime("%Y-%m")
+        # a whole month inside the history, so its first and last days have cases
+        previous = local_end.replace(day=1) - timedelta(days=1)
+        month = previous.strftime("%Y-%m")
         quarter = f"{local_end.year}-Q{(local_end.month - 1) // 3 + 1}"
         for period in (month, quarter, str(local_end.year)):
             answer = (await p.client.get("/v1/indicators", params={"period": period, "dimension": "street"},
@@ -102,6 +104,8 @@ async def test_indicator_table_for_a_month_quarter_and_year_in_json_and_csv(pg_u
             assert start.astimezone(TZ).day == 1 and start.astimezone(TZ).hour == 0
             assert sum(r["scores"]["cases"]["value"] for r in answer["rows"]) == _filed_in(history.cases, start, end)
             assert answer["period"] == period and answer["dimension"] == "street"
+            last_day = _filed_in(history.cases, end - timedelta(days=1), end)
+            assert period != month or last_day > 0, "the month's last day has no case: the test would prove less"
         body = await p.client.get("/v1/indicators", params={"period": month, "format": "csv"}, headers=sup)
         assert body.headers["content-type"].startswith("text/csv")
         table = list(csv.DictReader(io.StringIO(body.text)))
