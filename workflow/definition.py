@@ -8,6 +8,10 @@ from workflow.handlers import HANDLERS, TOPICS
 from workflow.models import metadata
 from workflow.service import Workflow
 from workflow.timers import TimerPoller, timer_worker, timers_idle
+from workflow.webhooks import handlers as webhook_handlers
+from workflow.webhooks.config import WebhookSettings
+from workflow.webhooks.delivery import Deliverer, deliverer_of, webhook_worker
+from workflow.webhooks.endpoints import router as subscriptions_router
 
 
 async def on_startup(runtime: ServiceRuntime) -> None:
@@ -16,15 +20,25 @@ async def on_startup(runtime: ServiceRuntime) -> None:
     runtime.services["workflow.timers"] = TimerPoller(
         runtime.sessions, runtime.outbox, runtime.clock, wf.departments, batch_size=runtime.settings.timer_batch_size
     )
+    hooks = WebhookSettings()
+    runtime.services["workflow.webhook_settings"] = hooks
+    runtime.services["workflow.webhooks"] = Deliverer(runtime.sessions, runtime.clock, hooks)
+
+
+async def is_idle(runtime: ServiceRuntime) -> bool:
+    """No timer due and no webhook delivery due or in flight."""
+    return await timers_idle(runtime) and not await deliverer_of(runtime).any_due()
 
 
 SERVICE = ServiceDefinition(
     name="workflow",
     package="workflow",
     metadata=metadata,
-    routers=[router],
-    consumers=[ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS)],
-    workers=[timer_worker],
+    routers=[router, subscriptions_router],
+    consumers=[ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS),
+               ConsumerSpec(group=webhook_handlers.GROUP, handlers=webhook_handlers.HANDLERS,
+                            topics=webhook_handlers.TOPICS)],
+    workers=[timer_worker, webhook_worker],
     on_startup=on_startup,
-    is_idle=timers_idle,
+    is_idle=is_idle,
 )
