@@ -10,7 +10,8 @@ from workflow.service import Workflow
 from workflow.timers import TimerPoller, timer_worker, timers_idle
 from workflow.webhooks import handlers as webhook_handlers
 from workflow.webhooks.config import WebhookSettings
-from workflow.webhooks.delivery import Deliverer, deliverer_of, webhook_worker
+from workflow.webhooks.delivery import Deliverer, deliverer_of, ensure_hotline_subscription, webhook_worker
+from workflow.webhooks.endpoints import hotline_router
 from workflow.webhooks.endpoints import router as subscriptions_router
 
 
@@ -22,7 +23,9 @@ async def on_startup(runtime: ServiceRuntime) -> None:
     )
     hooks = WebhookSettings()
     runtime.services["workflow.webhook_settings"] = hooks
-    runtime.services["workflow.webhooks"] = Deliverer(runtime.sessions, runtime.clock, hooks)
+    runtime.services["workflow.webhooks"] = Deliverer(runtime.sessions, runtime.clock, hooks,
+                                                      runtime.settings.hotline_hmac_secret.get_secret_value())
+    await ensure_hotline_subscription(runtime, hooks)
 
 
 async def is_idle(runtime: ServiceRuntime) -> bool:
@@ -34,7 +37,7 @@ SERVICE = ServiceDefinition(
     name="workflow",
     package="workflow",
     metadata=metadata,
-    routers=[router, subscriptions_router],
+    routers=[router, subscriptions_router, hotline_router],
     consumers=[ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS),
                ConsumerSpec(group=webhook_handlers.GROUP, handlers=webhook_handlers.HANDLERS,
                             topics=webhook_handlers.TOPICS)],

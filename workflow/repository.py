@@ -151,10 +151,12 @@ class Repository:
         )
         return list((await self.session.execute(stmt)).all())
 
-    async def add_report(self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime) -> bool:
+    async def add_report(self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime,
+                         external_id: str | None = None) -> bool:
         stmt = (
             pg_insert(case_reports)
-            .values(case_id=case_id, report_id=report_id, channel=channel, is_primary=primary, attached_at=at)
+            .values(case_id=case_id, report_id=report_id, channel=channel, is_primary=primary, attached_at=at,
+                    external_id=external_id)
             .on_conflict_do_nothing()
             .returning(case_reports.c.report_id)
         )

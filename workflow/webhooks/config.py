@@ -25,5 +25,10 @@ class WebhookSettings(BaseSettings):
     """Wall time a worker holds a delivery it is sending; a worker that dies lets it run out (redelivery)."""
     concurrency: int = Field(default=32, ge=1, le=1000)
     poll_interval_s: float = Field(default=0.2, gt=0)
+    hotline_callback_url: str = ""
+    """Where the 12345 system receives case results (办理结果); empty: no feedback. Configured by the operator,
+    so the SSRF guard does not apply to it. Signed with CITYLOOP_HOTLINE_HMAC_SECRET, as inbound tickets are."""
+    public_base_url: str = "http://127.0.0.1:8000"
+    """How other systems reach this platform: photo URLs in the hotline feedback start with it."""
     rotation_window_s: int = Field(default=24 * 3600, ge=0)
     """Default time the previous secret still signs after a rotation."""

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.clock import Clock
 from shared.logging import get_logger
 from shared.service import ServiceRuntime
+from workflow.webhooks import feedback
 from workflow.webhooks.config import WebhookSettings
 from workflow.webhooks.guard import Refused, resolve_and_check
 from workflow.webhooks.repository import WebhookRepository
@@ -46,8 +47,9 @@ def signing_secrets(row: Row[Any], now: datetime) -> list[str]:
 
 class Deliverer:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: WebhookSettings,
-                 client: httpx.AsyncClient | None = None) -> None:
+                 hotline_secret: str = "", client: httpx.AsyncClient | None = None) -> None:
         self.sessions = sessions
+        self.hotline_secret = hotline_secret
         self.clock = clock
         self.settings = settings
         self.client = client or httpx.AsyncClient(timeout=settings.timeout_s, follow_redirects=False)
@@ -61,11 +63,14 @@ class Deliverer:
 
     async def send(self, row: Row[Any]) -> tuple[int | None, str | None]:
         """(HTTP status, error): success is any 2xx; redirects are failures (they could point inside)."""
-        try:
-            await resolve_and_check(row.url, self.settings.allow_networks)
-        except Refused as exc:
-            return None, f"refused: {exc}"
-        sign = headers(row.event_id, row.payload, signing_secrets(row, self.clock.now()))
+        if row.scheme == "hotline":  # configured by the operator, not by a caller: no SSRF guard
+            sign = feedback.signed_headers(self.hotline_secret, row.payload, row.event_id)
+        else:
+            try:
+                await resolve_and_check(row.url, self.settings.allow_networks)
+            except Refused as exc:
+                return None, f"refused: {exc}"
+            sign = headers(row.event_id, row.payload, signing_secrets(row, self.clock.now()))
         try:
             response = await self.client.post(row.url, content=row.payload, headers=sign,
                                                timeout=self.settings.timeout_s)
@@ -140,6 +145,18 @@ class Deliverer:
 def deliverer_of(runtime: ServiceRuntime) -> Deliverer:
     deliverer: Deliverer = runtime.services["workflow.webhooks"]
     return deliverer
+
+
+async def ensure_hotline_subscription(runtime: ServiceRuntime, settings: WebhookSettings) -> None:
+    """The built-in subscription behind the 12345 feedback, kept in step with configuration at start-up."""
+    if not settings.hotline_callback_url:
+        return
+    async with runtime.transaction() as session:
+        await WebhookRepository(session).ensure_subscription({
+            "id": feedback.SUBSCRIPTION_ID, "owner": feedback.OWNER, "url": settings.hotline_callback_url,
+            "event_types": sorted(feedback.STATUS_OF.values()), "scheme": "hotline", "secret": "-",
+            "description": "12345 result feedback (办理结果)", "created_at": runtime.clock.now(),
+        })
 
 
 async def webhook_worker(runtime: ServiceRuntime) -> None:

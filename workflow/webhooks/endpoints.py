@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import Row
 
 from shared.auth import Principal, Role, require
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.service import ServiceRuntime, runtime_of
+from workflow.webhooks import feedback
 from workflow.webhooks.config import WebhookSettings
+from workflow.webhooks.repository import WebhookRepository
 from workflow.webhooks.schemas import (
     AttemptOut,
     DeliveryList,
     DeliveryOut,
     DeliveryStatus,
+    FeedbackAck,
     Filters,
     ReplayIn,
     ReplayOut,
@@ -51,7 +55,7 @@ def delivery_out(row: Row[Any], attempts: list[Row[Any]] | None = None) -> Deliv
         id=row.id, webhook_id=row.event_id, event_type=row.event_type, subject=row.ordering_key, status=row.status,
         attempts=row.attempts, next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
         created_at=row.created_at, delivered_at=row.delivered_at, dead_at=row.dead_at,
-        last_status=row.last_status, last_error=row.last_error,
+        last_status=row.last_status, last_error=row.last_error, acknowledged_at=row.acknowledged_at,
         attempt_log=None if attempts is None else [
             AttemptOut(attempt=a.attempt, at=a.at, status_code=a.status_code, error=a.error,
                        duration_ms=a.duration_ms) for a in attempts],
@@ -138,3 +142,36 @@ async def replay(sub_id: SubId, rt: Runtime, who: Integrator, body: ReplayIn | N
     async with rt.transaction() as session:
         n = await _service(rt, session).replay(sub_id, (body or ReplayIn()).delivery_ids, who)
     return ReplayOut(replayed=n)
+
+
+# -- the 12345 feedback, from the hotline's side ------------------------------------------------------------
+
+hotline_router = APIRouter(prefix="/v1/hotline/feedback", tags=["hotline"])
+Hotline = Annotated[Principal, Depends(require(Role.SYSTEM))]
+FeedbackId = Annotated[str, Path(min_length=3, max_length=120, pattern=r"^[A-Za-z0-9:-]+$")]
+
+
+def _hotline_only(who: Principal) -> None:
+    if who.role is not Role.ADMIN and who.subject != "hotline":
+        raise Forbidden("only the hotline system reads and confirms its feedback", field="X-API-Key")
+
+
+@hotline_router.post("/{feedback_id}/ack", response_model=FeedbackAck,
+                     summary="The hotline confirms it received one feedback (办理结果); repeating it changes nothing")
+async def acknowledge(feedback_id: FeedbackId, rt: Runtime, who: Hotline) -> FeedbackAck:
+    _hotline_only(who)
+    async with rt.transaction() as session:
+        row = await WebhookRepository(session).acknowledge(feedback.SUBSCRIPTION_ID, feedback_id, rt.clock.now())
+    if row is None:
+        raise NotFound(f"no feedback {feedback_id}", field="feedback_id")
+    return FeedbackAck(feedback_id=feedback_id, delivery_status=row.status, acknowledged_at=row.acknowledged_at)
+
+
+@hotline_router.get("", response_model=list[dict[str, Any]],
+                    summary="Feedback not yet confirmed by the hotline, oldest first (to reconcile after an outage)")
+async def unacknowledged(rt: Runtime, who: Hotline,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+    _hotline_only(who)
+    async with rt.sessions() as session:
+        rows = await WebhookRepository(session).unacknowledged(feedback.SUBSCRIPTION_ID, limit)
+    return [{**orjson.loads(r.payload), "delivery_status": r.status} for r in rows]

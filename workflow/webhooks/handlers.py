@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from shared.contracts import cases, routing
 from shared.handling import EventHandler, HandlerContext
+from workflow.webhooks import feedback
+from workflow.webhooks.config import WebhookSettings
 from workflow.webhooks.events import EVENT_TYPES, KIND_OF, Facts, case_departments, matches, report_facts
 from workflow.webhooks.repository import WebhookRepository
 
 
 async def fan_out(ctx: HandlerContext, _body: object) -> None:
     envelope = ctx.envelope
-    kind = KIND_OF[envelope.type]
     repo = WebhookRepository(ctx.session)
-    subs = await repo.subscribers_of(kind)
-    if not subs:
+    if envelope.type in feedback.STATUS_OF:
+        await hotline_feedback(ctx, repo)
+    kind = KIND_OF.get(envelope.type)
+    subs = await repo.subscribers_of(kind) if kind else []
+    if not kind or not subs:
         return
     if kind.startswith("case."):
         place = await repo.case_place(envelope.subject)
@@ -36,6 +40,26 @@ async def fan_out(ctx: HandlerContext, _body: object) -> None:
     ])
 
 
-HANDLERS: dict[str, EventHandler] = {event_type: fan_out for event_type in EVENT_TYPES.values()}
+async def hotline_feedback(ctx: HandlerContext, repo: WebhookRepository) -> None:
+    """One 办理结果 delivery per hotline ticket of the case, if a hotline callback URL is configured."""
+    settings: WebhookSettings = ctx.services["workflow.webhook_settings"]
+    if not settings.hotline_callback_url:
+        return
+    reports = await repo.hotline_reports(ctx.envelope.subject)
+    case = await repo.case_row(ctx.envelope.subject) if reports else None
+    if case is None:
+        return
+    departments = ctx.services["workflow"].departments
+    now = ctx.clock.now()
+    await repo.add_deliveries([
+        {"subscription_id": feedback.SUBSCRIPTION_ID, "event_id": feedback.feedback_id(ctx.envelope.id, r.report_id),
+         "event_type": ctx.envelope.type, "ordering_key": r.report_id,
+         "payload": feedback.render(ctx.envelope, case, r, departments, settings.public_base_url),
+         "next_attempt_at": now, "created_at": now}
+        for r in reports
+    ])
+
+
+HANDLERS: dict[str, EventHandler] = {t: fan_out for t in (*EVENT_TYPES.values(), *feedback.STATUS_OF)}
 TOPICS = [cases.TOPIC, routing.TOPIC]
 GROUP = "workflow.webhooks"

@@ -36,13 +36,15 @@ subscriptions = Table(
     Column("street_code", Text),
     Column("channel", Text),
     Column("description", Text, nullable=False, server_default=""),
+    Column("scheme", Text, nullable=False, server_default="standard"),
     Column("secret", Text, nullable=False),
     Column("previous_secret", Text),
     _ts("previous_secret_until"),
     _ts("created_at", False),
     _ts("deleted_at"),
 )
-"""`event_types` holds short names (`case.filed`); the previous secret still signs until `previous_secret_until`."""
+"""`event_types` holds short names (`case.filed`); the previous secret still signs until `previous_secret_until`.
+`scheme` is `standard` (Standard Webhooks) or `hotline` (the 12345 feedback, signed as inbound tickets are)."""
 
 deliveries = Table(
     "webhook_deliveries",
@@ -60,6 +62,7 @@ deliveries = Table(
     _ts("created_at", False),
     _ts("delivered_at"),
     _ts("dead_at"),
+    _ts("acknowledged_at"),
     Column("last_status", Integer),
     Column("last_error", Text),
     UniqueConstraint("subscription_id", "event_id", name="webhook_deliveries_once_per_event"),

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from workflow.models import case_departments, cases
+from workflow.models import case_departments, case_reports, cases
 from workflow.webhooks.models import attempts, deliveries, subscriptions
 
 _CLAIM = text("""
@@ -28,7 +28,7 @@ _CLAIM = text("""
     FROM ready, workflow.webhook_subscriptions s
     WHERE d.id = ready.id AND s.id = d.subscription_id
     RETURNING d.id, d.subscription_id, d.event_id, d.ordering_key, d.payload, d.attempts,
-              s.url, s.secret, s.previous_secret, s.previous_secret_until
+              s.url, s.scheme, s.secret, s.previous_secret, s.previous_secret_until
 """)
 """Only the oldest pending delivery of each (subscription, case) is a candidate: in order per case per endpoint.
 A dead delivery stops holding its successors back (a replay sends it again later, out of order)."""
@@ -84,6 +84,37 @@ class WebhookRepository:
         stmt = select(cases.c.street_code, cases.c.channel, first.label("first_department")).where(
             cases.c.id == case_id)
         return (await self.session.execute(stmt)).first()
+
+    async def case_row(self, case_id: str) -> Row[Any] | None:
+        return (await self.session.execute(select(cases).where(cases.c.id == case_id))).first()
+
+    async def hotline_reports(self, case_id: str) -> list[Row[Any]]:
+        """The 12345 tickets a case holds (merged ones too), except those the caller withdrew."""
+        stmt = select(case_reports).where(case_reports.c.case_id == case_id, case_reports.c.channel == "hotline",
+                                          case_reports.c.withdrawn_at.is_(None)).order_by(case_reports.c.attached_at,
+                                                                                          case_reports.c.report_id)
+        return list((await self.session.execute(stmt)).all())
+
+    async def ensure_subscription(self, values: dict[str, Any]) -> None:
+        """Create or update a built-in subscription (the hotline feedback) from configuration."""
+        keep = {"url": values["url"], "event_types": values["event_types"], "deleted_at": None}
+        stmt = pg_insert(subscriptions).values(**values).on_conflict_do_update(
+            index_elements=[subscriptions.c.id], set_=keep)
+        await self.session.execute(stmt)
+
+    async def acknowledge(self, sub_id: str, event_id: str, at: datetime) -> Row[Any] | None:
+        """Record that the receiver confirmed a delivery; the first confirmation's time is kept."""
+        stmt = (update(deliveries).where(deliveries.c.subscription_id == sub_id, deliveries.c.event_id == event_id)
+                .values(acknowledged_at=func.coalesce(deliveries.c.acknowledged_at, at))
+                .returning(deliveries.c.id, deliveries.c.status, deliveries.c.acknowledged_at))
+        return (await self.session.execute(stmt)).first()
+
+    async def unacknowledged(self, sub_id: str, limit: int) -> list[Any]:
+        stmt = (select(deliveries.c.event_id, deliveries.c.payload, deliveries.c.status)
+                .where(deliveries.c.subscription_id == sub_id, deliveries.c.acknowledged_at.is_(None),
+                       deliveries.c.status != "cancelled")
+                .order_by(deliveries.c.id).limit(limit))
+        return list((await self.session.execute(stmt)).all())
 
     # -- deliveries --------------------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ class DeliveryOut(BaseModel):
     dead_at: datetime | None
     last_status: int | None
     last_error: str | None
+    acknowledged_at: datetime | None = Field(default=None, description="when the receiver confirmed it (hotline)")
     attempt_log: list[AttemptOut] | None = None
 
 
@@ -91,3 +92,9 @@ class ReplayIn(BaseModel):
 
 class ReplayOut(BaseModel):
     replayed: int
+
+
+class FeedbackAck(BaseModel):
+    feedback_id: str
+    delivery_status: DeliveryStatus
+    acknowledged_at: datetime

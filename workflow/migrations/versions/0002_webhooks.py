@@ -1,4 +1,4 @@
-"""webhook subscriptions, their durable deliveries and the attempt log
+"""webhook subscriptions, their durable deliveries and the attempt log; hotline ticket numbers of case reports
 
 Revision ID: 0002
 """
@@ -19,6 +19,7 @@ def ts(name: str, nullable: bool = True) -> sa.Column:
 
 
 def upgrade() -> None:
+    op.add_column("case_reports", sa.Column("external_id", sa.Text), schema=S)
     op.create_table(
         "webhook_subscriptions",
         sa.Column("id", sa.Text, primary_key=True),
@@ -29,6 +30,7 @@ def upgrade() -> None:
         sa.Column("street_code", sa.Text),
         sa.Column("channel", sa.Text),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
+        sa.Column("scheme", sa.Text, nullable=False, server_default="standard"),
         sa.Column("secret", sa.Text, nullable=False),
         sa.Column("previous_secret", sa.Text),
         ts("previous_secret_until"),
@@ -51,6 +53,7 @@ def upgrade() -> None:
         ts("created_at", False),
         ts("delivered_at"),
         ts("dead_at"),
+        ts("acknowledged_at"),
         sa.Column("last_status", sa.Integer),
         sa.Column("last_error", sa.Text),
         sa.UniqueConstraint("subscription_id", "event_id", name="webhook_deliveries_once_per_event"),
@@ -77,3 +80,4 @@ def downgrade() -> None:
     op.drop_table("webhook_attempts", schema=S)
     op.drop_table("webhook_deliveries", schema=S)
     op.drop_table("webhook_subscriptions", schema=S)
+    op.drop_column("case_reports", "external_id", schema=S)
