@@ -14,6 +14,7 @@ from intake.adapters.common import read
 from intake.pii import mask_phone
 from intake.registry import Open311Attribute, Open311Service
 from intake.schemas import ChannelModel, Lat, Lon, Short, Text
+from shared.calendar import SHANGHAI
 from shared.contracts.common import CategoryRef, Channel, Crs, Location, Photo, Place, Reporter
 from shared.contracts.reports import ReportReceived
 from shared.errors import Invalid
@@ -168,8 +169,8 @@ def request_document(
         "description": report.text or None,
         "agency_responsible": agency,
         "service_notice": None,
-        "requested_datetime": report.received_at.isoformat(),
-        "updated_datetime": (updated_at or report.received_at).isoformat(),
+        "requested_datetime": report.received_at.astimezone(SHANGHAI).isoformat(),
+        "updated_datetime": (updated_at or report.received_at).astimezone(SHANGHAI).isoformat(),
         "expected_datetime": None,
         "address": report.place.address,
         "address_id": report.attributes.get("address_id"),
@@ -187,6 +188,8 @@ _SINGULAR = {
     "attributes": "attribute",
     "values": "value",
     "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
 }
 
 
@@ -206,11 +209,42 @@ def _fill(element: Element, item: Mapping[str, Any]) -> None:
         child = SubElement(element, key)
         if isinstance(value, list):
             for entry in value:
-                _fill(SubElement(child, _SINGULAR.get(key, "item")), entry)
+                grandchild = SubElement(child, _SINGULAR.get(key, "item"))
+                if isinstance(entry, Mapping):
+                    _fill(grandchild, entry)
+                else:
+                    grandchild.text = str(entry)
         elif isinstance(value, bool):
             child.text = "true" if value else "false"
         elif value is not None:
             child.text = str(value)
+
+
+def discovery_document(url: str, changeset: str, contact: str) -> dict[str, Any]:
+    """GeoReport v2 service discovery: where the endpoint is, which spec and formats it speaks."""
+    return {
+        "changeset": changeset,
+        "contact": contact,
+        "key_service": "API keys are issued by the platform operator (CITYLOOP_API_KEYS)",
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": url, "changeset": changeset,
+                       "type": "production", "formats": ["text/xml", "application/json"]}],
+    }
+
+
+def decode_form(body: bytes, *, max_fields: int = 200) -> list[tuple[str, str]]:
+    """An urlencoded body as UTF-8, whether its Chinese text is percent-encoded or sent raw (as `curl -d`
+    sends it); Starlette's parser reads raw bytes as Latin-1 and stores mojibake."""
+    from urllib.parse import parse_qsl
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"the form is not UTF-8 (byte {exc.start})", field="body") from exc
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields, encoding="utf-8",
+                         errors="strict")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid(f"unreadable form: {exc}", field="body") from exc
 
 
 def error_document(status: int, description: str, field: str | None) -> list[dict[str, Any]]:

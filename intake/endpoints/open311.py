@@ -127,7 +127,21 @@ def _when(value: str | None, field: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+DISCOVERY_CHANGESET = "2026-12-01T00:00:00+08:00"
+"""When the endpoint list below last changed (clients cache discovery by it)."""
+
+
 def _add_format_routes(fmt: Format) -> None:
+    @router.get(
+        f"/discovery.{fmt}",
+        summary=f"Service discovery ({fmt}): endpoint, specification and formats",
+        responses=_documented(fmt),
+        operation_id=f"open311_discovery_{fmt}",
+    )
+    async def discovery(request: Request) -> Response:
+        url = str(request.url.replace(query="")).rsplit("/", 1)[0]
+        return _render(fmt, "discovery", open311.discovery_document(url, DISCOVERY_CHANGESET, "the platform operator"))
+
     @router.get(
         f"/services.{fmt}",
         summary=f"Service list ({fmt})",
@@ -172,8 +186,11 @@ def _add_format_routes(fmt: Format) -> None:
             media = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if media not in _FORM_MEDIA:
                 raise UnsupportedMedia("Open311 requests are form-encoded", field="Content-Type")
-            form = await request.form(max_files=0, max_fields=200)
-            items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            if media == "application/x-www-form-urlencoded":
+                items = open311.decode_form(await request.body())
+            else:
+                form = await request.form(max_files=0, max_fields=200)
+                items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
             client = _client(runtime, dict(items).get("api_key"))
             parsed = open311.form_to_request(items)
             intake = intake_of(runtime)

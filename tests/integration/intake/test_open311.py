@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeET
 import pytest
 
 from shared.contracts import parse_as
@@ -124,3 +125,33 @@ async def test_merton_service_definition_is_served_and_enforced(
                                                          "closest_address"]
     assert accepted.status_code == 201 and accepted.json()[0]["service_request_id"].startswith("R")
     assert refused.status_code == 422 and refused.json()[0]["field"] == "attribute[usrn]"
+
+
+async def test_discovery_names_the_endpoint_and_both_formats(pg_url: str, intake_env: Path) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        as_json = await p.client.get("/open311/v2/discovery.json")
+        as_xml = await p.client.get("/open311/v2/discovery.xml")
+    endpoint = as_json.json()["endpoints"][0]
+    assert endpoint["url"] == "http://test/open311/v2" and endpoint["specification"].endswith("GeoReport_v2")
+    assert sorted(endpoint["formats"]) == ["application/json", "text/xml"]
+    assert xml_records(as_xml.content, "endpoint")[0]["url"] == "http://test/open311/v2"
+    assert [f.text for f in SafeET.fromstring(as_xml.content).iter("format")] == ["text/xml", "application/json"]
+
+
+async def test_raw_utf8_form_text_is_stored_as_sent_and_every_datetime_is_in_beijing_time(
+        pg_url: str, intake_env: Path) -> None:
+    raw = "&".join(f"{k}={v}" for k, v in {**FIXMYSTREET_POST, "description": "路面有坑，请尽快处理"}.items()
+                   if "\\n" not in v and "\n" not in v).encode()  # as `curl -d description="路面有坑"` sends it
+    async with intake_platform(pg_url, intake_env) as p:
+        created = await p.client.post("/open311/v2/requests.json", content=raw,
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        request_id = created.json()[0]["service_request_id"]
+        encoded = await p.client.post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "description": "井盖丢失"})
+        one = (await p.client.get(f"/open311/v2/requests/{request_id}.json")).json()[0]
+        other = (await p.client.get(f"/open311/v2/requests/{encoded.json()[0]['service_request_id']}.json")).json()
+        latin1 = await p.client.post("/open311/v2/requests.json", content="description=caf\xe9".encode("latin-1"),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert created.status_code == 201, created.text
+    assert one["description"] == "路面有坑，请尽快处理" and other[0]["description"] == "井盖丢失"
+    assert one["requested_datetime"].endswith("+08:00") and one["updated_datetime"].endswith("+08:00")
+    assert latin1.status_code == 422 and latin1.json()[0]["field"] == "body"
