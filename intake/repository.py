@@ -193,6 +193,14 @@ async def list_reports(
 # --- status read model -----------------------------------------------------------------------------------------
 
 
+async def statuses_of(session: AsyncSession, report_ids: Sequence[str]) -> dict[str, AnyRow]:
+    """The status rows of some reports (e.g. the primaries that merged reports joined), by report id."""
+    if not report_ids:
+        return {}
+    stmt = select(report_status).where(report_status.c.report_id.in_(list(report_ids)))
+    return {r.report_id: r for r in (await session.execute(stmt)).all()}
+
+
 async def set_routing(
     session: AsyncSession,
     report_id: str,

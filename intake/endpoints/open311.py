@@ -8,7 +8,7 @@ that were never meant to be published.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -91,20 +91,26 @@ async def _guarded(fmt: Format, work: Callable[[], Awaitable[Response]]) -> Resp
         return _render(fmt, "errors", open311.error_document(exc.status, exc.detail, exc.field), exc.status)
 
 
-def _status_of(row: AnyRow) -> tuple[str, str | None]:
+def _status_of(row: AnyRow, primary: AnyRow | None = None) -> tuple[str, str | None]:
+    if row.stage == "merged":  # 并案: the request follows the case of the request it joined
+        into = (primary.case_no if primary is not None and primary.case_no else None) or row.case_no
+        note = f"merged into {into} (same problem as {row.primary_report_id})" if into else \
+            f"merged into {row.primary_report_id}"
+        state = row.case_state or (primary.case_state if primary is not None else None)
+        return ("closed" if state in CLOSED_CASE_STATES else "open"), note + (f": {state}" if state else "")
     if row.case_state:
         closed = row.case_state in CLOSED_CASE_STATES
         return ("closed" if closed else "open"), f"case {row.case_no or row.case_id}: {row.case_state}"
     notes = {
         "routed": f"assigned to {row.department_code}" if row.department_code else "assigned",
-        "merged": f"same problem as {row.primary_report_id}",
         "queued": "waiting for a dispatcher",
     }
     return "open", notes.get(row.stage or "received", "received")
 
 
-def _document(runtime: IntakeRuntime, row: AnyRow) -> dict[str, Any]:
-    status, notes = _status_of(row)
+def _document(runtime: IntakeRuntime, row: AnyRow, primaries: dict[str, AnyRow]) -> dict[str, Any]:
+    primary = primaries.get(row.primary_report_id) if row.primary_report_id else None
+    status, notes = _status_of(row, primary)
     code = (row.body.get("attributes") or {}).get("service_code")
     service = intake_of(runtime).registry.services.get(code) if code else None
     return open311.request_document(
@@ -112,9 +118,13 @@ def _document(runtime: IntakeRuntime, row: AnyRow) -> dict[str, Any]:
         service_name=service.service_name if service else None,
         status=status,
         status_notes=notes,
-        agency=row.department_code,
+        agency=row.department_code or (primary.department_code if primary is not None else None),
         updated_at=row.updated_at,
     )
+
+
+async def _primaries(session: Any, rows: Sequence[AnyRow]) -> dict[str, AnyRow]:
+    return await repo.statuses_of(session, sorted({r.primary_report_id for r in rows if r.primary_report_id}))
 
 
 def _when(value: str | None, field: str) -> datetime | None:
@@ -242,7 +252,8 @@ def _add_format_routes(fmt: Format) -> None:
                     end=end,
                     limit=MAX_RESULTS,
                 )
-            documents = [_document(runtime, r) for r in rows]
+                primaries = await _primaries(session, rows)
+            documents = [_document(runtime, r, primaries) for r in rows]
             return _render(fmt, "service_requests", [d for d in documents if d["status"] in wanted])
 
         return await _guarded(fmt, work)
@@ -270,9 +281,10 @@ def _add_format_routes(fmt: Format) -> None:
                     end=None,
                     limit=1,
                 )
+                primaries = await _primaries(session, rows)
             if not rows:
                 raise NotFound(f"no service request {service_request_id!r}", field="service_request_id")
-            return _render(fmt, "service_requests", [_document(runtime, rows[0])])
+            return _render(fmt, "service_requests", [_document(runtime, rows[0], primaries)])
 
         return await _guarded(fmt, work)
 
