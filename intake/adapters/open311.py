@@ -155,11 +155,18 @@ def request_document(
     status_notes: str | None,
     agency: str | None,
     updated_at: datetime | None,
+    media_base: str | None = None,
 ) -> dict[str, Any]:
-    """One service request as GeoReport v2 describes it, built from the stored ReportReceived."""
+    """One service request as GeoReport v2 describes it, built from the stored ReportReceived.
+
+    A photo uploaded as the `media` part is stored here (`/v1/media/…`): `media_base` makes its URL absolute.
+    """
     report = ReportReceived.model_validate(body)
     point = report.place.point
-    media = report.photos[0].uri if report.photos and report.photos[0].uri.startswith(("http:", "https:")) else None
+    first = report.photos[0].uri if report.photos else ""
+    media = first if first.startswith(("http:", "https:")) else None
+    if media is None and first.startswith("/") and media_base:
+        media = media_base.rstrip("/") + first
     return {
         "service_request_id": report.report_id,
         "status": status,

@@ -14,13 +14,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from intake import repository as repo
 from intake.adapters import open311
 from intake.adapters.common import require_storable
 from intake.endpoints.common import IntakeRuntime, intake_of
 from intake.metrics import ANSWERS
+from intake.photos import check_photo
 from intake.repository import AnyRow
+from shared.contracts.common import Photo
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized, UnsupportedMedia
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -52,6 +56,8 @@ POST_BODY = {
                     "phone": {"type": "string"},
                     "description": {"type": "string"},
                     "media_url": {"type": "string"},
+                    **({"media": {"type": "string", "format": "binary", "description": "JPEG or PNG photo"}}
+                       if media == "multipart/form-data" else {}),
                 },
                 "additionalProperties": {"type": "string", "description": "attribute[CODE] values"},
             }
@@ -108,7 +114,7 @@ def _status_of(row: AnyRow, primary: AnyRow | None = None) -> tuple[str, str | N
     return "open", notes.get(row.stage or "received", "received")
 
 
-def _document(runtime: IntakeRuntime, row: AnyRow, primaries: dict[str, AnyRow]) -> dict[str, Any]:
+def _document(runtime: IntakeRuntime, row: AnyRow, primaries: dict[str, AnyRow], base: str) -> dict[str, Any]:
     primary = primaries.get(row.primary_report_id) if row.primary_report_id else None
     status, notes = _status_of(row, primary)
     code = (row.body.get("attributes") or {}).get("service_code")
@@ -120,6 +126,7 @@ def _document(runtime: IntakeRuntime, row: AnyRow, primaries: dict[str, AnyRow])
         status_notes=notes,
         agency=row.department_code or (primary.department_code if primary is not None else None),
         updated_at=row.updated_at,
+        media_base=base,
     )
 
 
@@ -196,16 +203,17 @@ def _add_format_routes(fmt: Format) -> None:
             media = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if media not in _FORM_MEDIA:
                 raise UnsupportedMedia("Open311 requests are form-encoded", field="Content-Type")
+            photos: list[Photo] = []
             if media == "application/x-www-form-urlencoded":
                 items = open311.decode_form(await request.body())
             else:
-                form = await request.form(max_files=0, max_fields=200)
-                items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+                items, uploads = await _multipart(request)
+                photos = await _store_media(runtime, uploads)
             client = _client(runtime, dict(items).get("api_key"))
             parsed = open311.form_to_request(items)
             intake = intake_of(runtime)
             async with runtime.transaction() as session:
-                report_id = await intake.open311_request(session, parsed, client)
+                report_id = await intake.open311_request(session, parsed, client, photos)
             ANSWERS.labels("open311", "accepted").inc()
             notice = "已受理 Received; it will be routed to the responsible department"
             return _render(
@@ -224,6 +232,7 @@ def _add_format_routes(fmt: Format) -> None:
         operation_id=f"open311_list_requests_{fmt}",
     )
     async def list_requests(
+        request: Request,
         runtime: IntakeRuntime,
         service_request_id: Annotated[str | None, Query(max_length=2000, description="comma-separated")] = None,
         service_code: Annotated[str | None, Query(max_length=128)] = None,
@@ -253,7 +262,7 @@ def _add_format_routes(fmt: Format) -> None:
                     limit=MAX_RESULTS,
                 )
                 primaries = await _primaries(session, rows)
-            documents = [_document(runtime, r, primaries) for r in rows]
+            documents = [_document(runtime, r, primaries, str(request.base_url)) for r in rows]
             return _render(fmt, "service_requests", [d for d in documents if d["status"] in wanted])
 
         return await _guarded(fmt, work)
@@ -265,6 +274,7 @@ def _add_format_routes(fmt: Format) -> None:
         operation_id=f"open311_get_request_{fmt}",
     )
     async def get_request(
+        request: Request,
         runtime: IntakeRuntime,
         service_request_id: Annotated[str, Path(max_length=64)],
         jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -284,9 +294,30 @@ def _add_format_routes(fmt: Format) -> None:
                 primaries = await _primaries(session, rows)
             if not rows:
                 raise NotFound(f"no service request {service_request_id!r}", field="service_request_id")
-            return _render(fmt, "service_requests", [_document(runtime, rows[0], primaries)])
+            return _render(fmt, "service_requests", [_document(runtime, rows[0], primaries, str(request.base_url))])
 
         return await _guarded(fmt, work)
+
+
+async def _multipart(request: Request) -> tuple[list[tuple[str, str]], list[UploadFile]]:
+    """Fields and the `media` file part (GeoReport v2 lets a client upload the photo instead of a media_url)."""
+    try:
+        form = await request.form(max_files=1, max_fields=200)
+    except HTTPException as exc:  # Starlette's refusal of a malformed or oversized multipart body
+        raise Invalid(f"unreadable multipart form: {exc.detail}", field="media") from exc
+    items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    uploads = [v for k, v in form.multi_items() if not isinstance(v, str)]
+    if any(k != "media" for k, v in form.multi_items() if not isinstance(v, str)):
+        raise Invalid("the only file part Open311 knows is media", field="media")
+    return items, uploads
+
+
+async def _store_media(runtime: IntakeRuntime, uploads: list[UploadFile]) -> list[Photo]:
+    if not uploads:
+        return []
+    data = await uploads[0].read(runtime.settings.max_photo_bytes + 1)
+    content_type, extension = check_photo(data, field="media", max_bytes=runtime.settings.max_photo_bytes)
+    return [await intake_of(runtime).photos.put(data, content_type, extension)]
 
 
 def _client(runtime: IntakeRuntime, api_key: str | None) -> str:

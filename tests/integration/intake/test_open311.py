@@ -10,7 +10,7 @@ import pytest
 from shared.contracts import parse_as
 from shared.contracts.common import Crs
 from shared.contracts.reports import ReportReceived
-from tests.integration.intake.helpers import intake_env, intake_platform
+from tests.integration.intake.helpers import intake_env, intake_platform, jpeg
 from tests.integration.intake.open311_support import FIXMYSTREET, MERTON, validator, xml_records
 
 __all__ = ["intake_env"]
@@ -155,3 +155,24 @@ async def test_raw_utf8_form_text_is_stored_as_sent_and_every_datetime_is_in_bei
     assert one["description"] == "路面有坑，请尽快处理" and other[0]["description"] == "井盖丢失"
     assert one["requested_datetime"].endswith("+08:00") and one["updated_datetime"].endswith("+08:00")
     assert latin1.status_code == 422 and latin1.json()[0]["field"] == "body"
+
+
+async def test_a_media_file_part_is_stored_and_served_back_as_the_media_url(pg_url: str, intake_env: Path) -> None:
+    form = {k: v for k, v in FIXMYSTREET_POST.items() if k != "media_url"}
+    async with intake_platform(pg_url, intake_env) as p:
+        created = await p.client.post("/open311/v2/requests.json", data=form,
+                                      files={"media": ("pothole.jpg", jpeg(b"pothole"), "image/jpeg")})
+        request_id = created.json()[0]["service_request_id"]
+        one = (await p.client.get(f"/open311/v2/requests/{request_id}.json")).json()[0]
+        photo = await p.client.get(one["media_url"].removeprefix("http://test"), headers=p.auth("dispatcher"))
+        not_photo = await p.client.post("/open311/v2/requests.xml", data=form,
+                                        files={"media": ("x.jpg", b"GIF89a not a jpeg at all", "image/jpeg")})
+        other_part = await p.client.post("/open311/v2/requests.json", data=form,
+                                         files={"picture": ("p.jpg", jpeg(), "image/jpeg")})
+        await p.drain()
+        events = await p.events("reports.received.v1")
+    assert created.status_code == 201, created.text
+    assert one["media_url"].startswith("http://test/v1/media/") and photo.content == jpeg(b"pothole")
+    assert parse_as(events[0], ReportReceived).photos[0].content_type == "image/jpeg"
+    assert not_photo.status_code == 415 and xml_records(not_photo.content, "error")[0]["field"] == "media"
+    assert other_part.status_code == 422 and other_part.json()[0]["field"] == "media"
