@@ -8,12 +8,14 @@ that were never meant to be published.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
@@ -27,7 +29,29 @@ from intake.repository import AnyRow
 from shared.contracts.common import Photo
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized, UnsupportedMedia
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+class Open311Route(APIRoute):
+    """Every refusal of an Open311 route is the spec's error document in the route's format, also those
+    FastAPI raises itself (a query parameter too long, a path too long)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        fmt: Format = "xml" if self.path.endswith(".xml") else "json"
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = [{"code": 422, "description": str(e.get("msg", "invalid")),
+                           "field": str(e["loc"][-1]) if e.get("loc") else None} for e in exc.errors()]
+                return _render(fmt, "errors", errors, 422)
+            except DomainError as exc:
+                return _render(fmt, "errors", open311.error_document(exc.status, exc.detail, exc.field), exc.status)
+
+        return route
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 Format = Literal["json", "xml"]
 MAX_RESULTS = 1000
 CLOSED_CASE_STATES = frozenset({"closed", "withdrawn"})

@@ -176,3 +176,13 @@ async def test_a_media_file_part_is_stored_and_served_back_as_the_media_url(pg_u
     assert parse_as(events[0], ReportReceived).photos[0].content_type == "image/jpeg"
     assert not_photo.status_code == 415 and xml_records(not_photo.content, "error")[0]["field"] == "media"
     assert other_part.status_code == 422 and other_part.json()[0]["field"] == "media"
+
+
+async def test_parameter_errors_fastapi_raises_are_open311_error_documents_too(pg_url: str, intake_env: Path) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        too_long = await p.client.get("/open311/v2/requests.json", params={"service_code": "x" * 200})
+        as_xml = await p.client.get("/open311/v2/requests.xml", params={"jurisdiction_id": "j" * 200})
+        bad_date = await p.client.get("/open311/v2/requests.xml", params={"start_date": "yesterday"})
+    assert too_long.status_code == 422 and too_long.json()[0]["field"] == "service_code"
+    assert as_xml.status_code == 422 and xml_records(as_xml.content, "error")[0]["field"] == "jurisdiction_id"
+    assert bad_date.status_code == 422 and xml_records(bad_date.content, "error")[0]["field"] == "start_date"
