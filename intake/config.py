@@ -35,3 +35,8 @@ class IntakeSettings(BaseSettings):
     """When set, Open311 calls naming another jurisdiction are refused."""
     timezone: str = "Asia/Shanghai"
     """Local time zone for report numbers (R + local date + sequence)."""
+    service_area_file: Path | None = REPO_ROOT / "deploy" / "demo" / "district.json"
+    """The district (its `bbox`, WGS-84) whose Open311 requests this endpoint takes; None: anywhere."""
+    service_area_margin_m: float = 10_000.0
+    """Open311 points farther than this outside the district's box are refused (422 naming lat or long); nearer
+    ones are taken, and the router's own edge tolerance decides whether they land in a cell or the queue."""

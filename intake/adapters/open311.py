@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -59,6 +62,29 @@ def form_to_request(items: Iterable[tuple[str, str]]) -> Open311Request:
     if request.lat is None and not request.address_string and not request.address_id:
         raise Invalid("a location is required: lat and long, address_string or address_id", field="lat")
     return request
+
+
+def check_service_area(request: Open311Request, bbox: tuple[float, float, float, float] | None,
+                       margin_m: float) -> None:
+    """Refuse a point far outside the district box (a swapped lat/long, another city), naming the axis."""
+    if bbox is None or request.lat is None or request.long is None:
+        return
+    west, south, east, north = bbox
+    dlat = margin_m / 111_320.0
+    dlon = margin_m / (111_320.0 * max(math.cos(math.radians((south + north) / 2)), 0.01))
+    where = f"({request.lat}, {request.long}) is more than {margin_m / 1000:g} km outside the service area"
+    if not south - dlat <= request.lat <= north + dlat:
+        raise Invalid(f"lat {where} (lat {south}..{north})", field="lat")
+    if not west - dlon <= request.long <= east + dlon:
+        raise Invalid(f"long {where} (long {west}..{east})", field="long")
+
+
+def read_service_area(path: Path | None) -> tuple[float, float, float, float] | None:
+    """`bbox` [west, south, east, north] of a district.json, or None when none is configured."""
+    if path is None:
+        return None
+    west, south, east, north = (float(v) for v in json.loads(path.read_text(encoding="utf-8"))["bbox"])
+    return west, south, east, north
 
 
 def check_attributes(request: Open311Request, service: Open311Service) -> None:

@@ -7,9 +7,11 @@ that were never meant to be published.
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path as PathLike
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -236,6 +238,8 @@ def _add_format_routes(fmt: Format) -> None:
             client = _client(runtime, dict(items).get("api_key"))
             parsed = open311.form_to_request(items)
             intake = intake_of(runtime)
+            open311.check_service_area(parsed, _service_area(intake.config.service_area_file),
+                                       intake.config.service_area_margin_m)
             async with runtime.transaction() as session:
                 report_id = await intake.open311_request(session, parsed, client, photos)
             ANSWERS.labels("open311", "accepted").inc()
@@ -321,6 +325,11 @@ def _add_format_routes(fmt: Format) -> None:
             return _render(fmt, "service_requests", [_document(runtime, rows[0], primaries, str(request.base_url))])
 
         return await _guarded(fmt, work)
+
+
+@functools.lru_cache(maxsize=4)
+def _service_area(path: PathLike | None) -> tuple[float, float, float, float] | None:
+    return open311.read_service_area(path)
 
 
 async def _multipart(request: Request) -> tuple[list[tuple[str, str]], list[UploadFile]]:

@@ -186,3 +186,17 @@ async def test_parameter_errors_fastapi_raises_are_open311_error_documents_too(p
     assert too_long.status_code == 422 and too_long.json()[0]["field"] == "service_code"
     assert as_xml.status_code == 422 and xml_records(as_xml.content, "error")[0]["field"] == "jurisdiction_id"
     assert bad_date.status_code == 422 and xml_records(bad_date.content, "error")[0]["field"] == "start_date"
+
+
+async def test_points_far_outside_the_district_are_refused_naming_the_axis_near_ones_are_taken(
+        pg_url: str, intake_env: Path) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        post = p.client.post
+        shanghai = await post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "lat": "31.23", "long": "121.47"})
+        swapped = await post("/open311/v2/requests.xml", data={**FIXMYSTREET_POST, "lat": "39.94", "long": "39.94"})
+        near = await post("/open311/v2/requests.json",  # 3 km north of the demo district's box: the router decides
+                          data={**FIXMYSTREET_POST, "lat": "39.9924", "long": "116.41"})
+    assert shanghai.status_code == 422 and shanghai.json()[0]["field"] == "lat"
+    assert "outside the service area" in shanghai.json()[0]["description"]
+    assert swapped.status_code == 422 and xml_records(swapped.content, "error")[0]["field"] == "long"
+    assert near.status_code == 201, near.text
