@@ -54,6 +54,8 @@ report_status = Table(
     Column("case_no", Text),
     Column("case_state", Text),
     Column("case_version", Integer),
+    Column("case_result", Text, comment="the department's handling result (办理结果), latest first"),
+    Column("case_result_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_report_status_case", "case_id"),
     Index("ix_report_status_primary", "primary_report_id"),

@@ -284,6 +284,27 @@ async def set_case_state(session: AsyncSession, *, case_id: str, state: str, ver
     )
 
 
+async def set_case_result(session: AsyncSession, *, case_id: str, result: str, version: int, at: datetime) -> None:
+    """The handling result of a case, on every report it holds (the patrol officer's list shows it)."""
+    await session.execute(
+        update(report_status)
+        .where(report_status.c.case_id == case_id,
+               or_(report_status.c.case_result_at.is_(None), report_status.c.case_result_at <= at))
+        .values(case_result=result, case_result_at=at)
+    )
+
+
+async def patrol_reports_of(session: AsyncSession, inspector: str, limit: int, offset: int) -> Sequence[AnyRow]:
+    """An inspector's own patrol reports with where each stands, newest first."""
+    stmt = (
+        select(reports, *[c for c in report_status.c if c.name != "report_id"])
+        .join(report_status, report_status.c.report_id == reports.c.report_id, isouter=True)
+        .where(reports.c.channel == "patrol", reports.c.body["reporter"]["id"].astext == inspector)
+        .order_by(reports.c.received_at.desc(), reports.c.report_id).limit(limit).offset(offset)
+    )
+    return (await session.execute(stmt)).all()
+
+
 # --- video streaks ---------------------------------------------------------------------------------------------
 
 
