@@ -181,7 +181,9 @@ def _add_format_routes(fmt: Format) -> None:
         responses=_documented(fmt),
         operation_id=f"open311_discovery_{fmt}",
     )
-    async def discovery(request: Request) -> Response:
+    async def discovery(
+        request: Request, jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None
+    ) -> Response:
         url = str(request.url.replace(query="")).rsplit("/", 1)[0]
         return _render(fmt, "discovery", open311.discovery_document(url, DISCOVERY_CHANGESET, "the platform operator"))
 
