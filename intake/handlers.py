@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from intake import progress
 from intake import repository as repo
 from shared.contracts import EVENT_TYPES
 from shared.contracts.cases import TOPIC as CASES_TOPIC
@@ -58,6 +59,7 @@ async def on_case_event(ctx: HandlerContext, body: CaseEvent) -> None:
     if isinstance(body, CaseHandled):
         await repo.set_case_result(ctx.session, case_id=body.case_id, result=body.result, version=body.version,
                                    at=body.at)
+    await progress.record(ctx.session, body, ctx.clock.now())
 
 
 HANDLERS: dict[str, EventHandler] = {
