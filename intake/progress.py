@@ -63,13 +63,20 @@ async def record(session: AsyncSession, body: CaseEvent, at: datetime) -> None:
          "created_at": at} for r in rows])
 
 
-_CLAIM = text("""
-    WITH due AS (SELECT id FROM intake.wechat_progress WHERE status = 'pending' AND next_attempt_at <= :now
-                 ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
+_HEADS = """SELECT DISTINCT ON (report_id) id FROM intake.wechat_progress WHERE status = 'pending'
+             ORDER BY report_id, id"""
+_CLAIM = text(f"""
+    WITH heads AS ({_HEADS}),
+    due AS (SELECT p.id FROM intake.wechat_progress p JOIN heads ON heads.id = p.id
+            WHERE p.status = 'pending' AND p.next_attempt_at <= :now
+            ORDER BY p.next_attempt_at, p.id LIMIT :limit FOR UPDATE OF p SKIP LOCKED)
     UPDATE intake.wechat_progress p SET attempts = p.attempts + 1, next_attempt_at = :lease
     FROM due WHERE p.id = due.id
     RETURNING p.id, p.openid, p.text, p.attempts
 """)
+"""Only the oldest pending message of each report goes: a citizen never hears "closed" before "accepted"."""
+_ANY_DUE = text(f"""SELECT EXISTS (SELECT 1 FROM intake.wechat_progress p JOIN ({_HEADS}) heads ON heads.id = p.id
+                    WHERE p.next_attempt_at <= :now)""")
 
 
 class ConfigurableClient(WeChatClient):  # type: ignore[misc]
@@ -119,9 +126,7 @@ class ProgressSender:
 
     async def any_due(self) -> bool:
         async with self.runtime.sessions() as session:
-            stmt = select(wechat_progress.c.id).where(wechat_progress.c.status == "pending",
-                                                      wechat_progress.c.next_attempt_at <= self.runtime.clock.now())
-            return (await session.execute(stmt.limit(1))).first() is not None
+            return bool((await session.execute(_ANY_DUE, {"now": self.runtime.clock.now()})).scalar())
 
 
 async def progress_worker(runtime: ServiceRuntime) -> None:
