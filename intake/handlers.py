@@ -59,7 +59,8 @@ async def on_case_event(ctx: HandlerContext, body: CaseEvent) -> None:
     if isinstance(body, CaseHandled):
         await repo.set_case_result(ctx.session, case_id=body.case_id, result=body.result, version=body.version,
                                    at=body.at)
-    await progress.record(ctx.session, body, ctx.clock.now())
+    if ctx.services.get("intake.progress") is not None:  # WeChat progress is configured
+        await progress.record(ctx.session, body, ctx.clock.now())
 
 
 HANDLERS: dict[str, EventHandler] = {
