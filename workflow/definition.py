@@ -6,6 +6,8 @@ from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime
 from workflow.endpoints import router
 from workflow.handlers import HANDLERS, TOPICS
 from workflow.models import metadata
+from workflow.patrol import PatrolSettings, load_grids
+from workflow.patrol import router as patrol_router
 from workflow.service import Workflow
 from workflow.timers import TimerPoller, timer_worker, timers_idle
 from workflow.webhooks import handlers as webhook_handlers
@@ -21,6 +23,7 @@ async def on_startup(runtime: ServiceRuntime) -> None:
     runtime.services["workflow.timers"] = TimerPoller(
         runtime.sessions, runtime.outbox, runtime.clock, wf.departments, batch_size=runtime.settings.timer_batch_size
     )
+    runtime.services["workflow.patrol_grids"] = load_grids(PatrolSettings().patrol_grids_path)
     hooks = WebhookSettings()
     runtime.services["workflow.webhook_settings"] = hooks
     runtime.services["workflow.webhooks"] = Deliverer(runtime.sessions, runtime.clock, hooks,
@@ -37,7 +40,7 @@ SERVICE = ServiceDefinition(
     name="workflow",
     package="workflow",
     metadata=metadata,
-    routers=[router, subscriptions_router, hotline_router],
+    routers=[router, subscriptions_router, hotline_router, patrol_router],
     consumers=[ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS),
                ConsumerSpec(group=webhook_handlers.GROUP, handlers=webhook_handlers.HANDLERS,
                             topics=webhook_handlers.TOPICS)],
