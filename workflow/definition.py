@@ -43,7 +43,7 @@ SERVICE = ServiceDefinition(
     routers=[router, subscriptions_router, hotline_router, patrol_router],
     consumers=[ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS),
                ConsumerSpec(group=webhook_handlers.GROUP, handlers=webhook_handlers.HANDLERS,
-                            topics=webhook_handlers.TOPICS)],
+                            topics=webhook_handlers.TOPICS, batch=webhook_handlers.batch)],
     workers=[timer_worker, webhook_worker],
     on_startup=on_startup,
     is_idle=is_idle,

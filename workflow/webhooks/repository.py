@@ -68,32 +68,36 @@ class WebhookRepository:
         stmt = update(subscriptions).where(subscriptions.c.id == sub_id).values(**values).returning(*subscriptions.c)
         return (await self.session.execute(stmt)).one()
 
-    async def subscribers_of(self, kind: str) -> list[Any]:
-        """Active subscriptions to one event kind (the fan-out asks once per event)."""
-        stmt = select(subscriptions.c.id, subscriptions.c.department_code, subscriptions.c.street_code,
-                      subscriptions.c.channel).where(
-            subscriptions.c.deleted_at.is_(None), subscriptions.c.event_types.contains([kind]))
+    async def active_subscriptions(self) -> list[Any]:
+        """Every active Standard Webhooks subscription (a small table, read once per consumed batch)."""
+        stmt = select(subscriptions.c.id, subscriptions.c.event_types, subscriptions.c.department_code,
+                      subscriptions.c.street_code, subscriptions.c.channel).where(
+            subscriptions.c.deleted_at.is_(None), subscriptions.c.scheme == "standard")
         return list((await self.session.execute(stmt)).all())
 
-    async def case_place(self, case_id: str) -> Any:
-        """Street and channel of a case, and the department it was first dispatched to (filing and the first
-        dispatch are one transaction, so that is the department a `case.filed` event is about)."""
+    async def case_places(self, case_ids: Sequence[str]) -> dict[str, Any]:
+        """Street, channel and first dispatched department of cases (filing and first dispatch are one
+        transaction, so that department is the one a `case.filed` event is about)."""
         first = (select(case_departments.c.department_code)
                  .where(case_departments.c.case_id == cases.c.id, case_departments.c.relation == "assigned")
                  .order_by(case_departments.c.since).limit(1).scalar_subquery())
-        stmt = select(cases.c.street_code, cases.c.channel, first.label("first_department")).where(
-            cases.c.id == case_id)
-        return (await self.session.execute(stmt)).first()
+        stmt = select(cases.c.id, cases.c.street_code, cases.c.channel, first.label("first_department")).where(
+            cases.c.id.in_(list(case_ids)))
+        return {r.id: r for r in (await self.session.execute(stmt)).all()}
 
-    async def case_row(self, case_id: str) -> Row[Any] | None:
-        return (await self.session.execute(select(cases).where(cases.c.id == case_id))).first()
+    async def case_rows(self, case_ids: Sequence[str]) -> dict[str, Any]:
+        stmt = select(cases).where(cases.c.id.in_(list(case_ids)))
+        return {r.id: r for r in (await self.session.execute(stmt)).all()}
 
-    async def hotline_reports(self, case_id: str) -> list[Row[Any]]:
-        """The 12345 tickets a case holds (merged ones too), except those the caller withdrew."""
-        stmt = select(case_reports).where(case_reports.c.case_id == case_id, case_reports.c.channel == "hotline",
-                                          case_reports.c.withdrawn_at.is_(None)).order_by(case_reports.c.attached_at,
-                                                                                          case_reports.c.report_id)
-        return list((await self.session.execute(stmt)).all())
+    async def hotline_reports_of(self, case_ids: Sequence[str]) -> dict[str, list[Any]]:
+        """The 12345 tickets each case holds (merged ones too), except those the caller withdrew."""
+        stmt = select(case_reports).where(case_reports.c.case_id.in_(list(case_ids)),
+                                          case_reports.c.channel == "hotline", case_reports.c.withdrawn_at.is_(None)
+                                          ).order_by(case_reports.c.attached_at, case_reports.c.report_id)
+        out: dict[str, list[Any]] = {}
+        for r in (await self.session.execute(stmt)).all():
+            out.setdefault(r.case_id, []).append(r)
+        return out
 
     async def ensure_subscription(self, values: dict[str, Any]) -> None:
         """Create or update a built-in subscription (the hotline feedback) from configuration."""
