@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,3 +36,13 @@ class IntakeSettings(BaseSettings):
     """When set, Open311 calls naming another jurisdiction are refused."""
     timezone: str = "Asia/Shanghai"
     """Local time zone for report numbers (R + local date + sequence)."""
+    service_area_file: Path | None = REPO_ROOT / "deploy" / "demo" / "district.json"
+    """The district (its `bbox`, WGS-84) whose Open311 requests this endpoint takes; None: anywhere."""
+    service_area_margin_m: float = 10_000.0
+    """Open311 points farther than this outside the district's box are refused (422 naming lat or long); nearer
+    ones are taken, and the router's own edge tolerance decides whether they land in a cell or the queue."""
+    wechat_app_secret: SecretStr = SecretStr("")
+    """AppSecret of the official account; with CITYLOOP_WECHAT_APP_ID it turns on progress messages."""
+    wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    wechat_timeout_s: float = 10.0
+    wechat_max_attempts: int = 8

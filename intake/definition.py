@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intake import wechat
+from intake import progress, wechat
 from intake.config import IntakeSettings
 from intake.endpoints import ROUTERS
 from intake.handlers import HANDLERS, TOPICS
@@ -33,9 +33,13 @@ async def start(runtime: ServiceRuntime) -> None:
     runtime.services["wechat"] = wechat.WeChatProtocol(
         settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id
     )
+    runtime.services["intake.progress"] = progress.ProgressSender.build(runtime, config)
 
 
 async def is_idle(runtime: ServiceRuntime) -> bool:
+    sender: progress.ProgressSender | None = runtime.services.get("intake.progress")
+    if sender is not None and await sender.any_due():
+        return False
     async with runtime.sessions() as session:
         return not await wechat.drafts_due(runtime.services["intake"], session)
 
@@ -46,7 +50,7 @@ SERVICE = ServiceDefinition(
     metadata=metadata,
     routers=ROUTERS,
     consumers=[ConsumerSpec(group="intake-status", handlers=HANDLERS, topics=TOPICS)],
-    workers=[wechat.housekeeping],
+    workers=[wechat.housekeeping, progress.progress_worker],
     on_startup=start,
     is_idle=is_idle,
 )

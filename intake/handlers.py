@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from intake import progress
 from intake import repository as repo
 from shared.contracts import EVENT_TYPES
 from shared.contracts.cases import TOPIC as CASES_TOPIC
-from shared.contracts.cases import CaseClosed, CaseEvent, CaseFiled, ReportAttached
+from shared.contracts.cases import CaseClosed, CaseEvent, CaseFiled, CaseHandled, ReportAttached
 from shared.contracts.routing import TOPIC as ROUTING_TOPIC
 from shared.contracts.routing import ManualDispatchNeeded, ReportMerged, RoutingDecided
 from shared.handling import EventHandler, HandlerContext
@@ -55,6 +56,11 @@ async def on_case_event(ctx: HandlerContext, body: CaseEvent) -> None:
             at=body.at,
         )
     await repo.set_case_state(ctx.session, case_id=body.case_id, state=body.state, version=body.version, at=body.at)
+    if isinstance(body, CaseHandled):
+        await repo.set_case_result(ctx.session, case_id=body.case_id, result=body.result, version=body.version,
+                                   at=body.at)
+    if ctx.services.get("intake.progress") is not None:  # WeChat progress is configured
+        await progress.record(ctx.session, body, ctx.clock.now())
 
 
 HANDLERS: dict[str, EventHandler] = {

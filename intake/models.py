@@ -14,6 +14,7 @@ from sqlalchemy import (
     Sequence,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -54,6 +55,8 @@ report_status = Table(
     Column("case_no", Text),
     Column("case_state", Text),
     Column("case_version", Integer),
+    Column("case_result", Text, comment="the department's handling result (办理结果), latest first"),
+    Column("case_result_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_report_status_case", "case_id"),
     Index("ix_report_status_primary", "primary_report_id"),
@@ -126,3 +129,22 @@ iot_alarms = Table(
     Column("count", Integer, nullable=False),
     Index("uq_iot_alarms_open", "device_id", "alarm_type", unique=True, postgresql_where=text("state = 'open'")),
 )
+
+wechat_progress = Table(
+    "wechat_progress",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("report_id", Text, nullable=False),
+    Column("openid", Text, nullable=False),
+    Column("step", Text, nullable=False, comment="accepted | dispatched | handled | closed"),
+    Column("text", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending", comment="pending | sent | failed"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    UniqueConstraint("report_id", "step", name="wechat_progress_once_per_step"),
+    Index("ix_wechat_progress_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+)
+"""Progress messages owed to WeChat citizens, written with the case event that causes them, sent by a worker."""

@@ -193,6 +193,14 @@ async def list_reports(
 # --- status read model -----------------------------------------------------------------------------------------
 
 
+async def statuses_of(session: AsyncSession, report_ids: Sequence[str]) -> dict[str, AnyRow]:
+    """The status rows of some reports (e.g. the primaries that merged reports joined), by report id."""
+    if not report_ids:
+        return {}
+    stmt = select(report_status).where(report_status.c.report_id.in_(list(report_ids)))
+    return {r.report_id: r for r in (await session.execute(stmt)).all()}
+
+
 async def set_routing(
     session: AsyncSession,
     report_id: str,
@@ -274,6 +282,27 @@ async def set_case_state(session: AsyncSession, *, case_id: str, state: str, ver
         )
         .values(case_state=state, case_version=version, updated_at=at)
     )
+
+
+async def set_case_result(session: AsyncSession, *, case_id: str, result: str, version: int, at: datetime) -> None:
+    """The handling result of a case, on every report it holds (the patrol officer's list shows it)."""
+    await session.execute(
+        update(report_status)
+        .where(report_status.c.case_id == case_id,
+               or_(report_status.c.case_result_at.is_(None), report_status.c.case_result_at <= at))
+        .values(case_result=result, case_result_at=at)
+    )
+
+
+async def patrol_reports_of(session: AsyncSession, inspector: str, limit: int, offset: int) -> Sequence[AnyRow]:
+    """An inspector's own patrol reports with where each stands, newest first."""
+    stmt = (
+        select(reports, *[c for c in report_status.c if c.name != "report_id"])
+        .join(report_status, report_status.c.report_id == reports.c.report_id, isouter=True)
+        .where(reports.c.channel == "patrol", reports.c.body["reporter"]["id"].astext == inspector)
+        .order_by(reports.c.received_at.desc(), reports.c.report_id).limit(limit).offset(offset)
+    )
+    return (await session.execute(stmt)).all()
 
 
 # --- video streaks ---------------------------------------------------------------------------------------------

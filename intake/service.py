@@ -7,6 +7,7 @@ First acceptance answers 202; a retry of something already accepted answers 200 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -253,7 +254,8 @@ class Intake:
             raise Invalid(f"unknown service_code {code!r}", field="service_code")
         return service
 
-    async def open311_request(self, session: AsyncSession, request: open311.Open311Request, client: str) -> str:
+    async def open311_request(self, session: AsyncSession, request: open311.Open311Request, client: str,
+                              photos: Sequence[Photo] = ()) -> str:
         jurisdiction = self.config.open311_jurisdiction_id
         if jurisdiction and request.jurisdiction_id not in (None, jurisdiction):
             raise Invalid(f"this endpoint serves jurisdiction {jurisdiction!r}", field="jurisdiction_id")
@@ -261,6 +263,8 @@ class Intake:
         open311.check_attributes(request, service)
         report_id = await self.new_report_id(session)
         report = open311.request_to_report(request, service, client=client, report_id=report_id, received_at=self.now())
+        if photos:  # an uploaded `media` part comes first, before a media_url
+            report = report.model_copy(update={"photos": [*photos, *report.photos]})
         await self.file(session, report, open311.request_contact(request))
         return report_id
 

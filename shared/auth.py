@@ -31,6 +31,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     SYSTEM = "system"
     """Another system calling with an API key (hotline, video platform, Open311 client)."""
+    INTEGRATOR = "integrator"
+    """Staff of another government system who manage its webhook subscriptions."""
 
 
 @dataclass(frozen=True)

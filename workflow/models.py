@@ -93,6 +93,7 @@ case_reports = Table(
     Column("case_id", Text, ForeignKey("workflow.cases.id"), nullable=False),
     Column("channel", Text, nullable=False),
     Column("is_primary", Boolean, nullable=False),
+    Column("external_id", Text),
     _ts("attached_at", False),
     _ts("withdrawn_at"),
     Index("case_reports_case_idx", "case_id"),

@@ -151,10 +151,12 @@ class Repository:
         )
         return list((await self.session.execute(stmt)).all())
 
-    async def add_report(self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime) -> bool:
+    async def add_report(self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime,
+                         external_id: str | None = None) -> bool:
         stmt = (
             pg_insert(case_reports)
-            .values(case_id=case_id, report_id=report_id, channel=channel, is_primary=primary, attached_at=at)
+            .values(case_id=case_id, report_id=report_id, channel=channel, is_primary=primary, attached_at=at,
+                    external_id=external_id)
             .on_conflict_do_nothing()
             .returning(case_reports.c.report_id)
         )
@@ -302,3 +304,13 @@ class Repository:
     async def any_timer_due(self, now: datetime) -> bool:
         stmt = select(exists().where(and_(timers.c.status == "pending", timers.c.due_at <= now)))
         return bool((await self.session.execute(stmt)).scalar())
+
+    # -- verification tasks (核查) -----------------------------------------------------------------------
+
+    async def awaiting_verification(self, streets: Sequence[str], communities: Sequence[str], cells: Sequence[str],
+                                    limit: int) -> list[Row[Any]]:
+        """Handled cases in the given grids, oldest first: what an inspector has to verify on site."""
+        where = or_(cases.c.street_code.in_(list(streets)), cases.c.community_code.in_(list(communities)),
+                    cases.c.cell_code.in_(list(cells)))
+        stmt = select(cases).where(cases.c.state == "handled", where).order_by(cases.c.updated_at, cases.c.id)
+        return list((await self.session.execute(stmt.limit(limit))).all())

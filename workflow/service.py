@@ -190,7 +190,8 @@ class CaseService:
             "address": body.report.address, "description": body.report.text[:4000],
             "received_at": received, "filed_at": now, "updated_at": now, "warnings": warnings,
         })
-        await self.repo.add_report(row.id, body.report_id, body.report.channel.value, True, now)
+        await self.repo.add_report(row.id, body.report_id, body.report.channel.value, True, now,
+                                   body.report.external_id)
         filed_deadlines = []
         if profile.first_contact:
             filed_deadlines.append(await self.book.open(row.id, "first_contact", profile.first_contact, received))
@@ -212,7 +213,8 @@ class CaseService:
         if row is None:
             await self.repo.park(body.primary_report_id, body.type, body.model_dump(mode="json"), self.clock.now())
             return
-        if not await self.repo.add_report(row.id, body.report_id, body.report.channel.value, False, self.clock.now()):
+        if not await self.repo.add_report(row.id, body.report_id, body.report.channel.value, False, self.clock.now(),
+                                          body.report.external_id):
             return
         target = await self._check(row, Action.ATTACH_REPORT, ROUTER)
         await self._record(row, Action.ATTACH_REPORT, ROUTER, target,

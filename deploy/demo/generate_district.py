@@ -539,6 +539,7 @@ def users(departments: list[dict[str, Any]], streets: list[Unit]) -> list[dict[s
         ("dispatcher1", "dispatcher", None, "派遣员一"),
         ("supervisor1", "supervisor", None, "督办员一"),
         *[(f"inspector{i}", "inspector", None, f"监督员{'一二三'[i - 1]}") for i in (1, 2, 3)],
+        ("integrator1", "integrator", None, "对接系统管理员"),
         *[(f"dept-{d['code']}", "department", d["code"], str(d["name"])) for d in departments],
         *[(f"street-{s.code}", "street", s.code, f"{s.name}值班员") for s in streets],
     ]

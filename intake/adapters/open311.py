@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -14,6 +17,7 @@ from intake.adapters.common import read
 from intake.pii import mask_phone
 from intake.registry import Open311Attribute, Open311Service
 from intake.schemas import ChannelModel, Lat, Lon, Short, Text
+from shared.calendar import SHANGHAI
 from shared.contracts.common import CategoryRef, Channel, Crs, Location, Photo, Place, Reporter
 from shared.contracts.reports import ReportReceived
 from shared.errors import Invalid
@@ -58,6 +62,29 @@ def form_to_request(items: Iterable[tuple[str, str]]) -> Open311Request:
     if request.lat is None and not request.address_string and not request.address_id:
         raise Invalid("a location is required: lat and long, address_string or address_id", field="lat")
     return request
+
+
+def check_service_area(request: Open311Request, bbox: tuple[float, float, float, float] | None,
+                       margin_m: float) -> None:
+    """Refuse a point far outside the district box (a swapped lat/long, another city), naming the axis."""
+    if bbox is None or request.lat is None or request.long is None:
+        return
+    west, south, east, north = bbox
+    dlat = margin_m / 111_320.0
+    dlon = margin_m / (111_320.0 * max(math.cos(math.radians((south + north) / 2)), 0.01))
+    where = f"({request.lat}, {request.long}) is more than {margin_m / 1000:g} km outside the service area"
+    if not south - dlat <= request.lat <= north + dlat:
+        raise Invalid(f"lat {where} (lat {south}..{north})", field="lat")
+    if not west - dlon <= request.long <= east + dlon:
+        raise Invalid(f"long {where} (long {west}..{east})", field="long")
+
+
+def read_service_area(path: Path | None) -> tuple[float, float, float, float] | None:
+    """`bbox` [west, south, east, north] of a district.json, or None when none is configured."""
+    if path is None:
+        return None
+    west, south, east, north = (float(v) for v in json.loads(path.read_text(encoding="utf-8"))["bbox"])
+    return west, south, east, north
 
 
 def check_attributes(request: Open311Request, service: Open311Service) -> None:
@@ -154,11 +181,18 @@ def request_document(
     status_notes: str | None,
     agency: str | None,
     updated_at: datetime | None,
+    media_base: str | None = None,
 ) -> dict[str, Any]:
-    """One service request as GeoReport v2 describes it, built from the stored ReportReceived."""
+    """One service request as GeoReport v2 describes it, built from the stored ReportReceived.
+
+    A photo uploaded as the `media` part is stored here (`/v1/media/…`): `media_base` makes its URL absolute.
+    """
     report = ReportReceived.model_validate(body)
     point = report.place.point
-    media = report.photos[0].uri if report.photos and report.photos[0].uri.startswith(("http:", "https:")) else None
+    first = report.photos[0].uri if report.photos else ""
+    media = first if first.startswith(("http:", "https:")) else None
+    if media is None and first.startswith("/") and media_base:
+        media = media_base.rstrip("/") + first
     return {
         "service_request_id": report.report_id,
         "status": status,
@@ -168,8 +202,8 @@ def request_document(
         "description": report.text or None,
         "agency_responsible": agency,
         "service_notice": None,
-        "requested_datetime": report.received_at.isoformat(),
-        "updated_datetime": (updated_at or report.received_at).isoformat(),
+        "requested_datetime": report.received_at.astimezone(SHANGHAI).isoformat(),
+        "updated_datetime": (updated_at or report.received_at).astimezone(SHANGHAI).isoformat(),
         "expected_datetime": None,
         "address": report.place.address,
         "address_id": report.attributes.get("address_id"),
@@ -187,6 +221,8 @@ _SINGULAR = {
     "attributes": "attribute",
     "values": "value",
     "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
 }
 
 
@@ -206,11 +242,42 @@ def _fill(element: Element, item: Mapping[str, Any]) -> None:
         child = SubElement(element, key)
         if isinstance(value, list):
             for entry in value:
-                _fill(SubElement(child, _SINGULAR.get(key, "item")), entry)
+                grandchild = SubElement(child, _SINGULAR.get(key, "item"))
+                if isinstance(entry, Mapping):
+                    _fill(grandchild, entry)
+                else:
+                    grandchild.text = str(entry)
         elif isinstance(value, bool):
             child.text = "true" if value else "false"
         elif value is not None:
             child.text = str(value)
+
+
+def discovery_document(url: str, changeset: str, contact: str) -> dict[str, Any]:
+    """GeoReport v2 service discovery: where the endpoint is, which spec and formats it speaks."""
+    return {
+        "changeset": changeset,
+        "contact": contact,
+        "key_service": "API keys are issued by the platform operator (CITYLOOP_API_KEYS)",
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": url, "changeset": changeset,
+                       "type": "production", "formats": ["text/xml", "application/json"]}],
+    }
+
+
+def decode_form(body: bytes, *, max_fields: int = 200) -> list[tuple[str, str]]:
+    """An urlencoded body as UTF-8, whether its Chinese text is percent-encoded or sent raw (as `curl -d`
+    sends it); Starlette's parser reads raw bytes as Latin-1 and stores mojibake."""
+    from urllib.parse import parse_qsl
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"the form is not UTF-8 (byte {exc.start})", field="body") from exc
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields, encoding="utf-8",
+                         errors="strict")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid(f"unreadable form: {exc}", field="body") from exc
 
 
 def error_document(status: int, description: str, field: str | None) -> list[dict[str, Any]]:

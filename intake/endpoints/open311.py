@@ -7,23 +7,53 @@ that were never meant to be published.
 
 from __future__ import annotations
 
+import functools
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path as PathLike
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from intake import repository as repo
 from intake.adapters import open311
 from intake.adapters.common import require_storable
 from intake.endpoints.common import IntakeRuntime, intake_of
 from intake.metrics import ANSWERS
+from intake.photos import check_photo
 from intake.repository import AnyRow
+from shared.contracts.common import Photo
 from shared.errors import DomainError, Invalid, NotFound, Unauthorized, UnsupportedMedia
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+class Open311Route(APIRoute):
+    """Every refusal of an Open311 route is the spec's error document in the route's format, also those
+    FastAPI raises itself (a query parameter too long, a path too long)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        fmt: Format = "xml" if self.path.endswith(".xml") else "json"
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = [{"code": 422, "description": str(e.get("msg", "invalid")),
+                           "field": str(e["loc"][-1]) if e.get("loc") else None} for e in exc.errors()]
+                return _render(fmt, "errors", errors, 422)
+            except DomainError as exc:
+                return _render(fmt, "errors", open311.error_document(exc.status, exc.detail, exc.field), exc.status)
+
+        return route
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 Format = Literal["json", "xml"]
 MAX_RESULTS = 1000
 CLOSED_CASE_STATES = frozenset({"closed", "withdrawn"})
@@ -52,6 +82,8 @@ POST_BODY = {
                     "phone": {"type": "string"},
                     "description": {"type": "string"},
                     "media_url": {"type": "string"},
+                    **({"media": {"type": "string", "format": "binary", "description": "JPEG or PNG photo"}}
+                       if media == "multipart/form-data" else {}),
                 },
                 "additionalProperties": {"type": "string", "description": "attribute[CODE] values"},
             }
@@ -91,20 +123,26 @@ async def _guarded(fmt: Format, work: Callable[[], Awaitable[Response]]) -> Resp
         return _render(fmt, "errors", open311.error_document(exc.status, exc.detail, exc.field), exc.status)
 
 
-def _status_of(row: AnyRow) -> tuple[str, str | None]:
+def _status_of(row: AnyRow, primary: AnyRow | None = None) -> tuple[str, str | None]:
+    if row.stage == "merged":  # 并案: the request follows the case of the request it joined
+        into = (primary.case_no if primary is not None and primary.case_no else None) or row.case_no
+        note = f"merged into {into} (same problem as {row.primary_report_id})" if into else \
+            f"merged into {row.primary_report_id}"
+        state = row.case_state or (primary.case_state if primary is not None else None)
+        return ("closed" if state in CLOSED_CASE_STATES else "open"), note + (f": {state}" if state else "")
     if row.case_state:
         closed = row.case_state in CLOSED_CASE_STATES
         return ("closed" if closed else "open"), f"case {row.case_no or row.case_id}: {row.case_state}"
     notes = {
         "routed": f"assigned to {row.department_code}" if row.department_code else "assigned",
-        "merged": f"same problem as {row.primary_report_id}",
         "queued": "waiting for a dispatcher",
     }
     return "open", notes.get(row.stage or "received", "received")
 
 
-def _document(runtime: IntakeRuntime, row: AnyRow) -> dict[str, Any]:
-    status, notes = _status_of(row)
+def _document(runtime: IntakeRuntime, row: AnyRow, primaries: dict[str, AnyRow], base: str) -> dict[str, Any]:
+    primary = primaries.get(row.primary_report_id) if row.primary_report_id else None
+    status, notes = _status_of(row, primary)
     code = (row.body.get("attributes") or {}).get("service_code")
     service = intake_of(runtime).registry.services.get(code) if code else None
     return open311.request_document(
@@ -112,9 +150,14 @@ def _document(runtime: IntakeRuntime, row: AnyRow) -> dict[str, Any]:
         service_name=service.service_name if service else None,
         status=status,
         status_notes=notes,
-        agency=row.department_code,
+        agency=row.department_code or (primary.department_code if primary is not None else None),
         updated_at=row.updated_at,
+        media_base=base,
     )
+
+
+async def _primaries(session: Any, rows: Sequence[AnyRow]) -> dict[str, AnyRow]:
+    return await repo.statuses_of(session, sorted({r.primary_report_id for r in rows if r.primary_report_id}))
 
 
 def _when(value: str | None, field: str) -> datetime | None:
@@ -127,7 +170,23 @@ def _when(value: str | None, field: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+DISCOVERY_CHANGESET = "2026-12-01T00:00:00+08:00"
+"""When the endpoint list below last changed (clients cache discovery by it)."""
+
+
 def _add_format_routes(fmt: Format) -> None:
+    @router.get(
+        f"/discovery.{fmt}",
+        summary=f"Service discovery ({fmt}): endpoint, specification and formats",
+        responses=_documented(fmt),
+        operation_id=f"open311_discovery_{fmt}",
+    )
+    async def discovery(
+        request: Request, jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None
+    ) -> Response:
+        url = str(request.url.replace(query="")).rsplit("/", 1)[0]
+        return _render(fmt, "discovery", open311.discovery_document(url, DISCOVERY_CHANGESET, "the platform operator"))
+
     @router.get(
         f"/services.{fmt}",
         summary=f"Service list ({fmt})",
@@ -172,13 +231,19 @@ def _add_format_routes(fmt: Format) -> None:
             media = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if media not in _FORM_MEDIA:
                 raise UnsupportedMedia("Open311 requests are form-encoded", field="Content-Type")
-            form = await request.form(max_files=0, max_fields=200)
-            items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            photos: list[Photo] = []
+            if media == "application/x-www-form-urlencoded":
+                items = open311.decode_form(await request.body())
+            else:
+                items, uploads = await _multipart(request)
+                photos = await _store_media(runtime, uploads)
             client = _client(runtime, dict(items).get("api_key"))
             parsed = open311.form_to_request(items)
             intake = intake_of(runtime)
+            open311.check_service_area(parsed, _service_area(intake.config.service_area_file),
+                                       intake.config.service_area_margin_m)
             async with runtime.transaction() as session:
-                report_id = await intake.open311_request(session, parsed, client)
+                report_id = await intake.open311_request(session, parsed, client, photos)
             ANSWERS.labels("open311", "accepted").inc()
             notice = "已受理 Received; it will be routed to the responsible department"
             return _render(
@@ -197,6 +262,7 @@ def _add_format_routes(fmt: Format) -> None:
         operation_id=f"open311_list_requests_{fmt}",
     )
     async def list_requests(
+        request: Request,
         runtime: IntakeRuntime,
         service_request_id: Annotated[str | None, Query(max_length=2000, description="comma-separated")] = None,
         service_code: Annotated[str | None, Query(max_length=128)] = None,
@@ -225,7 +291,8 @@ def _add_format_routes(fmt: Format) -> None:
                     end=end,
                     limit=MAX_RESULTS,
                 )
-            documents = [_document(runtime, r) for r in rows]
+                primaries = await _primaries(session, rows)
+            documents = [_document(runtime, r, primaries, str(request.base_url)) for r in rows]
             return _render(fmt, "service_requests", [d for d in documents if d["status"] in wanted])
 
         return await _guarded(fmt, work)
@@ -237,6 +304,7 @@ def _add_format_routes(fmt: Format) -> None:
         operation_id=f"open311_get_request_{fmt}",
     )
     async def get_request(
+        request: Request,
         runtime: IntakeRuntime,
         service_request_id: Annotated[str, Path(max_length=64)],
         jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -253,11 +321,38 @@ def _add_format_routes(fmt: Format) -> None:
                     end=None,
                     limit=1,
                 )
+                primaries = await _primaries(session, rows)
             if not rows:
                 raise NotFound(f"no service request {service_request_id!r}", field="service_request_id")
-            return _render(fmt, "service_requests", [_document(runtime, rows[0])])
+            return _render(fmt, "service_requests", [_document(runtime, rows[0], primaries, str(request.base_url))])
 
         return await _guarded(fmt, work)
+
+
+@functools.lru_cache(maxsize=4)
+def _service_area(path: PathLike | None) -> tuple[float, float, float, float] | None:
+    return open311.read_service_area(path)
+
+
+async def _multipart(request: Request) -> tuple[list[tuple[str, str]], list[UploadFile]]:
+    """Fields and the `media` file part (GeoReport v2 lets a client upload the photo instead of a media_url)."""
+    try:
+        form = await request.form(max_files=1, max_fields=200)
+    except HTTPException as exc:  # Starlette's refusal of a malformed or oversized multipart body
+        raise Invalid(f"unreadable multipart form: {exc.detail}", field="media") from exc
+    items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    uploads = [v for k, v in form.multi_items() if not isinstance(v, str)]
+    if any(k != "media" for k, v in form.multi_items() if not isinstance(v, str)):
+        raise Invalid("the only file part Open311 knows is media", field="media")
+    return items, uploads
+
+
+async def _store_media(runtime: IntakeRuntime, uploads: list[UploadFile]) -> list[Photo]:
+    if not uploads:
+        return []
+    data = await uploads[0].read(runtime.settings.max_photo_bytes + 1)
+    content_type, extension = check_photo(data, field="media", max_bytes=runtime.settings.max_photo_bytes)
+    return [await intake_of(runtime).photos.put(data, content_type, extension)]
 
 
 def _client(runtime: IntakeRuntime, api_key: str | None) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeET
 import pytest
 
 from shared.contracts import parse_as
 from shared.contracts.common import Crs
 from shared.contracts.reports import ReportReceived
-from tests.integration.intake.helpers import intake_env, intake_platform
+from tests.integration.intake.helpers import intake_env, intake_platform, jpeg
 from tests.integration.intake.open311_support import FIXMYSTREET, MERTON, validator, xml_records
 
 __all__ = ["intake_env"]
@@ -124,3 +125,78 @@ async def test_merton_service_definition_is_served_and_enforced(
                                                          "closest_address"]
     assert accepted.status_code == 201 and accepted.json()[0]["service_request_id"].startswith("R")
     assert refused.status_code == 422 and refused.json()[0]["field"] == "attribute[usrn]"
+
+
+async def test_discovery_names_the_endpoint_and_both_formats(pg_url: str, intake_env: Path) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        as_json = await p.client.get("/open311/v2/discovery.json")
+        as_xml = await p.client.get("/open311/v2/discovery.xml")
+    endpoint = as_json.json()["endpoints"][0]
+    assert endpoint["url"] == "http://test/open311/v2" and endpoint["specification"].endswith("GeoReport_v2")
+    assert sorted(endpoint["formats"]) == ["application/json", "text/xml"]
+    assert xml_records(as_xml.content, "endpoint")[0]["url"] == "http://test/open311/v2"
+    assert [f.text for f in SafeET.fromstring(as_xml.content).iter("format")] == ["text/xml", "application/json"]
+
+
+async def test_raw_utf8_form_text_is_stored_as_sent_and_every_datetime_is_in_beijing_time(
+        pg_url: str, intake_env: Path) -> None:
+    raw = "&".join(f"{k}={v}" for k, v in {**FIXMYSTREET_POST, "description": "路面有坑，请尽快处理"}.items()
+                   if "\\n" not in v and "\n" not in v).encode()  # as `curl -d description="路面有坑"` sends it
+    async with intake_platform(pg_url, intake_env) as p:
+        created = await p.client.post("/open311/v2/requests.json", content=raw,
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        request_id = created.json()[0]["service_request_id"]
+        encoded = await p.client.post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "description": "井盖丢失"})
+        one = (await p.client.get(f"/open311/v2/requests/{request_id}.json")).json()[0]
+        other = (await p.client.get(f"/open311/v2/requests/{encoded.json()[0]['service_request_id']}.json")).json()
+        latin1 = await p.client.post("/open311/v2/requests.json", content="description=caf\xe9".encode("latin-1"),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert created.status_code == 201, created.text
+    assert one["description"] == "路面有坑，请尽快处理" and other[0]["description"] == "井盖丢失"
+    assert one["requested_datetime"].endswith("+08:00") and one["updated_datetime"].endswith("+08:00")
+    assert latin1.status_code == 422 and latin1.json()[0]["field"] == "body"
+
+
+async def test_a_media_file_part_is_stored_and_served_back_as_the_media_url(pg_url: str, intake_env: Path) -> None:
+    form = {k: v for k, v in FIXMYSTREET_POST.items() if k != "media_url"}
+    async with intake_platform(pg_url, intake_env) as p:
+        created = await p.client.post("/open311/v2/requests.json", data=form,
+                                      files={"media": ("pothole.jpg", jpeg(b"pothole"), "image/jpeg")})
+        request_id = created.json()[0]["service_request_id"]
+        one = (await p.client.get(f"/open311/v2/requests/{request_id}.json")).json()[0]
+        photo = await p.client.get(one["media_url"].removeprefix("http://test"), headers=p.auth("dispatcher"))
+        not_photo = await p.client.post("/open311/v2/requests.xml", data=form,
+                                        files={"media": ("x.jpg", b"GIF89a not a jpeg at all", "image/jpeg")})
+        other_part = await p.client.post("/open311/v2/requests.json", data=form,
+                                         files={"picture": ("p.jpg", jpeg(), "image/jpeg")})
+        await p.drain()
+        events = await p.events("reports.received.v1")
+    assert created.status_code == 201, created.text
+    assert one["media_url"].startswith("http://test/v1/media/") and photo.content == jpeg(b"pothole")
+    assert parse_as(events[0], ReportReceived).photos[0].content_type == "image/jpeg"
+    assert not_photo.status_code == 415 and xml_records(not_photo.content, "error")[0]["field"] == "media"
+    assert other_part.status_code == 422 and other_part.json()[0]["field"] == "media"
+
+
+async def test_parameter_errors_fastapi_raises_are_open311_error_documents_too(pg_url: str, intake_env: Path) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        too_long = await p.client.get("/open311/v2/requests.json", params={"service_code": "x" * 200})
+        as_xml = await p.client.get("/open311/v2/requests.xml", params={"jurisdiction_id": "j" * 200})
+        bad_date = await p.client.get("/open311/v2/requests.xml", params={"start_date": "yesterday"})
+    assert too_long.status_code == 422 and too_long.json()[0]["field"] == "service_code"
+    assert as_xml.status_code == 422 and xml_records(as_xml.content, "error")[0]["field"] == "jurisdiction_id"
+    assert bad_date.status_code == 422 and xml_records(bad_date.content, "error")[0]["field"] == "start_date"
+
+
+async def test_points_far_outside_the_district_are_refused_naming_the_axis_near_ones_are_taken(
+        pg_url: str, intake_env: Path) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        post = p.client.post
+        shanghai = await post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "lat": "31.23", "long": "121.47"})
+        swapped = await post("/open311/v2/requests.xml", data={**FIXMYSTREET_POST, "lat": "39.94", "long": "39.94"})
+        near = await post("/open311/v2/requests.json",  # 3 km north of the demo district's box: the router decides
+                          data={**FIXMYSTREET_POST, "lat": "39.9924", "long": "116.41"})
+    assert shanghai.status_code == 422 and shanghai.json()[0]["field"] == "lat"
+    assert "outside the service area" in shanghai.json()[0]["description"]
+    assert swapped.status_code == 422 and xml_records(swapped.content, "error")[0]["field"] == "long"
+    assert near.status_code == 201, near.text

@@ -73,3 +73,27 @@ async def test_open311_request_shows_closed_when_its_case_closes(pg_url: str, in
         only_open = (await p.client.get("/open311/v2/requests.json", params={"status": "open"})).json()
     assert closed["status"] == "closed" and closed["status_notes"] == "case DC2025-0001: closed"
     assert only_open == []
+
+
+async def test_a_merged_open311_request_shows_the_primary_case_and_its_agency(pg_url: str, intake_env: Path) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        ids = [(await p.client.post("/open311/v2/requests.json", data=FIXMYSTREET_POST)).json()[0]["service_request_id"]
+               for _ in range(2)]
+        first, second = ids
+        await p.publish(RoutingDecided(
+            report_id=first, report=ROUTED, category=CATEGORY, category_kind="incident", classification_confidence=0.9,
+            grid=GridRef(), department_code="CG-01", deadline_profile="1515-general",
+            rule=RuleRef(rule_id="r1", ruleset_version=1, reason="manhole")), subject=first)
+        await p.publish(filed(first), subject="C-1")
+        await p.publish(ReportMerged(report_id=second, primary_report_id=first, report=ROUTED, reason="same spot"),
+                        subject=second)
+        await p.drain()
+        before_attach = (await p.client.get(f"/open311/v2/requests/{second}.json")).json()[0]
+        await p.publish(case(ReportAttached, 2, "filed", report_id=second, channel=Channel.OPEN311), subject="C-1")
+        await p.drain()
+        merged = (await p.client.get(f"/open311/v2/requests/{second}.json")).json()[0]
+        listed = (await p.client.get("/open311/v2/requests.json", params={"service_request_id": second})).json()[0]
+    assert before_attach["agency_responsible"] == "CG-01"
+    assert before_attach["status_notes"].startswith("merged into DC2025-0001")
+    assert merged == listed and merged["agency_responsible"] == "CG-01" and merged["status"] == "open"
+    assert merged["status_notes"] == f"merged into DC2025-0001 (same problem as {first}): filed"

@@ -1,0 +1,145 @@
+"""WeChat progress (进度推送): a citizen who reported through the official account hears when the case is
+accepted, dispatched, handled and closed, with its case number, as a customer-service message.
+
+The case event's handler writes a row in its own transaction; a worker sends it through wechatpy's client
+(which caches the access token and fetches a new one when WeChat says it expired) and retries with backoff.
+A failure only ever leaves a row pending or failed: the case moves on regardless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from wechatpy import WeChatClient
+from wechatpy.session.memorystorage import MemoryStorage
+
+from intake.config import IntakeSettings
+from intake.models import report_status, reports, wechat_progress
+from shared.contracts.cases import CaseClosed, CaseDispatched, CaseEvent, CaseFiled, CaseHandled
+from shared.logging import get_logger
+from shared.service import ServiceRuntime
+
+log = get_logger(__name__)
+
+
+STEPS: dict[type[CaseEvent], str] = {CaseFiled: "accepted", CaseDispatched: "dispatched", CaseHandled: "handled",
+                                     CaseClosed: "closed"}
+
+
+def message_text(step: str, body: CaseEvent) -> str:
+    case_no = body.case_no
+    if step == "accepted":
+        return f"您反映的问题已受理，案件编号 {case_no}。"
+    if step == "dispatched":
+        return f"案件 {case_no} 已派遣至 {body.department_code or '责任单位'} 处理。"
+    if step == "handled":
+        result = getattr(body, "result", "")
+        return f"案件 {case_no} 已处置：{result}" if result else f"案件 {case_no} 已处置完毕。"
+    return f"案件 {case_no} 已结案，感谢您的参与。"
+
+
+async def record(session: AsyncSession, body: CaseEvent, at: datetime) -> None:
+    """Owe each WeChat reporter of the case one message per step (a redelivered event adds nothing)."""
+    step = next((s for kind, s in STEPS.items() if isinstance(body, kind)), None)
+    if step is None:
+        return
+    if isinstance(body, CaseDispatched) and body.redispatch:
+        return
+    stmt = (select(reports.c.report_id, reports.c.body["reporter"]["id"].astext.label("openid"))
+            .join(report_status, report_status.c.report_id == reports.c.report_id)
+            .where(report_status.c.case_id == body.case_id, reports.c.channel == "wechat"))
+    rows = [r for r in (await session.execute(stmt)).all() if r.openid]
+    if not rows:
+        return
+    content = message_text(step, body)
+    await session.execute(pg_insert(wechat_progress).on_conflict_do_nothing(), [
+        {"report_id": r.report_id, "openid": r.openid, "step": step, "text": content, "next_attempt_at": at,
+         "created_at": at} for r in rows])
+
+
+_HEADS = """SELECT DISTINCT ON (report_id) id FROM intake.wechat_progress WHERE status = 'pending'
+             ORDER BY report_id, id"""
+_CLAIM = text(f"""
+    WITH heads AS ({_HEADS}),
+    due AS (SELECT p.id FROM intake.wechat_progress p JOIN heads ON heads.id = p.id
+            WHERE p.status = 'pending' AND p.next_attempt_at <= :now
+            ORDER BY p.next_attempt_at, p.id LIMIT :limit FOR UPDATE OF p SKIP LOCKED)
+    UPDATE intake.wechat_progress p SET attempts = p.attempts + 1, next_attempt_at = :lease
+    FROM due WHERE p.id = due.id
+    RETURNING p.id, p.openid, p.text, p.attempts
+""")
+"""Only the oldest pending message of each report goes: a citizen never hears "closed" before "accepted"."""
+_ANY_DUE = text(f"""SELECT EXISTS (SELECT 1 FROM intake.wechat_progress p JOIN ({_HEADS}) heads ON heads.id = p.id
+                    WHERE p.next_attempt_at <= :now)""")
+
+
+class ConfigurableClient(WeChatClient):  # type: ignore[misc]
+    """wechatpy's client with the token URL under the configured base too (wechatpy hard-codes it)."""
+
+    def fetch_access_token(self) -> Any:
+        return self._fetch_access_token(url=f"{self.API_BASE_URL.rstrip('/')}/token", params={
+            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+
+
+class ProgressSender:
+    def __init__(self, runtime: ServiceRuntime, config: IntakeSettings, client: ConfigurableClient) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.client = client
+
+    @classmethod
+    def build(cls, runtime: ServiceRuntime, config: IntakeSettings) -> ProgressSender | None:
+        app_id, secret = runtime.settings.wechat_app_id, config.wechat_app_secret.get_secret_value()
+        if not (app_id and secret):
+            return None
+        client = ConfigurableClient(app_id, secret, session=MemoryStorage(), timeout=config.wechat_timeout_s)
+        client.API_BASE_URL = config.wechat_api_base_url  # a private deployment's gateway, or a test's fake
+        return cls(runtime, config, client)
+
+    def _send(self, openid: str, content: str) -> None:
+        self.client.message.send_text(openid, content)
+
+    async def sweep(self, limit: int = 50) -> int:
+        now = self.runtime.clock.now()
+        async with self.runtime.transaction() as session:
+            rows = list((await session.execute(_CLAIM, {"now": now, "limit": limit,
+                                                        "lease": now + timedelta(minutes=5)})).all())
+        for row in rows:
+            try:
+                await asyncio.to_thread(self._send, row.openid, row.text)
+                values: dict[str, Any] = {"status": "sent", "sent_at": self.runtime.clock.now(), "last_error": None}
+            except Exception as exc:  # WeChat down, token refused, user blocked the account: never the case's problem
+                failed = row.attempts >= self.config.wechat_max_attempts
+                wait = min(3600.0, 10.0 * 2 ** (row.attempts - 1)) * (0.5 + random.random() / 2)
+                values = {"status": "failed" if failed else "pending", "last_error": repr(exc)[:500],
+                          "next_attempt_at": self.runtime.clock.now() + timedelta(seconds=wait)}
+                log.info("wechat_progress_failed", id=row.id, attempt=row.attempts, error=repr(exc)[:200])
+            async with self.runtime.transaction() as session:
+                await session.execute(update(wechat_progress).where(wechat_progress.c.id == row.id).values(**values))
+        return len(rows)
+
+    async def any_due(self) -> bool:
+        async with self.runtime.sessions() as session:
+            return bool((await session.execute(_ANY_DUE, {"now": self.runtime.clock.now()})).scalar())
+
+
+async def progress_worker(runtime: ServiceRuntime) -> None:
+    """SERVICE.workers entry: sends due progress messages; idle when WeChat is not configured."""
+    sender: ProgressSender | None = runtime.services.get("intake.progress")
+    if sender is None:
+        return
+    while True:
+        try:
+            sent = await sender.sweep()
+        except Exception as exc:  # database away: rows stay pending
+            log.warning("wechat_progress_sweep_failed", error=repr(exc))
+            sent = 0
+            await asyncio.sleep(1.0)
+        if sent == 0:
+            await asyncio.sleep(runtime.settings.poll_interval_s)
