@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import Row
 
 from shared.contracts import Envelope
-from workflow.departments import DepartmentDirectory
+from shared.departments import DepartmentDirectory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUBSCRIPTION_ID = "hotline-feedback"
