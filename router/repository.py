@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from router.merge import OpenPrimary
+from router.merge import OpenPrimary, SearchBox
 from router.models import decisions, open_primaries, queue, rulesets
-from shared.db.engine import xact_lock
 
-_M_PER_DEG_LAT = 111_320.0
+_HELD = "router.merge_locks"
 
 
 # -- rule sets ---------------------------------------------------------------------------------------------------
@@ -57,21 +56,30 @@ async def upsert_decision(session: AsyncSession, **values: Any) -> None:
 # -- open primaries ----------------------------------------------------------------------------------------------
 
 
-async def lock_category(session: AsyncSession, category_id: str) -> None:
-    """Hold the category's merge lock until the transaction ends."""
-    await xact_lock(session, "router", "merge", category_id)
+async def lock_neighbourhoods(session: AsyncSession, keys: Sequence[int]) -> None:
+    """Hold these merge locks until the transaction ends, taken in ascending order in one round trip.
+
+    Keys this transaction already holds are skipped. A batch locks all its reports' keys at once before
+    deciding any of them (`RouterService.prepare`), so two batches never wait for each other in a circle.
+    """
+    held: set[int] = session.info.setdefault(_HELD, set())
+    wanted = sorted(set(keys) - held)
+    if not wanted:
+        return
+    await session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+                          {"keys": wanted})
+    held.update(wanted)
 
 
 async def open_primaries_near(
     session: AsyncSession, category_id: str, lon: float, lat: float, radius_m: float, since: datetime
 ) -> list[OpenPrimary]:
-    dlat = radius_m / _M_PER_DEG_LAT
-    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    box = SearchBox.around(lon, lat, radius_m)
     c = open_primaries.c
     rows = await session.execute(
         select(c.report_id, c.category_id, c.lon, c.lat, c.received_at, c.case_id).where(
             c.open, c.category_id == category_id, c.received_at >= since,
-            c.lon.between(lon - dlon, lon + dlon), c.lat.between(lat - dlat, lat + dlat),
+            c.lon.between(box.west, box.east), c.lat.between(box.south, box.north),
         )
     )
     return [OpenPrimary(**r) for r in rows.mappings()]
