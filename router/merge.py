@@ -7,7 +7,6 @@ one waits and then sees the first; reports far apart, or of other categories, ne
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from router.rules import MergeWindow
+from shared.db.engine import lock_key
 from shared.geo import distance_m
 
 _M_PER_DEG_LAT = 111_320.0
@@ -67,8 +67,7 @@ def neighbourhood_keys(category_id: str, lon: float, lat: float, radius_m: float
 
 
 def _key(category_id: str, size: float, ix: int, iy: int) -> int:
-    digest = hashlib.blake2b(f"router|merge|{category_id}|{size:.6f}|{ix}|{iy}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return lock_key("router", "merge", category_id, f"{size:.6f}", str(ix), str(iy))
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.merge import OpenPrimary, SearchBox
 from router.models import decisions, open_primaries, queue, rulesets
-
-_HELD = "router.merge_locks"
-
+from shared.db.engine import xact_locks
 
 # -- rule sets ---------------------------------------------------------------------------------------------------
 
@@ -37,6 +35,12 @@ async def insert_ruleset(session: AsyncSession, **values: Any) -> None:
     await session.execute(insert(rulesets).values(**values))
 
 
+async def seed_ruleset(session: AsyncSession, **values: Any) -> bool:
+    """The first version, unless a replica starting alongside stored it first (then False, once it committed)."""
+    result = await session.execute(pg_insert(rulesets).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 # -- decisions ---------------------------------------------------------------------------------------------------
 
 
@@ -57,18 +61,9 @@ async def upsert_decision(session: AsyncSession, **values: Any) -> None:
 
 
 async def lock_neighbourhoods(session: AsyncSession, keys: Sequence[int]) -> None:
-    """Hold these merge locks until the transaction ends, taken in ascending order in one round trip.
-
-    Keys this transaction already holds are skipped. A batch locks all its reports' keys at once before
-    deciding any of them (`RouterService.prepare`), so two batches never wait for each other in a circle.
-    """
-    held: set[int] = session.info.setdefault(_HELD, set())
-    wanted = sorted(set(keys) - held)
-    if not wanted:
-        return
-    await session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
-                          {"keys": wanted})
-    held.update(wanted)
+    """Hold these merge locks until the transaction ends. A batch takes all its reports' keys at once before
+    deciding any of them (`RouterService.prepare`), so two batches never wait for each other in a circle."""
+    await xact_locks(session, keys)
 
 
 async def open_primaries_near(

@@ -74,9 +74,11 @@ class RouterService:
                 log.error("router_stored_rules_invalid", version=row["version"], error=str(exc))
         text = settings.rules_path.read_text(encoding="utf-8")
         rules = parse_rules(text, str(settings.rules_path), ref.context, 1)
-        await repo.insert_ruleset(session, version=1, name=rules.doc.name, yaml=text,
-                                  source=f"file:{settings.rules_path.name}", created_by="system", created_at=now,
-                                  comment="seeded from the rules file at first start")
+        if not await repo.seed_ruleset(session, version=1, name=rules.doc.name, yaml=text,
+                                       source=f"file:{settings.rules_path.name}", created_by="system",
+                                       created_at=now, comment="seeded from the rules file at first start"):
+            # Another replica starting at the same moment seeded it first (and has committed): use its row.
+            return await RouterService.initial_rules(session, ref, settings, now)
         return rules
 
     async def save_rules(

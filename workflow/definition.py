@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime
 from workflow.endpoints import router
-from workflow.handlers import HANDLERS, TOPICS
+from workflow.handlers import HANDLERS, TOPICS, prepare
 from workflow.models import metadata
 from workflow.service import Workflow
 from workflow.timers import TimerPoller, timer_worker, timers_idle
@@ -23,7 +23,7 @@ SERVICE = ServiceDefinition(
     package="workflow",
     metadata=metadata,
     routers=[router],
-    consumers=[ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS)],
+    consumers=[ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS, prepare=prepare)],
     workers=[timer_worker],
     on_startup=on_startup,
     is_idle=timers_idle,
