@@ -212,16 +212,20 @@ def report(runs: list[Run]) -> str:
             f"| {' / '.join(f'{per[g]:.1f}' for g in GROUPS)} | {sum(per.values()):.1f} |"
         )
     if len(runs) >= 2 and runs[0].kept_up:
-        gain = runs[-1].kept_up / runs[0].kept_up
-        busiest = max(SERVICES, key=lambda g: runs[0].cpu_s.get(g, 0.0))
+        first, last = runs[0], runs[-1]
+        gain = last.kept_up / first.kept_up
+        busiest = max(SERVICES, key=lambda g: last.cpu_s.get(g, 0.0))
+        per_report = sum(last.cpu_s.values()) * 1000 / max(last.settled, 1)
+        per_core = 1000 / per_report if per_report else 0.0
         lines += [
             "",
-            f"{runs[-1].replicas} replicas kept up {gain:.2f}× the rate of 1 on these {cores} cores. Replicas add "
-            "processes, not cores: on this box every process already competes for the same CPUs, so a second copy "
-            "only helps where one process was waiting rather than computing. On a bigger box (or several) the rate "
-            f"grows with the cores given to the busiest services (here {busiest}), up to one consumer per partition "
-            "(`STACK_PARTITIONS`, 6 by default) and the ceilings of Kafka and PostgreSQL measured in the same run; "
-            "the CPU per report above does not change with the replica count, so rate ≈ cores ÷ total CPU per report.",
+            f"{last.replicas} replicas kept up {gain:.2f}× the rate of {first.replicas} on these {cores} cores. "
+            "Replicas add processes, not cores: here every process already competes for the same CPUs, so "
+            "another copy only adds its own polling and group coordination. What scales is cores: at "
+            f"{per_report:.0f} ms of CPU per report, each core that the stack gets to itself carries about "
+            f"{per_core:.0f} reports/s, so a box with 8 free cores and enough replicas of the busiest services "
+            f"(here {busiest}) would keep up about {8 * per_core:.0f}/s, up to one consumer per partition "
+            "(`STACK_PARTITIONS`, 6 by default) and the Kafka and PostgreSQL ceilings.",
         ]
     return "\n".join(lines) + "\n"
 
