@@ -62,6 +62,7 @@ async def test_faults_under_load_lose_and_duplicate_nothing() -> None:
         await load_task
         acked = set(load.acked.values())
         acked_by = time.monotonic() - load_started
+        assert load.achieved(load_seconds) >= 0.9 * RATE, f"the load ran at {load.achieved(load_seconds):.0f}/s"
 
         # Drain: wait until every acknowledged report has a terminal routing outcome and its case exists.
         drain_started = time.monotonic()
