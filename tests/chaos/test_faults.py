@@ -23,7 +23,8 @@ from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 RATE = float(os.environ.get("CHAOS_RATE", "200"))
-"""Tickets offered per second during the faults (`CHAOS_RATE=50 make chaos` for a smaller machine)."""
+"""Tickets offered per second during the faults: `make chaos` offers 200/s; `make test` (CI) keeps the gentler
+8/s this test had before the throughput work (issue 12), until the platform holds 200/s on CI's machine."""
 
 
 async def fetch(pg_url: str, query: str) -> list[asyncpg.Record]:
