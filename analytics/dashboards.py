@@ -24,7 +24,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, GridPos
 
 from analytics.config import ScoringConfig, default_scoring
-from analytics.scores import Dimension, grafana_sql
+from analytics.scores import SCORES, Dimension, grafana_sql
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT = REPO_ROOT / "deploy" / "grafana"
@@ -143,11 +143,8 @@ def scoreboard(config: ScoringConfig) -> gd.Dashboard:
         "round(100 * on_time_handling_rate::numeric, 1) AS on_time_handling_pct",
         "round(100 * on_time_closing_rate::numeric, 1) AS on_time_closing_pct",
         "round(100 * same_day_closure_rate::numeric, 1) AS same_day_pct"))
-    daily = """
-        SELECT date_trunc('day', filed_at) AS time, count(*) AS filed,
-               count(*) FILTER (WHERE state = 'closed' AND withdrawn_at IS NULL) AS closed
-        FROM analytics.case_facts WHERE filed_at >= $__timeFrom() AND filed_at < $__timeTo()
-        GROUP BY 1 ORDER BY 1"""
+    daily = grafana_sql(config, Dimension.DAY, ("cases AS filed", "closed"),
+                        key=f"key::timestamp AT TIME ZONE '{config.timezone}' AS time") + " ORDER BY 1"
     hot = """
         SELECT cell_code AS cell, category_code AS category, count(*) AS cases
         FROM analytics.case_facts
@@ -168,7 +165,36 @@ def scoreboard(config: ScoringConfig) -> gd.Dashboard:
                     .datasource(POSTGRES).with_target(Sql(daily, fmt="time_series")))
         .with_panel(table.Panel().title("Hot spots: cells × categories").grid_pos(g(12, 8)).datasource(POSTGRES)
                     .with_target(Sql(hot)))
+        .with_panel(table.Panel().title("Targets vs actual (任务主线): this month and this year").grid_pos(g(24, 10))
+                    .datasource(POSTGRES).with_target(Sql(targets_vs_actual(config))))
     )
+
+
+def targets_vs_actual(config: ScoringConfig) -> str:
+    """Every target of the current local month and year against the score so far (GET /v1/targets/progress
+    adds the projection); same scoreboard SQL, over the period to now instead of the dashboard's range.
+    A target whose unit has no case yet shows as 'no data'."""
+    tz = f"'{config.timezone}'"
+    parts = []
+    for unit, label in (("month", "YYYY-MM"), ("year", "YYYY")):
+        start = f"(date_trunc('{unit}', now() AT TIME ZONE {tz}) AT TIME ZONE {tz})"
+        period = f"to_char(now() AT TIME ZONE {tz}, '{label}')"
+        for dimension in (Dimension.TOTAL, Dimension.DEPARTMENT, Dimension.STREET):
+            actual = grafana_sql(config, dimension, ["*"], start=start, end="now()", key="key AS unit")
+            values = ", ".join(f"('{s.name}', s.{s.name}::float8, {str(s.higher_is_better).lower()})"
+                               for s in SCORES)
+            scope = dimension.value
+            unit_match = "t.unit = ''" if dimension is Dimension.TOTAL else "t.unit = s.unit"
+            parts.append(
+                f"SELECT t.period, t.scope, nullif(t.unit, '') AS unit, t.score, "
+                f"round(v.actual::numeric, 4) AS actual, "
+                f"t.value AS target, round((CASE WHEN v.higher THEN v.actual - t.value ELSE t.value - v.actual END)"
+                f"::numeric, 4) AS gap, CASE WHEN v.actual IS NULL THEN 'no data' WHEN (CASE WHEN v.higher THEN "
+                f"v.actual >= t.value ELSE v.actual <= t.value END) THEN 'met so far' ELSE 'behind' END AS status "
+                f"FROM analytics.targets t LEFT JOIN ({actual}) s ON {unit_match} "
+                f"CROSS JOIN LATERAL (VALUES {values}) v(score, actual, higher) "
+                f"WHERE t.scope = '{scope}' AND t.period = {period} AND v.score = t.score")
+    return " UNION ALL ".join(parts) + " ORDER BY 1, 2, 3, 4"
 
 
 def health() -> gd.Dashboard:

@@ -1,7 +1,8 @@
-"""HTTP API of analytics: KPIs by dimension, rankings, time series, CSV, hot spots and recurrence."""
+"""HTTP API of analytics: KPIs by dimension, rankings, time series, CSV, hot spots, recurrence, targets, indicators."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -10,11 +11,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from analytics import hotspots as hs
-from analytics import schemas, service
+from analytics import repository, schemas, service
 from analytics.config import AnalyticsSettings, ScoringConfig
 from analytics.scores import BY_NAME, SCORES, Dimension, Interval, Row, compute
+from analytics.targets import Period, parse_period, validate
 from shared.auth import Principal, Role, require
-from shared.errors import Invalid
+from shared.errors import Invalid, NotFound
 from shared.service import ServiceRuntime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
@@ -170,3 +172,80 @@ async def recurrences(rt: Runtime, q: Asked,
     async with rt.sessions() as session:
         rows = await hs.recurrences(session, q.window.start, q.window.end, days=days, limit=limit, filters=q.filters)
     return schemas.Recurrences.model_validate({**q.echo(), "days": days, "rows": rows})
+
+
+Planner = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+
+
+def _period(rt: ServiceRuntime, raw: str) -> Period:
+    return parse_period(raw, ZoneInfo(scoring(rt).timezone))
+
+
+@router.put("/targets", response_model=schemas.Target, summary="Set (or change) the target of a score for a period")
+async def set_target(rt: Runtime, who: Planner, body: schemas.TargetIn) -> object:
+    """One target per (score, scope, unit, period); setting it again changes it. Every change is recorded
+    with who made it (GET /v1/targets/{id}/changes)."""
+    _period(rt, body.period)
+    validate(body.score, body.scope, body.unit, body.value)
+    row = {"target_id": uuid.uuid4().hex, "score": body.score, "scope": body.scope, "unit": body.unit or "",
+           "period": body.period.strip(), "value": body.value, "note": body.note, "set_by": who.subject,
+           "set_at": rt.clock.now()}
+    async with rt.sessions() as session, session.begin():
+        stored, _ = await repository.set_target(session, row)
+    return {**stored, "unit": stored["unit"] or None}
+
+
+@router.get("/targets", response_model=list[schemas.Target], summary="Targets, optionally of one period")
+async def list_targets(rt: Runtime, principal: Reader, period: str | None = None) -> object:
+    if period is not None:
+        _period(rt, period)
+    async with rt.sessions() as session:
+        rows = await repository.targets(session, period)
+    return [{**r, "unit": r["unit"] or None} for r in service.visible_targets(principal, rows)]
+
+
+@router.delete("/targets/{target_id}", status_code=204, summary="Withdraw a target (recorded)")
+async def delete_target(rt: Runtime, who: Planner, target_id: str) -> Response:
+    async with rt.sessions() as session, session.begin():
+        if await repository.delete_target(session, target_id, who.subject, rt.clock.now()) is None:
+            raise NotFound(f"no target {target_id}", field="target_id")
+    return Response(status_code=204)
+
+
+@router.get("/targets/{target_id}/changes", response_model=list[schemas.TargetChange],
+            summary="Who set, changed or withdrew a target, and when")
+async def target_changes(rt: Runtime, _: Planner, target_id: str) -> object:
+    async with rt.sessions() as session:
+        rows = await repository.target_changes(session, target_id)
+    if not rows:
+        raise NotFound(f"no target {target_id}", field="target_id")
+    return rows
+
+
+@router.get("/targets/progress", response_model=schemas.TargetProgressAnswer,
+            summary="Each target of a period: actual, target, gap, projection to the period's end, at risk")
+async def target_progress(rt: Runtime, principal: Reader,
+                          period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")]) -> object:
+    span = _period(rt, period)
+    now = rt.clock.now()
+    async with rt.sessions() as session:
+        rows = service.visible_targets(principal, await repository.targets(session, span.label))
+        answer = await service.target_progress(session, scoring(rt), span, now, rows)
+    return {"period": span.label, "from": span.start, "to": span.end, "as_of": now, "rows": answer}
+
+
+@router.get("/indicators", response_model=schemas.Indicators, responses=_CSV_DOC,
+            summary="The period's indicator table (指标数据表): counts and rates by department or street")
+async def indicators(request: Request, rt: Runtime, principal: Reader,
+                     period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")],
+                     dimension: Literal["department", "street"] = "department",
+                     format: Annotated[Literal["json", "csv"] | None, Query()] = None) -> object:
+    span = _period(rt, period)
+    filters = service.scoped_filters(principal, {})
+    now = rt.clock.now()
+    async with rt.sessions() as session:
+        rows = await service.indicator_table(session, scoring(rt), span, dimension, now, filters)
+    if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
+        return _csv(service.to_csv(rows, key_header=dimension), f"indicators-{span.label}-{dimension}")
+    return schemas.Indicators.model_validate({"from": span.start, "to": span.end, "as_of": now, "period": span.label,
+                                              "dimension": dimension, "rows": [_kpi_row(r) for r in rows]})

@@ -16,7 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from analytics import metrics, repository
+from analytics import metrics, repository, rollup
+from analytics.config import default_scoring
 from analytics.projection import CASE_EVENT_TYPES, CaseRecord, apply
 from shared.bus.base import InMessage
 from shared.contracts import Envelope, cases, parse_body, reports
@@ -32,6 +33,8 @@ async def project(session: AsyncSession, items: Sequence[tuple[str, Contract]]) 
     """Fold already-claimed events (event id, body), in order, into the read models."""
     case_events = [(event_id, body) for event_id, body in items if isinstance(body, cases.CaseEvent)]
     records = await repository.load(session, {body.case_id for _, body in case_events})
+    config = default_scoring()
+    await rollup.retract(session, config, list(records))  # the rollups lose these cases' old rows...
     counts: Counter[tuple[Metric, str]] = Counter()
     for event_id, body in case_events:
         record = records.get(body.case_id)
@@ -45,6 +48,7 @@ async def project(session: AsyncSession, items: Sequence[tuple[str, Contract]]) 
         elif isinstance(body, cases.CaseEscalated):
             counts[(metrics.ESCALATIONS, str(body.level))] += 1
     await repository.save(session, records.values())
+    await rollup.add(session, config, list(records))  # ...and gain their new ones, in the same transaction
     received = {
         b.report_id: (b.channel.value, b.received_at) for _, b in items if isinstance(b, reports.ReportReceived)
     }

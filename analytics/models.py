@@ -5,18 +5,25 @@ Everything here can be dropped and rebuilt by replaying the topics from offset z
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
     Integer,
     MetaData,
+    Numeric,
     Table,
     Text,
+    text,
 )
 
+from analytics.scores import MEASURES, PENDING
 from shared.db.outbox import inbox_table, outbox_table
 
 metadata = MetaData(schema="analytics")
@@ -98,6 +105,11 @@ case_facts = Table(
     # scan this narrow index over the period instead of the wide rows
     Index("ix_case_facts_filed_at", "filed_at", postgresql_include=list(SCOREBOARD_CASE_COLUMNS)),
     Index("ix_case_facts_recurrence", "cell_code", "category_code", "first_closed_at"),
+    # the "as of now" parts of the scores read only the rows still waiting (see scores.PENDING)
+    Index("ix_case_facts_pending_overdue", "filed_at",
+          postgresql_where=text(PENDING["overdue"].condition.replace("f.", ""))),
+    Index("ix_case_facts_pending_first_contact", "filed_at",
+          postgresql_where=text(PENDING["first_contact"].condition.replace("f.", ""))),
 )
 
 dispatches = Table(
@@ -114,6 +126,8 @@ dispatches = Table(
     _ts("returned_at"),
     _ts("filed_at"),
     Index("ix_dispatches_filed_at", "filed_at"),
+    Index("ix_dispatches_pending_response", "filed_at",
+          postgresql_where=text(PENDING["response"].condition.replace("d.", ""))),
 )
 
 checkins = Table(
@@ -129,6 +143,7 @@ checkins = Table(
     _ts("missed_at"),
     _ts("filed_at"),
     Index("ix_checkins_filed_at", "filed_at"),
+    Index("ix_checkins_pending", "filed_at", postgresql_where=text(PENDING["checkin"].condition.replace("w.", ""))),
 )
 
 escalations = Table(
@@ -154,4 +169,74 @@ reports = Table(
     Index("ix_reports_received_at", "received_at"),
 )
 
-READ_MODELS = (case_facts, dispatches, checkins, escalations, reports)
+
+
+def _rollup_key() -> list[Column[Any]]:
+    """grain: d, m or y (a local filing day, month or year); period: its first day; dimensions: '' when none."""
+    return [Column("grain", Text, primary_key=True), Column("period", Date, primary_key=True),
+            *(Column(name, Text, primary_key=True)
+              for name in ("department", "street", "community", "category", "channel"))]
+
+
+# sums of scores.MEASURES per filing period and group, kept by the fold (analytics/rollup.py)
+score_rollup = Table(
+    "score_rollup",
+    metadata,
+    *_rollup_key(),
+    *(Column(m.name, Numeric if m.numeric else BigInteger, nullable=False, server_default="0") for m in MEASURES),
+)
+
+# closed live cases per handling-time bucket (scores.HANDLING_BUCKET), for the median
+handling_histogram = Table(
+    "handling_histogram",
+    metadata,
+    *_rollup_key(),
+    Column("bucket", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
+# handling_histogram summed per single dimension (or 'total'): the medians of the unfiltered scoreboards
+scoreboard_histogram = Table(
+    "scoreboard_histogram",
+    metadata,
+    Column("grain", Text, primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("dimension", Text, primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
+READ_MODELS = (case_facts, dispatches, checkins, escalations, reports, score_rollup, handling_histogram,
+               scoreboard_histogram)
+
+
+# Operator input, not a projection: never truncated by a rebuild (not in READ_MODELS).
+targets = Table(
+    "targets",
+    metadata,
+    Column("target_id", Text, primary_key=True),
+    Column("score", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("note", Text),
+    Column("set_by", Text, nullable=False),
+    _ts("set_at"),
+    Index("ux_targets_what", "score", "scope", "unit", "period", unique=True),
+)
+
+target_changes = Table(
+    "target_changes",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("target_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("old_value", Float),
+    Column("new_value", Float),
+    Column("note", Text),
+    Column("actor", Text, nullable=False),
+    _ts("at"),
+    Index("ix_target_changes_target", "target_id", "change_id"),
+)

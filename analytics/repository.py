@@ -112,3 +112,55 @@ async def truncate(session: AsyncSession) -> None:
     """Empty every read model and the inbox, so a replay from offset zero rebuilds them."""
     names = ", ".join(f"{t.schema}.{t.name}" for t in (*READ_MODELS, inbox))
     await session.execute(text(f"TRUNCATE {names}"))
+
+
+TARGET_COLUMNS = ("target_id", "score", "scope", "unit", "period", "value", "note", "set_by", "set_at")
+
+
+async def set_target(session: AsyncSession, row: Mapping[str, Any]) -> tuple[dict[str, Any], float | None]:
+    """Insert or replace the target of (score, scope, unit, period) and record the change; returns it and the
+    value it replaced (None when new)."""
+    old = (await session.execute(text(
+        "SELECT target_id, value FROM analytics.targets WHERE score = :score AND scope = :scope AND unit = :unit "
+        "AND period = :period FOR UPDATE"), row)).first()
+    stored = {**row, "target_id": old.target_id if old else row["target_id"]}
+    await session.execute(text(
+        f"INSERT INTO analytics.targets ({', '.join(TARGET_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + c for c in TARGET_COLUMNS)}) "
+        "ON CONFLICT (target_id) DO UPDATE SET value = excluded.value, note = excluded.note, "
+        "set_by = excluded.set_by, set_at = excluded.set_at"), stored)
+    await _record_change(session, stored["target_id"], "changed" if old else "set", old.value if old else None,
+                         row["value"], row["note"], row["set_by"], row["set_at"])
+    return stored, old.value if old else None
+
+
+async def delete_target(session: AsyncSession, target_id: str, actor: str, at: Any) -> dict[str, Any] | None:
+    row = (await session.execute(text(
+        f"DELETE FROM analytics.targets WHERE target_id = :id RETURNING {', '.join(TARGET_COLUMNS)}"),
+        {"id": target_id})).mappings().first()
+    if row is not None:
+        await _record_change(session, target_id, "deleted", row["value"], None, None, actor, at)
+    return dict(row) if row else None
+
+
+async def _record_change(session: AsyncSession, target_id: str, action: str, old: float | None, new: float | None,
+                         note: str | None, actor: str, at: Any) -> None:
+    await session.execute(text(
+        "INSERT INTO analytics.target_changes (target_id, action, old_value, new_value, note, actor, at) "
+        "VALUES (:target_id, :action, :old, :new, :note, :actor, :at)"),
+        {"target_id": target_id, "action": action, "old": old, "new": new, "note": note, "actor": actor, "at": at})
+
+
+async def targets(session: AsyncSession, period: str | None = None) -> list[dict[str, Any]]:
+    where = " WHERE period = :period" if period else ""
+    result = await session.execute(text(
+        f"SELECT {', '.join(TARGET_COLUMNS)} FROM analytics.targets{where} ORDER BY period, score, scope, unit"),
+        {"period": period})
+    return [dict(m) for m in result.mappings()]
+
+
+async def target_changes(session: AsyncSession, target_id: str) -> list[dict[str, Any]]:
+    result = await session.execute(text(
+        "SELECT change_id, target_id, action, old_value, new_value, note, actor, at FROM analytics.target_changes "
+        "WHERE target_id = :id ORDER BY change_id"), {"id": target_id})
+    return [dict(m) for m in result.mappings()]

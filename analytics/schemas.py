@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -103,3 +104,61 @@ class Recurrences(Window):
     days: int
     filters: dict[str, str]
     rows: list[Recurrence]
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: str = Field(description="a score of GET /v1/kpis/definitions", examples=["closure_rate"])
+    scope: Literal["total", "department", "street"] = Field(description="the whole city, a department or a street")
+    unit: str | None = Field(default=None, max_length=64, description="department or street code; none for total")
+    period: str = Field(max_length=7, description="YYYY, YYYY-Qn or YYYY-MM (local calendar)", examples=["2026"])
+    value: float = Field(description="rates as fractions (0.98), composite 0-100, counts, hours",
+                         allow_inf_nan=False)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Target(_Out):
+    target_id: str
+    score: str
+    scope: str
+    unit: str | None
+    period: str
+    value: float
+    note: str | None
+    set_by: str
+    set_at: datetime
+
+
+class TargetChange(_Out):
+    change_id: int
+    target_id: str
+    action: Literal["set", "changed", "deleted"]
+    old_value: float | None
+    new_value: float | None
+    note: str | None
+    actor: str
+    at: datetime
+
+
+class TargetProgress(Target):
+    higher_is_better: bool
+    actual: float | None = Field(description="the score over the cases filed in the period so far")
+    gap: float | None = Field(description="actual past the target, positive when ahead")
+    projection: float | None = Field(description="where the score is heading at the period's end")
+    at_risk: bool = Field(description="the projection misses the target (or there is nothing to judge yet)")
+    elapsed: float = Field(description="share of the period gone by, 0-1")
+
+
+class TargetProgressAnswer(_Out):
+    period: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+    as_of: datetime
+    rows: list[TargetProgress]
+
+
+class Indicators(Window):
+    period: str
+    dimension: str
+    rows: list[KpiRow]

@@ -1,4 +1,4 @@
-"""Reading the KPI questions: time windows, who may see which units, rankings and CSV. Never commits."""
+"""Reading the KPI questions: time windows, who may see which units, rankings, CSV, target progress. Never commits."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from analytics.scores import BY_NAME, SCORES, Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics.config import ScoringConfig
+from analytics.scores import BY_NAME, SCORES, Dimension, Row, compute
+from analytics.targets import Period, progress, recent_window
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, Invalid
 
@@ -117,3 +122,47 @@ def to_csv(rows: Sequence[Row], *, key_header: str, with_period: bool = False,
                           "denominator": value.denominator}[part])
         writer.writerow(["" if c is None else c for c in cells])
     return out.getvalue()
+
+
+def visible_targets(principal: Principal, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Targets the caller may read: all, or only its own department's or street's."""
+    own = {Role.DEPARTMENT: "department", Role.STREET: "street"}.get(principal.role)
+    return [dict(r) for r in rows if own is None or (r["scope"] == own and r["unit"] == principal.unit)]
+
+
+async def target_progress(session: AsyncSession, config: ScoringConfig, period: Period, now: datetime,
+                          rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each target with its actual, gap, projection and at-risk flag (analytics/targets.py), from the rollups."""
+    end = min(now, period.end)
+    elapsed = period.elapsed(now)
+    recent_from, recent_to = recent_window(period, now)
+    by_scope: dict[str, tuple[dict[str | None, Row], dict[str | None, Row]]] = {}
+    out = []
+    for row in rows:
+        scope = row["scope"]
+        if scope not in by_scope:
+            dimension = Dimension.TOTAL if scope == "total" else Dimension(scope)
+            so_far = await compute(session, config, dimension, period.start, end, now) if end > period.start else []
+            lately = (await compute(session, config, dimension, recent_from, recent_to, now)
+                      if recent_to > recent_from else [])
+            by_scope[scope] = ({r.key: r for r in so_far}, {r.key: r for r in lately})
+        key = "all" if scope == "total" else row["unit"]
+        score = BY_NAME[row["score"]]
+        actual_row, recent_row = (rows_by.get(key) for rows_by in by_scope[scope])
+        actual = actual_row.scores[score.name].value if actual_row else None
+        if actual is None and actual_row is not None and score.kind == "count":
+            actual = 0.0
+        recent = recent_row.scores[score.name].value if recent_row else None
+        p = progress(score, row["value"], actual, recent, elapsed)
+        out.append({**row, "unit": row["unit"] or None, "higher_is_better": score.higher_is_better,
+                    "actual": p.actual, "gap": p.gap, "projection": p.projection, "at_risk": p.at_risk,
+                    "elapsed": elapsed})
+    return out
+
+
+async def indicator_table(session: AsyncSession, config: ScoringConfig, span: Period, dimension: str, now: datetime,
+                          filters: Mapping[str, str] | None = None) -> list[Row]:
+    """The period's indicator table (指标数据表): every count and rate per department or street, from the rollups."""
+    if dimension not in ("department", "street"):
+        raise Invalid("the indicator table is by department or by street", field="dimension")
+    return await compute(session, config, Dimension(dimension), span.start, span.end, now, filters=filters)

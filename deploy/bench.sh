@@ -45,11 +45,11 @@ micro() {  # name, command...
   cat "$OUT/e2e.md"
   echo
   cat "$OUT/replicas.md"
-  micro "router: routing one report in-process (full demo district)" $BIN/python -m router.bench
+  micro "router: routing one report in-process (full demo district)" $BIN/python -m tools.bench_router
   micro "workflow: durable timers (${BENCH_TIMERS:-1000000} pending, cohort of ${BENCH_COHORT:-100000} due at one instant)" \
-    $BIN/python -m workflow.bench --url "$PG_MICRO" --timers "${BENCH_TIMERS:-1000000}" --cohort "${BENCH_COHORT:-100000}"
-  micro "analytics: department scoreboard over ${BENCH_CASES:-10000000} cases" \
-    $BIN/python -m analytics.bench --url "$PG_MICRO" --cases "${BENCH_CASES:-10000000}"
+    $BIN/python -m tools.bench_timers --url "$PG_MICRO" --timers "${BENCH_TIMERS:-1000000}" --cohort "${BENCH_COHORT:-100000}"
+  micro "analytics: scoreboards (rollups) over ${BENCH_CASES:-10000000} cases" \
+    $BIN/python -m tools.bench_analytics --url "$PG_MICRO" --cases "${BENCH_CASES:-10000000}"
 } > BENCHMARKS.md
 $BIN/python -m services.pgserver stop var/bench-pg >/dev/null
 echo "wrote BENCHMARKS.md"

@@ -41,6 +41,9 @@ def run(
 
     from services.runtime import Platform, create_app
 
+    if simulate > 0 and get_settings().environment == "prod":
+        raise typer.BadParameter("the simulator files made-up reports: it never runs in production "
+                                 "(CITYLOOP_ENVIRONMENT=prod)", param_hint="--simulate")
     settings, server = _settings_with_database(get_settings())
     configure_logging(settings.log_level, settings.log_json)
     platform = Platform(registry.load_many(service), settings)
@@ -57,7 +60,7 @@ def run(
 
 
 def _attach_simulator(api: FastAPI, settings: Settings, host: str, port: int, per_minute: float) -> None:
-    from services.simulate import start_in_background
+    from tools.simulate import start_in_background
 
     start_in_background(api, f"http://{host}:{port}", settings, per_minute)
 
@@ -70,7 +73,7 @@ def simulate(
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds (default: Ctrl-C)")] = None,
 ) -> None:
     """Drive a running platform with a simulated city: reporters on every channel and the people who work cases."""
-    from services.simulate import options_from_settings, run_simulation
+    from tools.simulate import options_from_settings, run_simulation
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -147,6 +150,66 @@ def replay(
     finally:
         if server is not None:
             server.stop()  # type: ignore[attr-defined]
+
+
+export_app = typer.Typer(help="Export tables for reporting upward", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("indicators")
+def export_indicators(
+    period: Annotated[str, typer.Option(help="YYYY-MM, YYYY-Qn or YYYY (local calendar)")],
+    dimension: Annotated[str, typer.Option(help="department | street")] = "department",
+    format: Annotated[str, typer.Option(help="csv | json")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+) -> None:
+    """The period's indicator table (指标数据表) from the analytics rollups, as GET /v1/indicators gives it."""
+    from zoneinfo import ZoneInfo
+
+    from analytics import schemas
+    from analytics import service as analytics_service
+    from analytics.config import AnalyticsSettings, ScoringConfig
+    from analytics.targets import parse_period
+    from shared.clock import SystemClock
+    from shared.db.engine import create_engine, session_factory
+    from shared.errors import DomainError
+
+    if format not in ("csv", "json"):
+        raise typer.BadParameter("csv or json", param_hint="--format")
+    config = ScoringConfig.load(AnalyticsSettings().scoring_path)
+    try:
+        span = parse_period(period, ZoneInfo(config.timezone))
+    except DomainError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+    settings, server = _settings_with_database(get_settings())
+
+    async def go() -> str:
+        engine = create_engine(settings.database_url or "")
+        try:
+            now = SystemClock().now()
+            async with session_factory(engine)() as session:
+                rows = await analytics_service.indicator_table(session, config, span, dimension, now)
+        finally:
+            await engine.dispose()
+        if format == "csv":
+            return analytics_service.to_csv(rows, key_header=dimension)
+        answer = schemas.Indicators.model_validate({
+            "from": span.start, "to": span.end, "as_of": now, "period": span.label, "dimension": dimension,
+            "rows": [{"period": r.period, "key": r.key, "scores": {n: vars(v) for n, v in r.scores.items()}}
+                     for r in rows]})
+        return answer.model_dump_json(by_alias=True, indent=2) + "\n"
+
+    try:
+        text = asyncio.run(go())
+    except DomainError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
 
 
 @app.command("pg")

@@ -1,1 +1,1 @@
-"""Tools that drive or measure the platform from outside: load generators, benchmarks."""
+"""Tools that never run in production: benchmarks, evaluation, the city simulator, load generators."""

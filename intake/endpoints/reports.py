@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, File, Path, UploadFile
 from fastapi.responses import Response
 
 from intake.endpoints.common import IntakeRuntime, intake_of
+from intake.endpoints.patrol import store_photos
 from intake.schemas import ReportView
 from shared.auth import Principal, Role, require
+from shared.contracts.common import Photo
 from shared.errors import NotFound
 from shared.logging import get_logger
 
 router = APIRouter(tags=["reports"])
 log = get_logger(__name__)
 STAFF = (Role.INSPECTOR, Role.DISPATCHER, Role.DEPARTMENT, Role.STREET, Role.SUPERVISOR, Role.SYSTEM)
+PEOPLE = (Role.INSPECTOR, Role.DISPATCHER, Role.DEPARTMENT, Role.STREET, Role.SUPERVISOR)
 ReportId = Annotated[str, Path(pattern=r"^R[0-9]{8,20}$", description="e.g. R20250310000042")]
 
 
@@ -70,4 +73,28 @@ async def media(
         data,
         media_type="image/png" if name.endswith(".png") else "image/jpeg",
         headers={"Cache-Control": "private, max-age=86400, immutable"},
+    )
+
+
+@router.post(
+    "/v1/media",
+    status_code=201,
+    response_model=list[Photo],
+    responses={401: {"description": "not authenticated"}, 403: {"description": "not a person working cases"},
+               413: {"description": "a photo is too large"}, 415: {"description": "not a JPEG or PNG"},
+               422: {"description": "no photos, or too many"}},
+    summary="Store photos (e.g. a department's result or an inspector's on-site photo); send the answers as `photos`",
+)
+async def upload_media(
+    runtime: IntakeRuntime,
+    _: Annotated[Principal, Depends(require(*PEOPLE))],
+    photos: Annotated[list[UploadFile], File(description="JPEG or PNG, each within the size limit")],
+) -> list[Photo]:
+    """Case commands carry photos by reference; people who work a case need somewhere to put them first.
+
+    Stored like a report's photos (checked, content-addressed), so uploading the same file twice stores it once.
+    """
+    intake = intake_of(runtime)
+    return await store_photos(
+        intake.photos, photos, max_count=intake.config.max_photos, max_bytes=runtime.settings.max_photo_bytes
     )

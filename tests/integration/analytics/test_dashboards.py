@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -130,6 +131,10 @@ async def test_every_dashboard_panel_returns_data_from_a_real_prometheus_and_the
                     answer = (await client.get(f"{prom}/api/v1/query", params={"query": expr})).json()
                     if answer.get("status") != "success" or not answer["data"]["result"]:
                         failures.append(f"{board_name} / {title}: no data for {expr} ({answer})")
+        this_month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+        target = await p.client.put("/v1/targets", headers=p.auth("supervisor"), json={
+            "score": "closure_rate", "scope": "department", "unit": "CGW", "period": this_month, "value": 0.98})
+        assert target.status_code == 200, target.text
         sql_panels = 0
         async with p.runtime("analytics").sessions() as session:
             for board_name, board in boards.items():

@@ -18,7 +18,7 @@ from shared.bus.local import LocalBus
 from shared.clock import ManualClock
 from shared.db.engine import create_engine, session_factory
 from tests.integration.analytics.support import oracle_for
-from tests.integration.analytics.test_scores import assert_same
+from tests.integration.analytics.test_scores import assert_same, rollup_rows
 from tests.support.case_history import CASES_TOPIC, REPORTS_TOPIC, History, generate
 from tests.support.harness import RunningPlatform, running_platform
 
@@ -46,6 +46,7 @@ async def test_replay_from_offset_zero_after_dropping_the_read_models_gives_the_
         await publish(p, history)
         await p.drain(timeout_s=300)
         first = await snapshot(p, history)
+    first_rollups = await rollup_rows(pg_url)
 
     engine = create_engine(pg_url)
     try:
@@ -62,6 +63,7 @@ async def test_replay_from_offset_zero_after_dropping_the_read_models_gives_the_
     async with running_platform(pg_url, [SERVICE], clock=clock) as p:
         await p.drain(timeout_s=300)
         again = await snapshot(p, history)
+    assert await rollup_rows(pg_url) == first_rollups, "the replay's rollups differ from the live ones"
 
     differences = [(d, a.key, name) for d in Dimension for a, b in zip(again[d], first[d], strict=True)
                    for name in a.scores if (a.key, a.scores[name]) != (b.key, b.scores[name])]
