@@ -45,7 +45,7 @@ run: install ## Bring the whole platform up in one process (embedded PostgreSQL,
 	CITYLOOP_CLOCK_SPEED=$(SPEED) CITYLOOP_CLOCK_START=$(CLOCK_START) $(BIN)/cityloop run all --port $(PORT) --simulate $(SIMULATE)
 
 test: install kafka-fetch ## Start real Kafka + PostgreSQL and run the whole suite
-	deploy/test.sh $(ARGS)
+	CHAOS_RATE=$${CHAOS_RATE:-8} deploy/test.sh $(ARGS)
 
 test-fast: install ## Unit tests only (no servers)
 	$(BIN)/python -m pytest tests/unit -q $(ARGS)
@@ -67,8 +67,8 @@ stack-stop:
 bench: install kafka-fetch ## Throughput and latency benchmarks (writes BENCHMARKS.md)
 	deploy/bench.sh
 
-chaos: install kafka-fetch ## Fault tests under load: kill services, broker and database
-	deploy/test.sh -m slow
+chaos: install kafka-fetch ## Fault tests under load (200 reports/s; CHAOS_RATE=… to change): kill services, broker and database
+	CHAOS_RATE=$${CHAOS_RATE:-200} deploy/test.sh -m slow
 
 eval: install ## Classifier on the synthetic held-out set and on labelled real citizen messages (../shared)
 	$(BIN)/python -m tools.eval

@@ -20,6 +20,10 @@ $BIN/python -m services.bench --url http://127.0.0.1:8001 --bootstrap "$KAFKA" -
 deploy/stack.sh stop
 trap - EXIT
 
+# The same machine with 1 and with 2 replicas of every service (tools/bench_replicas.py starts its own stacks).
+$BIN/python -m tools.bench_replicas --replicas 1,2 --rate "${BENCH_REPLICA_RATE:-40}" \
+  --seconds "${BENCH_SECONDS:-20}" --out "$OUT/replicas.md"
+
 PG_MICRO=$($BIN/python -m services.pgserver start var/bench-pg | tail -1)
 trap '$BIN/python -m services.pgserver stop var/bench-pg >/dev/null 2>&1 || true' EXIT
 micro() {  # name, command...
@@ -39,6 +43,8 @@ micro() {  # name, command...
   echo "described; compare ratios within a run, not absolute numbers across machines."
   echo
   cat "$OUT/e2e.md"
+  echo
+  cat "$OUT/replicas.md"
   micro "router: routing one report in-process (full demo district)" $BIN/python -m tools.bench_router
   micro "workflow: durable timers (${BENCH_TIMERS:-1000000} pending, cohort of ${BENCH_COHORT:-100000} due at one instant)" \
     $BIN/python -m tools.bench_timers --url "$PG_MICRO" --timers "${BENCH_TIMERS:-1000000}" --cohort "${BENCH_COHORT:-100000}"

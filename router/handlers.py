@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from router import repository as repo
 from router.service import RouterService
-from shared.contracts import cases, reports
+from shared.bus.base import InMessage
+from shared.contracts import Envelope, cases, parse_body, reports
 from shared.contracts.cases import CaseClosed, CaseFiled, CaseReopened, CaseWithdrawn
 from shared.contracts.common import Contract
 from shared.contracts.reports import ReportReceived, ReportUpdated
-from shared.handling import EventHandler, HandlerContext
+from shared.handling import BatchPrepare, EventHandler, HandlerContext
+from shared.service import ServiceRuntime
+
+RECEIVED = "cityloop.report.received.v1"
 
 
 def _svc(ctx: HandlerContext) -> RouterService:
@@ -43,8 +52,27 @@ async def handle_case_reopened(ctx: HandlerContext, body: CaseReopened) -> None:
     await repo.primaries_reopened(ctx.session, body.case_id)
 
 
+def prepare(runtime: ServiceRuntime) -> BatchPrepare:
+    """Before a batch's handlers run: the merge locks of all its new reports, taken at once (see `prepare`)."""
+
+    async def lock_batch(session: AsyncSession, messages: Sequence[InMessage]) -> None:
+        received: list[ReportReceived] = []
+        for message in messages:
+            try:
+                envelope = Envelope.from_bytes(message.value)
+                body = parse_body(envelope) if envelope.type == RECEIVED else None
+                if isinstance(body, ReportReceived):
+                    received.append(body)
+            except (ValueError, KeyError, ValidationError):
+                continue  # the handler step dead-letters it with the reason
+        if received:
+            await runtime.services["router"].prepare(session, received, runtime.clock.now())
+
+    return lock_batch
+
+
 HANDLERS: dict[str, EventHandler] = {
-    "cityloop.report.received.v1": handle_report_received,
+    RECEIVED: handle_report_received,
     "cityloop.report.updated.v1": handle_report_updated,
     "cityloop.case.filed.v1": handle_case_filed,
     "cityloop.case.closed.v1": handle_case_closed,

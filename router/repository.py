@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,12 +10,9 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from router.merge import OpenPrimary
+from router.merge import OpenPrimary, SearchBox
 from router.models import decisions, open_primaries, queue, rulesets
-from shared.db.engine import xact_lock
-
-_M_PER_DEG_LAT = 111_320.0
-
+from shared.db.engine import xact_locks
 
 # -- rule sets ---------------------------------------------------------------------------------------------------
 
@@ -38,6 +35,12 @@ async def insert_ruleset(session: AsyncSession, **values: Any) -> None:
     await session.execute(insert(rulesets).values(**values))
 
 
+async def seed_ruleset(session: AsyncSession, **values: Any) -> bool:
+    """The first version, unless a replica starting alongside stored it first (then False, once it committed)."""
+    result = await session.execute(pg_insert(rulesets).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 # -- decisions ---------------------------------------------------------------------------------------------------
 
 
@@ -57,21 +60,21 @@ async def upsert_decision(session: AsyncSession, **values: Any) -> None:
 # -- open primaries ----------------------------------------------------------------------------------------------
 
 
-async def lock_category(session: AsyncSession, category_id: str) -> None:
-    """Hold the category's merge lock until the transaction ends."""
-    await xact_lock(session, "router", "merge", category_id)
+async def lock_neighbourhoods(session: AsyncSession, keys: Sequence[int]) -> None:
+    """Hold these merge locks until the transaction ends. A batch takes all its reports' keys at once before
+    deciding any of them (`RouterService.prepare`), so two batches never wait for each other in a circle."""
+    await xact_locks(session, keys)
 
 
 async def open_primaries_near(
     session: AsyncSession, category_id: str, lon: float, lat: float, radius_m: float, since: datetime
 ) -> list[OpenPrimary]:
-    dlat = radius_m / _M_PER_DEG_LAT
-    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    box = SearchBox.around(lon, lat, radius_m)
     c = open_primaries.c
     rows = await session.execute(
         select(c.report_id, c.category_id, c.lon, c.lat, c.received_at, c.case_id).where(
             c.open, c.category_id == category_id, c.received_at >= since,
-            c.lon.between(lon - dlon, lon + dlon), c.lat.between(lat - dlat, lat + dlat),
+            c.lon.between(box.west, box.east), c.lat.between(box.south, box.north),
         )
     )
     return [OpenPrimary(**r) for r in rows.mappings()]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import repository as repo
 from router.config import RouterSettings
-from router.merge import InMemoryPrimaries, OpenPrimary
+from router.merge import InMemoryPrimaries, OpenPrimary, neighbourhood_keys
 from router.metrics import DECISIONS, ROUTE_SECONDS, RULESET_VERSION
 from router.reference import ReferenceData
 from router.routing import Analysis, Decision, analyse, decide, routed_report
@@ -35,6 +35,7 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 Emit = Callable[[Contract], Awaitable[Any]]
 MANUAL_RULE_ID = "manual-dispatch"
+_ANALYSED = "router.analysed"
 
 
 def problems_error(exc: YamlFileError, field: str) -> Invalid:
@@ -73,9 +74,11 @@ class RouterService:
                 log.error("router_stored_rules_invalid", version=row["version"], error=str(exc))
         text = settings.rules_path.read_text(encoding="utf-8")
         rules = parse_rules(text, str(settings.rules_path), ref.context, 1)
-        await repo.insert_ruleset(session, version=1, name=rules.doc.name, yaml=text,
-                                  source=f"file:{settings.rules_path.name}", created_by="system", created_at=now,
-                                  comment="seeded from the rules file at first start")
+        if not await repo.seed_ruleset(session, version=1, name=rules.doc.name, yaml=text,
+                                       source=f"file:{settings.rules_path.name}", created_by="system",
+                                       created_at=now, comment="seeded from the rules file at first start"):
+            # Another replica starting at the same moment seeded it first (and has committed): use its row.
+            return await RouterService.initial_rules(session, ref, settings, now)
         return rules
 
     async def save_rules(
@@ -134,24 +137,48 @@ class RouterService:
 
     # -- routing -------------------------------------------------------------------------------------------------
 
+    async def prepare(self, session: AsyncSession, reports: Sequence[ReportReceived], now: datetime) -> None:
+        """Before a batch of reports is decided in one transaction: analyse them all and take every merge lock
+        they need at once, in ascending order (taking them report by report could deadlock two batches).
+
+        The analyses are kept on the session for `decide`, so classifying is not done twice.
+        """
+        analysed: dict[str, tuple[int, Analysis]] = session.info.setdefault(_ANALYSED, {})
+        keys: list[int] = []
+        for report in reports:
+            analysis = analyse(report, self.ref, self.rules, now)
+            analysed[report.report_id] = (self.rules.version, analysis)
+            keys += self._merge_keys(analysis, self.rules)
+        await repo.lock_neighbourhoods(session, keys)
+
     async def decide(
         self, session: AsyncSession, report: ReportReceived, now: datetime, rules: RuleSet | None = None,
         *, serialise: bool = False,
     ) -> Decision:
         """route() with the open primaries read from the database in between its two halves.
 
-        With `serialise`, reports of one category are decided one transaction at a time, so that a near
-        duplicate being decided elsewhere (another partition, another replica) is seen once it commits.
+        With `serialise`, the decision holds the merge locks of the report's neighbourhood (category, place)
+        until its transaction ends, so that a near duplicate being decided elsewhere (another partition,
+        another replica) is seen once it commits; reports elsewhere or of other categories do not wait.
         """
         rules = rules or self.rules
         started = time.perf_counter()
-        analysis = analyse(report, self.ref, rules, now)
-        if serialise and analysis.category is not None:
-            await repo.lock_category(session, analysis.category.id)
+        kept = session.info.get(_ANALYSED, {}).pop(report.report_id, None)
+        analysis = kept[1] if kept and kept[0] == rules.version else analyse(report, self.ref, rules, now)
+        if serialise:
+            await repo.lock_neighbourhoods(session, self._merge_keys(analysis, rules))
         primaries = InMemoryPrimaries(await self._candidates(session, analysis, rules))
         decision = decide(analysis, self.ref, rules, primaries)
         ROUTE_SECONDS.observe(time.perf_counter() - started)
         return decision
+
+    @staticmethod
+    def _merge_keys(analysis: Analysis, rules: RuleSet) -> list[int]:
+        location = analysis.located.location
+        if analysis.category is None or location is None:
+            return []  # nothing to merge with: no lock
+        window = rules.doc.merge.window_for(analysis.category.id)
+        return neighbourhood_keys(analysis.category.id, location.lon, location.lat, window.radius_m)
 
     async def _candidates(self, session: AsyncSession, analysis: Analysis, rules: RuleSet) -> list[OpenPrimary]:
         location = analysis.located.location
@@ -267,6 +294,9 @@ class RouterService:
             decided_by=who.subject, decided_at=now,
         )
         if body.location is not None:
+            radius_m = self.rules.doc.merge.window_for(category.id).radius_m
+            await repo.lock_neighbourhoods(session, neighbourhood_keys(
+                category.id, body.location.lon, body.location.lat, radius_m))
             await repo.add_primary(session, OpenPrimary(report_id, category.id, body.location.lon,
                                                         body.location.lat, report.received_at))
         await emit(body)

@@ -34,6 +34,8 @@ class HandlerContext:
 
 
 EventHandler = Callable[[HandlerContext, Any], Awaitable[None]]
+BatchPrepare = Callable[[AsyncSession, Sequence[InMessage]], Awaitable[None]]
+"""Runs first in a batch's transaction, before any handler: e.g. takes every lock the batch needs in one order."""
 
 
 class InboxProcessor:
@@ -48,6 +50,7 @@ class InboxProcessor:
         outbox: Outbox,
         clock: Clock,
         services: Mapping[str, Any] | None = None,
+        prepare: BatchPrepare | None = None,
     ) -> None:
         self.consumer = consumer
         self.handlers = handlers
@@ -56,9 +59,12 @@ class InboxProcessor:
         self.outbox = outbox
         self.clock = clock
         self.services = services or {}
+        self.prepare = prepare
 
     async def handle_batch(self, messages: Sequence[InMessage]) -> None:
         async with self.sessions() as session, session.begin():
+            if self.prepare is not None:
+                await self.prepare(session, messages)
             for message in messages:
                 await self._handle(session, message)
         self.outbox.notify()

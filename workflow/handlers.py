@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from shared.contracts import reports, routing
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bus.base import InMessage
+from shared.contracts import Envelope, reports, routing
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutingDecided
-from shared.handling import EventHandler, HandlerContext
+from shared.handling import BatchPrepare, EventHandler, HandlerContext
+from shared.service import ServiceRuntime
+from workflow.repository import Repository
 from workflow.service import CaseService
 
 
@@ -24,6 +32,29 @@ async def on_report_merged(ctx: HandlerContext, body: ReportMerged) -> None:
 
 async def on_report_updated(ctx: HandlerContext, body: ReportUpdated) -> None:
     await _service(ctx).report_updated(body)
+
+
+_REPORTS_OF = {"cityloop.routing.decided.v1": ("report_id",),
+               "cityloop.routing.merged.v1": ("primary_report_id", "report_id"),
+               "cityloop.report.updated.v1": ("report_id",)}
+"""The reports whose lock each event's handler takes (`Repository.lock_reports`)."""
+
+
+def prepare(_: ServiceRuntime) -> BatchPrepare:
+    """Before a batch's handlers run: the locks of every report they will take, at once and in one order."""
+
+    async def lock_batch(session: AsyncSession, messages: Sequence[InMessage]) -> None:
+        ids: list[str] = []
+        for message in messages:
+            try:
+                envelope = Envelope.from_bytes(message.value)
+            except (ValueError, ValidationError):
+                continue  # the handler step dead-letters it with the reason
+            ids += [str(envelope.data[f]) for f in _REPORTS_OF.get(envelope.type, ()) if envelope.data.get(f)]
+        if ids:
+            await Repository(session).lock_reports(ids)
+
+    return lock_batch
 
 
 HANDLERS: dict[str, EventHandler] = {

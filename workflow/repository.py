@@ -12,6 +12,7 @@ from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, tex
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.engine import lock_key, xact_locks
 from workflow.models import (
     audit,
     case_counters,
@@ -100,6 +101,10 @@ class Repository:
         stmt = (update(cases).where(cases.c.id == case_id, cases.c.version == version)
                 .values(version=version + 1).returning(cases.c.id))
         return (await self.session.execute(stmt)).first() is not None
+
+    async def lock_reports(self, report_ids: Iterable[str]) -> None:
+        """Serialise filing a report's case with parking events that wait for it (replicas: see `prepare`)."""
+        await xact_locks(self.session, [lock_key("workflow", "report", r) for r in report_ids])
 
     async def case_for_report(self, report_id: str, *, lock: bool = False) -> Row[Any] | None:
         """The case holding a report; `lock` (FOR NO KEY UPDATE) makes event handlers wait for a concurrent

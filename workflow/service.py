@@ -169,6 +169,7 @@ class CaseService:
 
     async def file_from_routing(self, body: RoutingDecided) -> Row[Any] | None:
         """File a case for a routed report and dispatch it to the routed department, in one transaction."""
+        await self.repo.lock_reports([body.report_id])
         if await self.repo.case_for_report(body.report_id) is not None:
             return None  # a replayed decision for a report that already has its case
         now = self.clock.now()
@@ -208,7 +209,12 @@ class CaseService:
         return row
 
     async def attach_report(self, body: ReportMerged) -> None:
-        """并案: the report joins the case of its primary report (parked until that case exists)."""
+        """并案: the report joins the case of its primary report (parked until that case exists).
+
+        The report lock makes parking and filing wait for each other: two replicas, one filing the primary's
+        case while the other parks the merge, would otherwise each miss the other and park it for good.
+        """
+        await self.repo.lock_reports([body.primary_report_id, body.report_id])
         row = await self.repo.case_for_report(body.primary_report_id, lock=True)
         if row is None:
             await self.repo.park(body.primary_report_id, body.type, body.model_dump(mode="json"), self.clock.now())
@@ -224,6 +230,7 @@ class CaseService:
 
     async def report_updated(self, body: ReportUpdated) -> None:
         """A citizen's supplement becomes an audit note; a withdrawal withdraws the case if nothing else holds it."""
+        await self.repo.lock_reports([body.report_id])
         row = await self.repo.case_for_report(body.report_id, lock=True)
         if row is None:
             await self.repo.park(body.report_id, body.type, body.model_dump(mode="json"), self.clock.now())

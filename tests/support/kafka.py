@@ -154,6 +154,28 @@ async def create_topics(bootstrap: str, topics: dict[str, int], replication: int
             raise for_code(code)(f"create topic {name}: {rest[0] if rest else ''}")
 
 
+async def group_members(bootstrap: str, group: str) -> list[dict[str, set[int]]]:
+    """The members of a consumer group, each as {topic: partitions assigned to it} (empty while rebalancing)."""
+    from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    members: list[dict[str, set[int]]] = []
+    for described in response.groups:  # (error, group, state, protocol type, protocol, members, …)
+        for member in described[5]:  # (member id, [instance id,] client id, host, metadata, assignment)
+            assignment = member[-1]
+            topics: dict[str, set[int]] = {}
+            if assignment:
+                for topic, partitions in ConsumerProtocolMemberAssignment.decode(assignment).assignment:
+                    topics.setdefault(topic, set()).update(partitions)
+            members.append(topics)
+    return members
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.kafka")
     sub = parser.add_subparsers(dest="cmd", required=True)

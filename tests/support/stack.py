@@ -1,4 +1,8 @@
-"""The distributed topology as child processes, for fault tests: each service its own `cityloop run`."""
+"""The distributed topology as child processes, for fault tests: each service its own `cityloop run`.
+
+An instance is named by its service, and a replica beyond the first by a suffix: "router", "router-2".
+Replicas of a service share its consumer groups and its tables, as with `REPLICAS=2 make stack`.
+"""
 
 from __future__ import annotations
 
@@ -26,35 +30,46 @@ class Stack:
     kafka: KafkaBroker
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, run_dir: Path) -> Stack:
+    def create(cls, run_dir: Path, *, partitions: int = 3, env: dict[str, str] | None = None) -> Stack:
         pg = PostgresServer(run_dir / "pg").start()
         kafka = KafkaBroker(run_dir / "kafka")
         kafka.start()
-        stack = cls(run_dir, pg, kafka, {s: free_port() for s in SERVICES})
+        stack = cls(run_dir, pg, kafka, {s: free_port() for s in SERVICES}, extra_env=dict(env or {}))
         subprocess.run([sys.executable, "-m", "services.cli", "migrate", "all"], env=stack.env(), cwd=ROOT,
                        check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "services.cli", "topics", "--partitions", "3"], env=stack.env(),
-                       cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "services.cli", "topics", "--partitions", str(partitions)],
+                       env=stack.env(), cwd=ROOT, check=True, capture_output=True)
         return stack
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "CITYLOOP_DATABASE_URL": self.pg.url, "CITYLOOP_BUS": "kafka",
                 "CITYLOOP_KAFKA_BOOTSTRAP": self.kafka.bootstrap, "CITYLOOP_DATA_DIR": str(self.run_dir),
                 "CITYLOOP_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-                "CITYLOOP_API_KEYS": '{"chaos-key": "hotline"}'}
+                "CITYLOOP_API_KEYS": '{"chaos-key": "hotline"}', **self.extra_env}
 
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
+    def url(self, instance: str) -> str:
+        return f"http://127.0.0.1:{self.ports[instance]}"
 
-    def start(self, service: str, timeout_s: float = 120) -> None:
-        log = open(self.run_dir / f"{service}.log", "ab")  # noqa: SIM115 - the child keeps it open
-        self.procs[service] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "run", service, "--port", str(self.ports[service])],
+    def launch(self, instance: str) -> None:
+        """Start an instance ("router", "router-2", …) without waiting for it to be ready."""
+        service = instance.split("-", 1)[0]
+        assert service in SERVICES, instance
+        port = self.ports.setdefault(instance, free_port())
+        log = open(self.run_dir / f"{instance}.log", "ab")  # noqa: SIM115 - the child keeps it open
+        self.procs[instance] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "run", service, "--port", str(port)],
             env=self.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         )
-        self.wait_ready(service, timeout_s)
+
+    def start(self, *instances: str, timeout_s: float = 120) -> None:
+        """Start instances side by side, then wait until each is ready."""
+        for instance in instances:
+            self.launch(instance)
+        for instance in instances:
+            self.wait_ready(instance, timeout_s)
 
     def wait_ready(self, service: str, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s

@@ -1,4 +1,4 @@
-"""Duplicate detection: nearest open primary of the category within radius and window, never a later one."""
+"""Duplicate detection: nearest open primary of the category within radius and window; merge locks that meet."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.merge import InMemoryPrimaries, OpenPrimary, find_duplicate
+from router.merge import InMemoryPrimaries, OpenPrimary, SearchBox, find_duplicate, neighbourhood_keys
 from router.rules import MergeWindow
 from shared.geo import distance_m
 
@@ -31,7 +31,8 @@ primaries = st.lists(
 @given(primaries)
 def test_duplicate_is_the_nearest_eligible_primary(rows: list[OpenPrimary]) -> None:
     dup = find_duplicate(InMemoryPrimaries(rows), "I0102", *ORIGIN, T0, WINDOW)
-    eligible = [p for p in rows if p.category_id == "I0102" and T0 - timedelta(hours=24) <= p.received_at <= T0
+    eligible = [p for p in rows if p.category_id == "I0102"
+                and T0 - timedelta(hours=24) <= p.received_at <= T0 + timedelta(hours=24)
                 and distance_m(*ORIGIN, p.lon, p.lat) <= 50]
     if not eligible:
         assert dup is None
@@ -46,3 +47,31 @@ def test_closed_primary_takes_no_more_reports() -> None:
     assert find_duplicate(lookup, "I0102", *ORIGIN, T0, WINDOW) is not None
     lookup.close("p1")
     assert find_duplicate(lookup, "I0102", *ORIGIN, T0, WINDOW) is None
+
+
+def test_earlier_report_decided_after_a_later_one_joins_its_case() -> None:
+    """Two consumers may decide two reports of one problem in the opposite order to their arrival."""
+    later = OpenPrimary("p-later", "I0102", *ORIGIN, T0 + timedelta(minutes=2), "case-1")
+    dup = find_duplicate(InMemoryPrimaries([later]), "I0102", *ORIGIN, T0, WINDOW)
+    assert dup is not None and dup.primary.report_id == "p-later"
+
+
+points = st.tuples(st.floats(-179.0, 179.0), st.floats(-80.0, 80.0))
+
+
+@given(points, st.floats(-1.0, 1.0), st.floats(-1.0, 1.0), st.sampled_from([0.0, 15.0, 30.0, 150.0, 2000.0]))
+def test_reports_that_could_merge_share_a_merge_lock(a: tuple[float, float], fx: float, fy: float,
+                                                     radius_m: float) -> None:
+    """Any point inside A's search box (every primary A could join) holds one of A's keys when it is decided."""
+    box = SearchBox.around(*a, radius_m)
+    b = (a[0] + fx * (box.east - a[0]), a[1] + fy * (box.north - a[1]))
+    if not (box.west <= b[0] <= box.east and box.south <= b[1] <= box.north):
+        return  # rounding put b just outside: the search would not find it either
+    assert set(neighbourhood_keys("I0102", *a, radius_m)) & set(neighbourhood_keys("I0102", *b, radius_m))
+
+
+def test_merge_locks_are_few_and_apart_for_far_places_and_other_categories() -> None:
+    here = neighbourhood_keys("I0102", *ORIGIN, 50)
+    assert 1 <= len(here) <= 4 and here == sorted(here)
+    assert not set(here) & set(neighbourhood_keys("I0102", ORIGIN[0] + 0.05, ORIGIN[1], 50)), "5 km away"
+    assert not set(here) & set(neighbourhood_keys("I0103", *ORIGIN, 50)), "another category"

@@ -364,8 +364,11 @@ SCENARIOS += [
       [primary("p1", "I0102", offset(P011, 20), MON_10 - 49 * H)]),
     S("dup-other-category", rpt("积存垃圾", hint="I0103"), routed("I0103", "HW", "incident-B"),
       [primary("p1", "I0102", offset(P011, 5), MON_10 - H)]),
-    S("dup-later-primary", rpt("暴露垃圾", hint="I0102"), routed("I0102", "HW", "incident-B"),
+    # decided after a report that came later (another partition was faster): it joins that case
+    S("dup-later-primary", rpt("暴露垃圾", hint="I0102"), {"outcome": "merged", "primary": "p1"},
       [primary("p1", "I0102", offset(P011, 5), MON_10 + H)]),
+    S("dup-later-primary-past-window", rpt("暴露垃圾", hint="I0102"), routed("I0102", "HW", "incident-B"),
+      [primary("p1", "I0102", offset(P011, 5), MON_10 + 49 * H)]),
     S("dup-nearest-wins", rpt("暴露垃圾", hint="I0102"), {"outcome": "merged", "primary": "p2"},
       [primary("p1", "I0102", offset(P011, 30), MON_10 - H), primary("p2", "I0102", offset(P011, -10), MON_10 - H)]),
     S("dup-earliest-on-tie", rpt("暴露垃圾", hint="I0102"), {"outcome": "merged", "primary": "p1"},
