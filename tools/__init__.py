@@ -1,0 +1,1 @@
+"""Tools that drive or measure the platform from outside: load generators, benchmarks."""
