@@ -58,24 +58,35 @@ class InboxProcessor:
         self.services = services or {}
 
     async def handle_batch(self, messages: Sequence[InMessage]) -> None:
+        """One transaction and one inbox statement for the whole batch, then each new event's handler in order.
+
+        An unreadable message fails the batch before anything is written; the consumer loop then handles the
+        messages one by one, so only that one is dead-lettered.
+        """
+        parsed = [self._parse(message) for message in messages]
+        wanted = [(envelope, body) for envelope, body in parsed if body is not None]
+        if not wanted:
+            return
         async with self.sessions() as session, session.begin():
-            for message in messages:
-                await self._handle(session, message)
+            fresh = await self.inbox.claim_many(session, self.consumer, [envelope.id for envelope, _ in wanted])
+            for envelope, body in wanted:
+                if envelope.id not in fresh:
+                    continue  # a redelivery, or the same event twice in this batch
+                fresh.discard(envelope.id)
+                handler = self.handlers[envelope.type]
+                with bind_ids(report_id=envelope.reportid, case_id=envelope.caseid, event_type=envelope.type):
+                    await handler(HandlerContext(session, envelope, self.outbox, self.clock, self.services), body)
         self.outbox.notify()
 
-    async def _handle(self, session: AsyncSession, message: InMessage) -> None:
+    def _parse(self, message: InMessage) -> tuple[Envelope, Any]:
+        """The envelope and its body; the body is None for an event type this consumer does not handle."""
         try:
             envelope = Envelope.from_bytes(message.value)
         except (ValueError, ValidationError) as exc:
             raise PermanentError(f"unreadable envelope: {exc}") from exc
-        handler = self.handlers.get(envelope.type)
-        if handler is None:
-            return
+        if envelope.type not in self.handlers:
+            return envelope, None
         try:
-            body = parse_body(envelope)
+            return envelope, parse_body(envelope)
         except (KeyError, ValidationError) as exc:
             raise PermanentError(f"invalid {envelope.type} body: {exc}") from exc
-        if not await self.inbox.claim(session, self.consumer, envelope.id):
-            return
-        with bind_ids(report_id=envelope.reportid, case_id=envelope.caseid, event_type=envelope.type):
-            await handler(HandlerContext(session, envelope, self.outbox, self.clock, self.services), body)

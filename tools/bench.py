@@ -31,7 +31,7 @@ import asyncpg
 import httpx
 import orjson
 import psutil
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from intake.signing import signed_headers
 
@@ -153,19 +153,26 @@ class LoadMix:
 class Watcher:
     """Follows routing and case events from now on: report id → (path it took, when this process saw it)."""
 
+    TOPICS = ("cases.v1", "routing.decided.v1")
+
     def __init__(self, bootstrap: str) -> None:
-        self.consumer = AIOKafkaConsumer("cases.v1", "routing.decided.v1", bootstrap_servers=bootstrap,
-                                         auto_offset_reset="latest", enable_auto_commit=False,
-                                         group_id=f"bench-{uuid.uuid4().hex[:6]}")
+        # partitions assigned by hand, no group: a starved heartbeat can never reset the position to "latest"
+        self.bootstrap = bootstrap
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.case_report: dict[str, str] = {}
         self.reached: dict[str, tuple[str, float]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.consumer.start()
-        while not self.consumer.assignment():
-            await asyncio.sleep(0.1)
-        await self.consumer.seek_to_end()
+        probe = AIOKafkaProducer(bootstrap_servers=self.bootstrap)  # its partitions_for() waits for metadata
+        await probe.start()
+        try:
+            partitions = [TopicPartition(t, p) for t in self.TOPICS for p in sorted(await probe.partitions_for(t))]
+        finally:
+            await probe.stop()
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
