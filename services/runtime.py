@@ -109,7 +109,7 @@ class Platform:
             self._spawn(f"{d.name}:relay", relay.run())
             for spec in d.consumers:
                 processor = InboxProcessor(spec.group, spec.handlers, self.sessions, runtime.inbox, runtime.outbox,
-                                           self.clock, runtime.services)
+                                           self.clock, runtime.services, spec.fold)
                 handle = spec.batch(runtime) if spec.batch else processor.handle_batch
                 loop = ConsumerLoop(self.bus, spec.group, spec.topics, handle, service=d.name,
                                     max_attempts=self.settings.consumer_max_attempts,

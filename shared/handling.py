@@ -36,8 +36,30 @@ class HandlerContext:
 EventHandler = Callable[[HandlerContext, Any], Awaitable[None]]
 
 
+@dataclass
+class BatchContext:
+    """What a batch fold gets: the batch's transaction and the service's outbox, clock and singletons."""
+
+    session: AsyncSession
+    outbox: Outbox
+    clock: Clock
+    services: Mapping[str, Any]
+
+    def event(self, envelope: Envelope) -> HandlerContext:
+        """The per-event context, for the events a fold hands to their single-event handler."""
+        return HandlerContext(self.session, envelope, self.outbox, self.clock, self.services)
+
+
+BatchFold = Callable[[BatchContext, Sequence[tuple[Envelope, Any]]], Awaitable[None]]
+"""Handles all new events of one batch at once (in bus order), e.g. with one statement per table."""
+
+
 class InboxProcessor:
-    """Runs registered handlers on a batch of messages inside one transaction, skipping redeliveries."""
+    """Runs registered handlers on a batch of messages inside one transaction, skipping redeliveries.
+
+    `handlers` says which event types the consumer takes (and handles each one); a service may give a `fold`
+    that takes all new events of the batch at once instead: same transaction, same inbox, one code path.
+    """
 
     def __init__(
         self,
@@ -48,8 +70,10 @@ class InboxProcessor:
         outbox: Outbox,
         clock: Clock,
         services: Mapping[str, Any] | None = None,
+        fold: BatchFold | None = None,
     ) -> None:
         self.consumer = consumer
+        self.fold = fold
         self.handlers = handlers
         self.sessions = sessions
         self.inbox = inbox
@@ -69,13 +93,19 @@ class InboxProcessor:
             return
         async with self.sessions() as session, session.begin():
             fresh = await self.inbox.claim_many(session, self.consumer, [envelope.id for envelope, _ in wanted])
+            new: list[tuple[Envelope, Any]] = []
             for envelope, body in wanted:
-                if envelope.id not in fresh:
-                    continue  # a redelivery, or the same event twice in this batch
-                fresh.discard(envelope.id)
-                handler = self.handlers[envelope.type]
-                with bind_ids(report_id=envelope.reportid, case_id=envelope.caseid, event_type=envelope.type):
-                    await handler(HandlerContext(session, envelope, self.outbox, self.clock, self.services), body)
+                if envelope.id in fresh:  # else a redelivery, or the same event twice in this batch
+                    fresh.discard(envelope.id)
+                    new.append((envelope, body))
+            if self.fold is not None:
+                await self.fold(BatchContext(session, self.outbox, self.clock, self.services), new)
+            else:
+                for envelope, body in new:
+                    with bind_ids(report_id=envelope.reportid, case_id=envelope.caseid, event_type=envelope.type):
+                        await self.handlers[envelope.type](
+                            HandlerContext(session, envelope, self.outbox, self.clock, self.services), body
+                        )
         self.outbox.notify()
 
     def _parse(self, message: InMessage) -> tuple[Envelope, Any]:

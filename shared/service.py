@@ -15,7 +15,7 @@ from shared.bus.base import Bus, TopicSpec
 from shared.bus.consumer import BatchHandler
 from shared.clock import Clock
 from shared.db.outbox import Inbox, Outbox, inbox_table, outbox_table
-from shared.handling import EventHandler
+from shared.handling import BatchFold, EventHandler
 from shared.settings import Settings
 
 
@@ -28,6 +28,8 @@ class ConsumerSpec:
     topics: list[str]
     batch: Callable[[ServiceRuntime], BatchHandler] | None = None
     """Optional fast path for a whole poll in one go; it must keep the same inbox semantics as `handlers`."""
+    fold: BatchFold | None = None
+    """All new events of a batch at once, after the kernel's inbox claim (`handlers` still names the types)."""
 
 
 @dataclass
