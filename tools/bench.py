@@ -73,6 +73,8 @@ class Step:
     drain_s: float = float("nan")
     window_s: float = 0.0
     cpu_s: dict[str, float] = field(default_factory=dict)
+    idle_cpu_s: dict[str, float] = field(default_factory=dict)
+    """What each process would have used in the same window with no load (heartbeats, polls, timers)."""
     rss_mb: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -81,6 +83,12 @@ class Step:
 
     def cpu_ms_per_report(self, name: str) -> float:
         return self.cpu_s.get(name, 0.0) * 1000 / self.reached if self.reached else float("nan")
+
+    def net_ms_per_report(self, name: str | None = None) -> float:
+        """CPU above idle per report: what one more report costs, without the fixed background."""
+        names = [name] if name else list(self.cpu_s)
+        net = sum(self.cpu_s[n] - self.idle_cpu_s.get(n, 0.0) for n in names if n in self.cpu_s)
+        return net * 1000 / self.reached if self.reached else float("nan")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -239,8 +247,17 @@ def tree_usage(procs: list[psutil.Process]) -> tuple[float, float]:
     return cpu, rss / 2**20
 
 
+async def idle_rates(procs: dict[str, list[psutil.Process]], seconds: float) -> dict[str, float]:
+    """CPU seconds per second each process uses with no load at all."""
+    before = {n: tree_usage(p)[0] for n, p in procs.items()}
+    started = time.perf_counter()
+    await asyncio.sleep(seconds)
+    elapsed = time.perf_counter() - started
+    return {n: (tree_usage(p)[0] - before[n]) / elapsed for n, p in procs.items()}
+
+
 async def run_step(step: Step, url: str, secret: str, places: list[Place], procs: dict[str, list[psutil.Process]],
-                   watcher: Watcher, concurrency: int, drain_timeout_s: float) -> None:
+                   watcher: Watcher, concurrency: int, drain_timeout_s: float, idle: dict[str, float]) -> None:
     mix = LoadMix(places, int(step.offered))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     before = {n: tree_usage(p) for n, p in procs.items()}
@@ -295,6 +312,7 @@ async def run_step(step: Step, url: str, secret: str, places: list[Place], procs
     step.window_s = time.perf_counter() - started
     for name in procs:
         step.cpu_s[name] = after[name][0] - before[name][0]
+        step.idle_cpu_s[name] = idle.get(name, 0.0) * step.window_s
         step.rss_mb[name] = after[name][1]
     for report, acked in step.ack_at.items():
         if report in watcher.reached:
@@ -392,18 +410,20 @@ def report(steps: list[Step], kafka_rate: float, pg_rate: float, info: str) -> s
     lines += [
         "",
         "CPU per report: CPU seconds each process used from the step's start until the backlog drained (+1 s),",
-        "divided by the reports that reached their case, merge or queue. RSS at the end of the step.",
+        "divided by the reports that reached their case, merge or queue; *above idle* first subtracts what the",
+        "processes use with no load in the same time (measured before the first step). RSS at the end of the step.",
         "",
-        "| offered/s | reached | " + " | ".join(PROCESSES) + " | **total CPU ms/report** | RSS MB "
+        "| offered/s | reached | " + " | ".join(PROCESSES) + " | **total CPU ms/report** | above idle | RSS MB "
         f"({'/'.join(PROCESSES)}) |",
-        "| --- | --- | " + " | ".join("---" for _ in PROCESSES) + " | --- | --- |",
+        "| --- | --- | " + " | ".join("---" for _ in PROCESSES) + " | --- | --- | --- |",
     ]
     for s in steps:
         total = sum(s.cpu_s.values()) * 1000 / s.reached if s.reached else float("nan")
         lines.append(
             f"| {s.offered:.0f} | {s.reached} | "
             + " | ".join(f"{s.cpu_ms_per_report(n):.2f}" for n in PROCESSES)
-            + f" | **{total:.2f}** | {' / '.join(f'{s.rss_mb.get(n, 0):.0f}' for n in PROCESSES)} |"
+            + f" | **{total:.2f}** | {s.net_ms_per_report():.2f} "
+            + f"| {' / '.join(f'{s.rss_mb.get(n, 0):.0f}' for n in PROCESSES)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -416,7 +436,8 @@ def summary(step: Step) -> str:
             f"{step.accepted / step.seconds:.0f}/s shed {step.shed} errors {step.errors} reached "
             f"{step.reached}/{step.accepted} drain {step.drain_s:.1f}s | p99 case {_ms(percentile(lat['case'], 99))} "
             f"merge {_ms(percentile(lat['merge'], 99))} queue {_ms(percentile(lat['queue'], 99))} ms "
-            f"(n {len(lat['case'])}/{len(lat['merge'])}/{len(lat['queue'])}) | CPU ms/report {total:.2f}: {per}")
+            f"(n {len(lat['case'])}/{len(lat['merge'])}/{len(lat['queue'])}) | CPU ms/report {total:.2f} "
+            f"(above idle {step.net_ms_per_report():.2f}): {per}")
 
 
 async def main() -> None:
@@ -430,6 +451,7 @@ async def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=30)
     parser.add_argument("--concurrency", type=int, default=64, help="HTTP connections to intake")
     parser.add_argument("--no-ceilings", action="store_true", help="skip the Kafka and PostgreSQL ceilings")
+    parser.add_argument("--idle-seconds", type=float, default=10, help="how long to measure the idle CPU")
     parser.add_argument("--secret", default=os.environ.get("CITYLOOP_HOTLINE_HMAC_SECRET", "dev-only-hotline-secret"))
     parser.add_argument("--out", default="var/bench-e2e.md")
     args = parser.parse_args()
@@ -438,10 +460,12 @@ async def main() -> None:
     procs = stack_processes(Path(args.stack_dir))
     watcher = Watcher(args.bootstrap)
     await watcher.start()
+    idle = await idle_rates(procs, args.idle_seconds)
+    print("idle CPU %: " + " ".join(f"{n}={100 * v:.1f}" for n, v in idle.items()), flush=True)
     steps = []
     for rate in (float(r) for r in args.rates.split(",")):
         step = Step(rate, args.seconds)
-        await run_step(step, args.url, args.secret, places, procs, watcher, args.concurrency, args.drain_timeout)
+        await run_step(step, args.url, args.secret, places, procs, watcher, args.concurrency, args.drain_timeout, idle)
         steps.append(step)
         print(summary(step), flush=True)
     await watcher.stop()
