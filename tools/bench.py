@@ -36,13 +36,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from intake.signing import signed_headers
 
 PROBLEMS = [
-    ("{addr}的井盖破损了，行人容易踩空，请尽快处理", "general"),
+    ("{addr}的窨井盖破损塌陷", "general"),
     ("{addr}有人占道经营摆摊，影响通行", "general"),
     ("{addr}垃圾桶满溢，垃圾堆在路边好几天了", "general"),
     ("{addr}路灯不亮已经一周", "general"),
     ("{addr}道路破损出现大坑，车辆经过很危险", "complex"),
     ("{addr}绿地里堆放了很多建筑材料", "general"),
-    ("{addr}有车辆违章停在人行道上", "general"),
+    ("{addr}机动车乱停乱放占用人行道", "general"),
+    ("{addr}共享单车乱停放堵住了人行道", "general"),
+    ("{addr}有人乱贴小广告", "general"),
     ("{addr}下水道堵塞，污水外溢", "complex"),
 ]
 UNDECIDABLE = [
@@ -76,6 +78,8 @@ class Step:
     idle_cpu_s: dict[str, float] = field(default_factory=dict)
     """What each process would have used in the same window with no load (heartbeats, polls, timers)."""
     rss_mb: dict[str, float] = field(default_factory=dict)
+    pg_commits: int = 0
+    pg_rows_written: int = 0
 
     @property
     def all_latencies(self) -> list[float]:
@@ -256,9 +260,22 @@ async def idle_rates(procs: dict[str, list[psutil.Process]], seconds: float) -> 
     return {n: (tree_usage(p)[0] - before[n]) / elapsed for n, p in procs.items()}
 
 
+async def pg_counters(pg_url: str) -> tuple[int, int]:
+    """Committed transactions and rows written in the database so far (a count the machine's load cannot skew)."""
+    conn = await asyncpg.connect(pg_url)
+    try:
+        row = await conn.fetchrow("SELECT xact_commit, tup_inserted + tup_updated + tup_deleted AS written "
+                                  "FROM pg_stat_database WHERE datname = current_database()")
+        return int(row["xact_commit"]), int(row["written"])
+    finally:
+        await conn.close()
+
+
 async def run_step(step: Step, url: str, secret: str, places: list[Place], procs: dict[str, list[psutil.Process]],
-                   watcher: Watcher, concurrency: int, drain_timeout_s: float, idle: dict[str, float]) -> None:
+                   watcher: Watcher, concurrency: int, drain_timeout_s: float, idle: dict[str, float],
+                   pg_url: str) -> None:
     mix = LoadMix(places, int(step.offered))
+    pg_before = await pg_counters(pg_url)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     before = {n: tree_usage(p) for n, p in procs.items()}
     started = time.perf_counter()
@@ -309,6 +326,8 @@ async def run_step(step: Step, url: str, secret: str, places: list[Place], procs
     step.drain_s = max(0.0, last - sent_until)
     await asyncio.sleep(1.0)  # what the last events set off downstream (analytics) belongs to this step
     after = {n: tree_usage(p) for n, p in procs.items()}
+    pg_after = await pg_counters(pg_url)
+    step.pg_commits, step.pg_rows_written = pg_after[0] - pg_before[0], pg_after[1] - pg_before[1]
     step.window_s = time.perf_counter() - started
     for name in procs:
         step.cpu_s[name] = after[name][0] - before[name][0]
@@ -413,16 +432,16 @@ def report(steps: list[Step], kafka_rate: float, pg_rate: float, info: str) -> s
         "divided by the reports that reached their case, merge or queue; *above idle* first subtracts what the",
         "processes use with no load in the same time (measured before the first step). RSS at the end of the step.",
         "",
-        "| offered/s | reached | " + " | ".join(PROCESSES) + " | **total CPU ms/report** | above idle | RSS MB "
-        f"({'/'.join(PROCESSES)}) |",
-        "| --- | --- | " + " | ".join("---" for _ in PROCESSES) + " | --- | --- | --- |",
+        "| offered/s | reached | " + " | ".join(PROCESSES) + " | **total CPU ms/report** | above idle "
+        f"| PG commits/report | RSS MB ({'/'.join(PROCESSES)}) |",
+        "| --- | --- | " + " | ".join("---" for _ in PROCESSES) + " | --- | --- | --- | --- |",
     ]
     for s in steps:
         total = sum(s.cpu_s.values()) * 1000 / s.reached if s.reached else float("nan")
         lines.append(
             f"| {s.offered:.0f} | {s.reached} | "
             + " | ".join(f"{s.cpu_ms_per_report(n):.2f}" for n in PROCESSES)
-            + f" | **{total:.2f}** | {s.net_ms_per_report():.2f} "
+            + f" | **{total:.2f}** | {s.net_ms_per_report():.2f} | {s.pg_commits / max(s.reached, 1):.1f} "
             + f"| {' / '.join(f'{s.rss_mb.get(n, 0):.0f}' for n in PROCESSES)} |"
         )
     return "\n".join(lines) + "\n"
@@ -437,7 +456,9 @@ def summary(step: Step) -> str:
             f"{step.reached}/{step.accepted} drain {step.drain_s:.1f}s | p99 case {_ms(percentile(lat['case'], 99))} "
             f"merge {_ms(percentile(lat['merge'], 99))} queue {_ms(percentile(lat['queue'], 99))} ms "
             f"(n {len(lat['case'])}/{len(lat['merge'])}/{len(lat['queue'])}) | CPU ms/report {total:.2f} "
-            f"(above idle {step.net_ms_per_report():.2f}): {per}")
+            f"(above idle {step.net_ms_per_report():.2f}): {per} | PG commits/report "
+            f"{step.pg_commits / max(step.reached, 1):.1f}, rows written/report "
+            f"{step.pg_rows_written / max(step.reached, 1):.1f}")
 
 
 async def main() -> None:
@@ -465,7 +486,8 @@ async def main() -> None:
     steps = []
     for rate in (float(r) for r in args.rates.split(",")):
         step = Step(rate, args.seconds)
-        await run_step(step, args.url, args.secret, places, procs, watcher, args.concurrency, args.drain_timeout, idle)
+        await run_step(step, args.url, args.secret, places, procs, watcher, args.concurrency, args.drain_timeout, idle,
+                       args.pg.replace("postgresql+asyncpg://", "postgresql://"))
         steps.append(step)
         print(summary(step), flush=True)
     await watcher.stop()
