@@ -422,7 +422,7 @@ def report(steps: list[Step], kafka_rate: float, pg_rate: float, info: str) -> s
         lines.append(
             f"| {s.offered:.0f} | {s.sent / s.seconds:.0f} | {s.accepted / s.seconds:.0f} | {s.shed} "
             f"| {sum(s.errors.values())} {dict(s.errors) if s.errors else ''} | {s.reached / s.seconds:.0f} "
-            f"| {s.drain_s:.1f} | {_ms(percentile(s.ack_ms, 99))} "
+            f"| {s.drain_s:.1f} | {_ms(percentile(s.ack_ms, 99))} | "
             + " | ".join(f"{_ms(percentile(lat[p], 50))} / {_ms(percentile(lat[p], 99))}" for p in PATHS)
             + f" | {s.reached / s.seconds / kafka_rate:.3f}, {s.reached / s.seconds / pg_rate:.3f} |"
         )
