@@ -5,7 +5,7 @@ from __future__ import annotations
 from intake import progress, wechat
 from intake.config import IntakeSettings
 from intake.endpoints import ROUTERS
-from intake.handlers import HANDLERS, TOPICS
+from intake.handlers import HANDLERS, TOPICS, fold
 from intake.models import metadata
 from intake.photos import LocalPhotoStore
 from intake.pii import ContactVault
@@ -49,7 +49,7 @@ SERVICE = ServiceDefinition(
     package="intake",
     metadata=metadata,
     routers=ROUTERS,
-    consumers=[ConsumerSpec(group="intake-status", handlers=HANDLERS, topics=TOPICS)],
+    consumers=[ConsumerSpec(group="intake-status", handlers=HANDLERS, topics=TOPICS, fold=fold)],
     workers=[wechat.housekeeping, progress.progress_worker],
     on_startup=start,
     is_idle=is_idle,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, Integer, Row, Text, and_, bindparam, delete, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import (
@@ -303,6 +303,24 @@ async def patrol_reports_of(session: AsyncSession, inspector: str, limit: int, o
         .order_by(reports.c.received_at.desc(), reports.c.report_id).limit(limit).offset(offset)
     )
     return (await session.execute(stmt)).all()
+
+
+_SET_CASE_STATES = text(
+    f"UPDATE {report_status.fullname} s SET case_state = v.state, case_version = v.version, updated_at = v.at "
+    "FROM unnest(:case_ids, :states, :versions, :ats) AS v(case_id, state, version, at) "
+    "WHERE s.case_id = v.case_id AND (s.case_version IS NULL OR s.case_version < v.version)"
+).bindparams(
+    bindparam("case_ids", type_=ARRAY(Text)), bindparam("states", type_=ARRAY(Text)),
+    bindparam("versions", type_=ARRAY(Integer)), bindparam("ats", type_=ARRAY(DateTime(timezone=True))),
+)
+
+
+async def set_case_states(session: AsyncSession, latest: Sequence[tuple[str, str, int, datetime]]) -> None:
+    """`set_case_state` for many cases in one statement: (case id, state, version, at), one row per case."""
+    if latest:
+        case_ids, states, versions, ats = (list(column) for column in zip(*latest, strict=True))
+        await session.execute(_SET_CASE_STATES, {"case_ids": case_ids, "states": states, "versions": versions,
+                                                 "ats": ats})
 
 
 # --- video streaks ---------------------------------------------------------------------------------------------

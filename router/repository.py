@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -51,10 +52,16 @@ async def decision_exists(session: AsyncSession, report_id: str) -> bool:
 
 async def upsert_decision(session: AsyncSession, **values: Any) -> None:
     """A manual dispatch replaces the 'manual' decision that queued the report."""
-    stmt = pg_insert(decisions).values(**values)
-    stmt = stmt.on_conflict_do_update(index_elements=[decisions.c.report_id],
-                                      set_={k: stmt.excluded[k] for k in values if k != "report_id"})
-    await session.execute(stmt)
+    await session.execute(_upsert_decision(frozenset(values)), values)
+
+
+@functools.cache
+def _upsert_decision(columns: frozenset[str]) -> Any:
+    """One statement object per column set, built once: its compiled form and cache key are reused (building
+    and keying the upsert per report was a tenth of the router's CPU)."""
+    stmt = pg_insert(decisions)
+    return stmt.on_conflict_do_update(index_elements=[decisions.c.report_id],
+                                      set_={k: stmt.excluded[k] for k in sorted(columns) if k != "report_id"})
 
 
 # -- open primaries ----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.console import mount_console
 from shared.auth import UserDirectory, auth_router
 from shared.bus.base import Bus
-from shared.bus.consumer import ConsumerLoop
+from shared.bus.consumer import ConsumerLoop, is_transient
 from shared.bus.kafka import KafkaBus
 from shared.bus.local import LocalBus
 from shared.bus.topics import platform_topics
@@ -33,7 +34,7 @@ from shared.db.relay import OutboxRelay
 from shared.errors import DomainError
 from shared.handling import InboxProcessor
 from shared.logging import get_logger
-from shared.metrics import HTTP_LATENCY
+from shared.metrics import HTTP_LATENCY, SHED_REQUESTS
 from shared.service import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
 
@@ -49,6 +50,13 @@ def _city_start(settings: Settings) -> datetime | None:
 class Platform:
     """One or more services in one process, sharing an engine and a bus connection."""
 
+    POOL_SIZE = 20
+    """Connections kept open: enough for the writing requests below plus each relay, consumer and worker, so
+    that none is opened and closed per request under load (a new connection is a TLS attempt and a backend)."""
+    HTTP_WRITES = 12
+    """Writing requests that run at once; more wait up to `HTTP_QUEUE_S` for a turn, then get 503."""
+    HTTP_QUEUE_S = 2.0
+
     def __init__(self, definitions: Sequence[ServiceDefinition], settings: Settings, clock: Clock | None = None,
                  bus: Bus | None = None) -> None:
         if not settings.database_url:
@@ -57,7 +65,7 @@ class Platform:
         self.settings = settings
         self.clock = clock or clock_for(settings.clock_speed, settings.data_dir / "city-clock.txt",
                                         _city_start(settings))
-        self.engine = create_engine(settings.database_url, pool_size=10, max_overflow=20)
+        self.engine = create_engine(settings.database_url, pool_size=self.POOL_SIZE, max_overflow=10)
         self.sessions = session_factory(self.engine)
         self.bus: Bus = bus or (
             KafkaBus(settings.kafka_bootstrap, settings.kafka_client_id, settings.kafka_replication_factor)
@@ -103,7 +111,7 @@ class Platform:
             for spec in d.consumers:
                 processor = InboxProcessor(spec.group, spec.handlers, self.sessions, runtime.inbox, runtime.outbox,
                                            self.clock, runtime.services,
-                                           spec.prepare(runtime) if spec.prepare else None)
+                                           spec.prepare(runtime) if spec.prepare else None, spec.fold)
                 handle = spec.batch(runtime) if spec.batch else processor.handle_batch
                 loop = ConsumerLoop(self.bus, spec.group, spec.topics, handle, service=d.name,
                                     max_attempts=self.settings.consumer_max_attempts,
@@ -206,6 +214,8 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     install_error_handlers(app)
     service_label = platform.name
 
+    app.add_middleware(LoadShedMiddleware, service=service_label, limit=platform.HTTP_WRITES,
+                       queue_s=platform.HTTP_QUEUE_S)
     app.add_middleware(LatencyMiddleware, service=service_label)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
@@ -262,7 +272,52 @@ class LatencyMiddleware:
             )
 
 
+class LoadShedMiddleware:
+    """Overload is refused at once rather than queued until every caller times out.
+
+    At most `limit` writing requests run together (past that they only compete for the same CPU and
+    connections, and each takes longer); a request that cannot start within `queue_s` is answered 503 with
+    `Retry-After` before any work is done, so the process keeps acknowledging at its capacity.
+    """
+
+    WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, app: ASGIApp, service: str, limit: int, queue_s: float) -> None:
+        self.app = app
+        self.service = service
+        self.queue_s = queue_s
+        self._slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in self.WRITES:
+            await self.app(scope, receive, send)
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.queue_s)
+        except TimeoutError:
+            SHED_REQUESTS.labels(self.service).inc()
+            response = JSONResponse(
+                {"error": {"code": "overloaded", "reason": "too many requests at once; retry after the given seconds"}},
+                status_code=503, headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(sqlalchemy.exc.SQLAlchemyError)
+    async def database_error(_: Request, exc: sqlalchemy.exc.SQLAlchemyError) -> JSONResponse:
+        """The database is away or the pool is exhausted: nothing was committed, the caller may retry."""
+        if not (is_transient(exc) or isinstance(exc, sqlalchemy.exc.TimeoutError)):
+            raise exc
+        log.warning("database_unavailable", error=repr(exc))
+        return JSONResponse({"error": {"code": "unavailable", "reason": "the database is unavailable; retry"}},
+                            status_code=503, headers={"Retry-After": "1"})
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)

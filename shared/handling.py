@@ -38,8 +38,30 @@ BatchPrepare = Callable[[AsyncSession, Sequence[InMessage]], Awaitable[None]]
 """Runs first in a batch's transaction, before any handler: e.g. takes every lock the batch needs in one order."""
 
 
+@dataclass
+class BatchContext:
+    """What a batch fold gets: the batch's transaction and the service's outbox, clock and singletons."""
+
+    session: AsyncSession
+    outbox: Outbox
+    clock: Clock
+    services: Mapping[str, Any]
+
+    def event(self, envelope: Envelope) -> HandlerContext:
+        """The per-event context, for the events a fold hands to their single-event handler."""
+        return HandlerContext(self.session, envelope, self.outbox, self.clock, self.services)
+
+
+BatchFold = Callable[[BatchContext, Sequence[tuple[Envelope, Any]]], Awaitable[None]]
+"""Handles all new events of one batch at once (in bus order), e.g. with one statement per table."""
+
+
 class InboxProcessor:
-    """Runs registered handlers on a batch of messages inside one transaction, skipping redeliveries."""
+    """Runs registered handlers on a batch of messages inside one transaction, skipping redeliveries.
+
+    `handlers` says which event types the consumer takes (and handles each one); a service may give a `fold`
+    that takes all new events of the batch at once instead: same transaction, same inbox, one code path.
+    """
 
     def __init__(
         self,
@@ -51,8 +73,10 @@ class InboxProcessor:
         clock: Clock,
         services: Mapping[str, Any] | None = None,
         prepare: BatchPrepare | None = None,
+        fold: BatchFold | None = None,
     ) -> None:
         self.consumer = consumer
+        self.fold = fold
         self.handlers = handlers
         self.sessions = sessions
         self.inbox = inbox
@@ -62,26 +86,43 @@ class InboxProcessor:
         self.prepare = prepare
 
     async def handle_batch(self, messages: Sequence[InMessage]) -> None:
+        """One transaction and one inbox statement for the whole batch, then each new event's handler in order.
+
+        An unreadable message fails the batch before anything is written; the consumer loop then handles the
+        messages one by one, so only that one is dead-lettered.
+        """
+        parsed = [self._parse(message) for message in messages]
+        wanted = [(envelope, body) for envelope, body in parsed if body is not None]
+        if not wanted:
+            return
         async with self.sessions() as session, session.begin():
             if self.prepare is not None:
                 await self.prepare(session, messages)
-            for message in messages:
-                await self._handle(session, message)
+            fresh = await self.inbox.claim_many(session, self.consumer, [envelope.id for envelope, _ in wanted])
+            new: list[tuple[Envelope, Any]] = []
+            for envelope, body in wanted:
+                if envelope.id in fresh:  # else a redelivery, or the same event twice in this batch
+                    fresh.discard(envelope.id)
+                    new.append((envelope, body))
+            if self.fold is not None:
+                await self.fold(BatchContext(session, self.outbox, self.clock, self.services), new)
+            else:
+                for envelope, body in new:
+                    with bind_ids(report_id=envelope.reportid, case_id=envelope.caseid, event_type=envelope.type):
+                        await self.handlers[envelope.type](
+                            HandlerContext(session, envelope, self.outbox, self.clock, self.services), body
+                        )
         self.outbox.notify()
 
-    async def _handle(self, session: AsyncSession, message: InMessage) -> None:
+    def _parse(self, message: InMessage) -> tuple[Envelope, Any]:
+        """The envelope and its body; the body is None for an event type this consumer does not handle."""
         try:
             envelope = Envelope.from_bytes(message.value)
         except (ValueError, ValidationError) as exc:
             raise PermanentError(f"unreadable envelope: {exc}") from exc
-        handler = self.handlers.get(envelope.type)
-        if handler is None:
-            return
+        if envelope.type not in self.handlers:
+            return envelope, None
         try:
-            body = parse_body(envelope)
+            return envelope, parse_body(envelope)
         except (KeyError, ValidationError) as exc:
             raise PermanentError(f"invalid {envelope.type} body: {exc}") from exc
-        if not await self.inbox.claim(session, self.consumer, envelope.id):
-            return
-        with bind_ids(report_id=envelope.reportid, case_id=envelope.caseid, event_type=envelope.type):
-            await handler(HandlerContext(session, envelope, self.outbox, self.clock, self.services), body)

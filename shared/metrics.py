@@ -23,3 +23,6 @@ HANDLER_LATENCY = Histogram(
 CONSUMER_LAG = Gauge("cityloop_consumer_lag", "Messages not yet consumed", ["service", "group", "topic", "partition"])
 OUTBOX_BACKLOG = Gauge("cityloop_outbox_backlog", "Outbox rows waiting to be published", ["service"])
 DLQ_MESSAGES = Counter("cityloop_dlq_messages_total", "Messages sent to a dead-letter topic", ["service", "topic"])
+SHED_REQUESTS = Counter(
+    "cityloop_http_shed_total", "Writing requests refused with 503 because too many were already running", ["service"]
+)

@@ -15,7 +15,7 @@ from shared.bus.base import Bus, TopicSpec
 from shared.bus.consumer import BatchHandler
 from shared.clock import Clock
 from shared.db.outbox import Inbox, Outbox, inbox_table, outbox_table
-from shared.handling import BatchPrepare, EventHandler
+from shared.handling import BatchFold, BatchPrepare, EventHandler
 from shared.settings import Settings
 
 
@@ -30,6 +30,8 @@ class ConsumerSpec:
     """Optional fast path for a whole poll in one go; it must keep the same inbox semantics as `handlers`."""
     prepare: Callable[[ServiceRuntime], BatchPrepare] | None = None
     """Optional first step of each batch's transaction, before its handlers (see `InboxProcessor`)."""
+    fold: BatchFold | None = None
+    """All new events of a batch at once, after the kernel's inbox claim (`handlers` still names the types)."""
 
 
 @dataclass

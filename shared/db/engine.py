@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import zlib
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+IDLE_PING_S = 10.0
+"""A pooled connection unused for longer is checked before it is handed out; a busy one is not."""
 
 
 def async_url(url: str) -> str:
@@ -19,9 +24,33 @@ def async_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
-    return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_recycle=1800
+    """An engine whose connections are pinged only after they sat idle.
+
+    `pool_pre_ping` costs three round trips (BEGIN, ping, ROLLBACK) on every checkout: profiled at 6–9 % of
+    every service's CPU under load. A connection in steady use is known to be alive; one that died under
+    load fails its statement with a disconnect error, SQLAlchemy then drops the pool's older connections,
+    and the caller's retry (consumer loop, relay, worker, or the HTTP client after 503) gets a fresh one.
+    """
+    engine = create_async_engine(
+        async_url(url), pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
+        connect_args={"prepared_statement_cache_size": 500},
     )
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since > IDLE_PING_S:
+            try:
+                dbapi.ping()
+            except Exception as error:  # the pool retries with a new connection
+                raise exc.DisconnectionError(f"idle connection is gone: {error!r}") from error
+
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

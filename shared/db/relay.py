@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
+from collections import Counter
 
-from sqlalchemy import Table, delete, func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.base import Bus, OutMessage
@@ -19,7 +20,7 @@ log = get_logger(__name__)
 class OutboxRelay:
     def __init__(
         self, engine: AsyncEngine, table: Table, bus: Bus, *, service: str, batch_size: int = 500,
-        wakeup: asyncio.Event | None = None, max_idle_s: float = 0.5,
+        wakeup: asyncio.Event | None = None, max_idle_s: float = 0.5, linger_s: float = 0.005,
     ) -> None:
         self.engine = engine
         self.table = table
@@ -28,27 +29,34 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.wakeup = wakeup or asyncio.Event()
         self.max_idle_s = max_idle_s
+        self.linger_s = linger_s
         self._lock_id = zlib.crc32(f"cityloop-outbox|{table.fullname}".encode()) - 2**31
+        name = ".".join(f'"{part}"' for part in table.fullname.split("."))
+        # Leadership, claim and delete in one round trip. The lock is taken once (a volatile CTE is not
+        # inlined); the rows come back only to the leader and reappear if the publish fails (rollback).
+        self._claim = text(
+            f"WITH leader AS (SELECT pg_try_advisory_xact_lock(:lock) AS ok), "
+            f"batch AS (SELECT o.id FROM {name} o, leader WHERE leader.ok ORDER BY o.id LIMIT :n) "
+            f"DELETE FROM {name} t USING batch WHERE t.id = batch.id RETURNING t.id, t.topic, t.key, t.payload"
+        )
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def publish_once(self) -> int:
-        """Publish up to one batch; returns how many rows went out (0 if another relay leads)."""
-        t = self.table
+        """Publish up to one batch; returns how many rows went out (0 if another relay leads).
+
+        The rows are deleted in the transaction that is committed only after the bus acknowledged them, so a
+        failed publish (or a crash) leaves them for the next round.
+        """
         async with self.engine.begin() as conn:
-            leader = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": self._lock_id}))
-            if not leader.scalar_one():
-                return 0
-            query = select(t.c.id, t.c.topic, t.c.key, t.c.payload).order_by(t.c.id).limit(self.batch_size)
-            rows = (await conn.execute(query)).all()
+            rows = sorted((await conn.execute(self._claim, {"lock": self._lock_id, "n": self.batch_size})).all())
             if not rows:
                 return 0
             await self.bus.publish([OutMessage(r.topic, r.key, bytes(r.payload)) for r in rows])
-            await conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
-        for r in rows:
-            EVENTS_PRODUCED.labels(self.service, r.topic).inc()
+        for topic, n in Counter(r.topic for r in rows).items():
+            EVENTS_PRODUCED.labels(self.service, topic).inc(n)
         return len(rows)
 
     async def backlog(self) -> int:
@@ -77,6 +85,9 @@ class OutboxRelay:
             if sent:
                 idle = 0.01
             if sent < self.batch_size:
+                woken = False
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), idle)
+                    woken = await asyncio.wait_for(self.wakeup.wait(), idle)
                 idle = min(idle * 2, self.max_idle_s)
+                if woken and self.linger_s > 0:
+                    await asyncio.sleep(self.linger_s)  # commits close together go out in one batch

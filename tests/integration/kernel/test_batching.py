@@ -1,0 +1,156 @@
+"""A batch costs one transaction, one inbox statement and one outbox statement, and keeps every guarantee."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, text
+
+from shared.bus.base import InMessage, OutMessage
+from shared.bus.local import LocalBus
+from shared.clock import SystemClock
+from shared.contracts import make_envelope
+from shared.contracts.reports import TOPIC, ReportUpdated
+from shared.db.engine import create_engine, session_factory
+from shared.db.migrations import upgrade
+from shared.db.outbox import Inbox, Outbox
+from shared.db.relay import OutboxRelay
+from shared.handling import HandlerContext, InboxProcessor
+from tests.support.ledger.definition import SERVICE
+from tests.support.ledger.models import effects
+
+FAILING = "fail-this-batch"
+
+
+def message(report_id: str, seq: int, text_: str = "note") -> InMessage:
+    body = ReportUpdated(report_id=report_id, kind="supplement", text=text_, count=seq, at=datetime.now(UTC))
+    envelope = make_envelope(body, source="/test", subject=report_id)
+    return InMessage(TOPIC, 0, seq, report_id, envelope.to_bytes())
+
+
+async def record_and_echo(ctx: HandlerContext, body: ReportUpdated) -> None:
+    """The ledger's effect plus an event per handled event, so a batch stages several outbox rows."""
+    if body.text == FAILING:
+        raise RuntimeError("this batch fails")
+    await ctx.session.execute(insert(effects).values(event_id=ctx.envelope.id, key=body.report_id, seq=body.count))
+    await ctx.emit(body, subject=f"echo-{body.count}")
+
+
+@pytest.fixture
+async def ledger(pg_url: str):  # type: ignore[no-untyped-def]
+    await upgrade(SERVICE.package, pg_url)
+    engine = create_engine(pg_url)
+    yield engine
+    await engine.dispose()
+
+
+async def rows(engine, query: str) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    async with engine.connect() as conn:
+        return [tuple(r) for r in (await conn.execute(text(query))).all()]
+
+
+async def test_a_batch_applies_each_new_event_once_and_stages_its_events_in_order(ledger) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(ledger)
+    outbox = Outbox(SERVICE.outbox_table, "/test")
+    processor = InboxProcessor("ledger", {"cityloop.report.updated.v1": record_and_echo}, sessions,
+                               Inbox(SERVICE.inbox_table), outbox, SystemClock())
+    first, second, third, seen_before = (message(f"r{i}", i) for i in range(1, 5))
+    await processor.handle_batch([seen_before])
+
+    await processor.handle_batch([first, second, first, seen_before, third])  # a redelivery and a repeat inside
+
+    assert await rows(ledger, "SELECT key, seq FROM ledger.effects ORDER BY id") == [
+        ("r4", 4), ("r1", 1), ("r2", 2), ("r3", 3)]
+    assert await rows(ledger, "SELECT key FROM ledger.outbox ORDER BY id") == [
+        ("echo-4",), ("echo-1",), ("echo-2",), ("echo-3",)]
+
+
+async def test_a_failing_batch_leaves_no_effect_no_claim_and_no_event(ledger) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(ledger)
+    processor = InboxProcessor("ledger", {"cityloop.report.updated.v1": record_and_echo}, sessions,
+                               Inbox(SERVICE.inbox_table), Outbox(SERVICE.outbox_table, "/test"), SystemClock())
+    with pytest.raises(RuntimeError):
+        await processor.handle_batch([message("ok", 1), message("bad", 2, FAILING)])
+    for table in ("effects", "inbox", "outbox"):
+        assert await rows(ledger, f"SELECT count(*) FROM ledger.{table}") == [(0,)], table
+
+    await processor.handle_batch([message("ok", 1)])  # the good one alone goes through afterwards
+    assert await rows(ledger, "SELECT key FROM ledger.outbox") == [("echo-1",)]
+
+
+class RecordingBus(LocalBus):
+    """Publishes nothing; remembers what it was asked to publish, or fails when told to."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(engine)
+        self.published: list[str] = []
+        self.fail = False
+
+    async def publish(self, messages: Sequence[OutMessage]) -> None:
+        if self.fail:
+            raise ConnectionError("broker away")
+        self.published += [m.key for m in messages]
+
+
+async def stage(engine, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
+    outbox = Outbox(SERVICE.outbox_table, "/test")
+    async with session_factory(engine)() as session, session.begin():
+        for key in keys:
+            body = ReportUpdated(report_id=key, kind="supplement", text="x", at=datetime.now(UTC))
+            await outbox.add(session, body, subject=key)
+
+
+async def test_relay_publishes_in_order_only_as_leader_and_keeps_rows_it_could_not_publish(ledger) -> None:  # type: ignore[no-untyped-def]
+    bus = RecordingBus(ledger)
+    relay = OutboxRelay(ledger, SERVICE.outbox_table, bus, service="ledger", batch_size=3)
+    await stage(ledger, ["a", "b"])
+    await stage(ledger, ["c", "d"])
+
+    async with ledger.connect() as other:  # another relay leads: this one publishes nothing and keeps the rows
+        await other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": relay._lock_id})
+        assert await relay.publish_once() == 0
+        await other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": relay._lock_id})
+    assert await relay.backlog() == 4
+
+    bus.fail = True
+    with pytest.raises(ConnectionError):
+        await relay.publish_once()
+    assert await relay.backlog() == 4
+
+    bus.fail = False
+    assert await relay.publish_once() == 3
+    assert await relay.publish_once() == 1
+    assert bus.published == ["a", "b", "c", "d"]
+    assert await relay.backlog() == 0
+
+
+async def test_relay_woken_by_commits_sends_close_commits_together(ledger) -> None:  # type: ignore[no-untyped-def]
+    bus = RecordingBus(ledger)
+    calls: list[int] = []
+    original = bus.publish
+
+    async def counting(messages: Sequence[OutMessage]) -> None:
+        calls.append(len(messages))
+        await original(messages)
+
+    bus.publish = counting  # type: ignore[method-assign]
+    relay = OutboxRelay(ledger, SERVICE.outbox_table, bus, service="ledger", linger_s=1.0)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.3)
+        for key in ("x", "y", "z"):
+            await stage(ledger, [key])
+            relay.wakeup.set()
+        for _ in range(100):
+            if len(bus.published) == 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        relay.stop()
+        relay.wakeup.set()
+        await asyncio.wait_for(task, 5)
+    assert bus.published == ["x", "y", "z"]
+    assert len(calls) < 3, calls  # the linger gathered commits that woke it separately
