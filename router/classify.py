@@ -295,7 +295,8 @@ class TextClassifier:
     def _softmax(self, scores: np.ndarray) -> np.ndarray:
         scores = scores * self.temperature
         exp = np.exp(scores - scores.max())
-        return exp / exp.sum()
+        probabilities: np.ndarray = exp / exp.sum()
+        return probabilities
 
     def probabilities(self, text: str) -> np.ndarray:
         """The model's probabilities for the head of `text`, before keywords."""

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import importlib.metadata
 import itertools
 import logging
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,6 +46,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar  # type: ignore[import-untyped, unused-ignore]
 import holidays
 import yaml
+
+_HOLIDAYS_VERSION = importlib.metadata.version("holidays")
 
 __all__ = [
     "DEFAULT_OFFICE_HOURS",
@@ -79,7 +82,7 @@ _LIBRARY_YEARS: frozenset[int] = frozenset(
 def _warning(year: int) -> str:
     return (
         f"no announced holiday arrangement for {year} (chinese-calendar {chinese_calendar.__version__} "
-        f"and operator overrides): statutory holidays estimated (holidays {holidays.__version__}), "
+        f"and operator overrides): statutory holidays estimated (holidays {_HOLIDAYS_VERSION}), "
         f"make-up working days (调休) unknown, other days Monday-Friday"
     )
 

@@ -245,7 +245,7 @@ def _area_from_feature(feature: Any, key: str, crs: Crs, source: str, index: int
         geometry = parts[0] if len(parts) == 1 else MultiPolygon(parts)
         if geometry.is_empty:
             raise GeoDataError(source, "geometry is invalid and cannot be repaired", index)
-    return Area(str(value), dict(properties), geometry)  # type: ignore[arg-type]
+    return Area(str(value), dict(properties), geometry)
 
 
 def _polygons(geometry: BaseGeometry) -> list[Polygon]:

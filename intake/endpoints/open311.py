@@ -365,4 +365,4 @@ def _client(runtime: IntakeRuntime, api_key: str | None) -> str:
 
 
 for _fmt in ("json", "xml"):
-    _add_format_routes(_fmt)  # type: ignore[arg-type]
+    _add_format_routes(_fmt)
