@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intake import wechat
+from intake import retention, wechat
 from intake.config import IntakeSettings
 from intake.endpoints import ROUTERS
 from intake.handlers import HANDLERS, TOPICS
@@ -46,7 +46,7 @@ SERVICE = ServiceDefinition(
     metadata=metadata,
     routers=ROUTERS,
     consumers=[ConsumerSpec(group="intake-status", handlers=HANDLERS, topics=TOPICS)],
-    workers=[wechat.housekeeping],
+    workers=[wechat.housekeeping, retention.retention_worker],
     on_startup=start,
     is_idle=is_idle,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from intake import repository as repo
 from shared.contracts import EVENT_TYPES
 from shared.contracts.cases import TOPIC as CASES_TOPIC
-from shared.contracts.cases import CaseClosed, CaseEvent, CaseFiled, ReportAttached
+from shared.contracts.cases import CaseClosed, CaseEvent, CaseFiled, ReportAttached, WhistleBlown
 from shared.contracts.routing import TOPIC as ROUTING_TOPIC
 from shared.contracts.routing import ManualDispatchNeeded, ReportMerged, RoutingDecided
 from shared.handling import EventHandler, HandlerContext
@@ -19,6 +19,7 @@ async def on_routed(ctx: HandlerContext, body: RoutingDecided) -> None:
         at=ctx.envelope.time,
         reason=body.rule.reason,
         department_code=body.department_code,
+        street_code=body.grid.street_code,
     )
 
 
@@ -34,11 +35,24 @@ async def on_merged(ctx: HandlerContext, body: ReportMerged) -> None:
 
 
 async def on_queued(ctx: HandlerContext, body: ManualDispatchNeeded) -> None:
-    await repo.set_routing(ctx.session, body.report_id, stage="queued", at=ctx.envelope.time, reason=body.reason)
+    await repo.set_routing(ctx.session, body.report_id, stage="queued", at=ctx.envelope.time, reason=body.reason,
+                           street_code=body.grid.street_code)
+
+
+def units_of(body: CaseEvent) -> list[tuple[str, str]]:
+    """Who may read this case's reports from now on: every department it is assigned or summoned to (never
+    taken away: a department keeps seeing what it once had), and the street it lies in."""
+    units = [("department", body.department_code)] if body.department_code else []
+    if isinstance(body, WhistleBlown):
+        units += [("department", d) for d in body.departments]
+    if isinstance(body, CaseFiled) and body.grid.street_code:
+        units.append(("street", body.grid.street_code))
+    return units
 
 
 async def on_case_event(ctx: HandlerContext, body: CaseEvent) -> None:
     """Filing (and attaching, and closing) names the reports; every other case event is found by case id."""
+    await repo.add_case_units(ctx.session, body.case_id, units_of(body))
     linked: list[str] = []
     if isinstance(body, CaseFiled | ReportAttached):
         linked = [body.report_id]
