@@ -235,11 +235,18 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(auth_router)
+    app.include_router(auth_router, responses=EVERYWHERE)
     for d in platform.definitions:
         for router in d.routers:
-            app.include_router(router)
+            app.include_router(router, responses=EVERYWHERE)
     return app
+
+
+EVERYWHERE: dict[int | str, dict[str, Any]] = {
+    413: {"description": "body larger than the limit (refused before it is parsed)"},
+    429: {"description": "rate limit passed: retry after `Retry-After` seconds"},
+}
+"""Answers the body-limit middleware and the rate limiter may give on any route."""
 
 
 class LatencyMiddleware:
