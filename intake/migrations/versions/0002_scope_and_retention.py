@@ -26,6 +26,12 @@ def upgrade() -> None:
         sa.Column("unit", sa.Text, primary_key=True),
         schema=S,
     )
+    # Cases known before this revision: the department routing named is the one the case was filed to.
+    # Later redispatches and summons of those cases were not recorded and are not recovered.
+    op.execute(
+        f"INSERT INTO {S}.case_units (case_id, kind, unit) SELECT DISTINCT case_id, 'department', department_code "
+        f"FROM {S}.report_status WHERE case_id IS NOT NULL AND department_code IS NOT NULL ON CONFLICT DO NOTHING"
+    )
     op.create_table(
         "report_photos",
         sa.Column("name", sa.Text, primary_key=True),
