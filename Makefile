@@ -37,7 +37,7 @@ test-fast: install ## Unit tests only (no servers)
 
 lint: install ## ruff, mypy and the import-linter boundaries
 	$(BIN)/ruff check .
-	$(BIN)/mypy shared services intake router workflow analytics
+	$(BIN)/mypy shared services intake router workflow analytics tools
 	$(BIN)/lint-imports
 
 format: install

@@ -42,9 +42,9 @@ micro() {  # name, command...
   echo "described; compare ratios within a run, not absolute numbers across machines."
   echo
   cat "$OUT/e2e.md"
-  micro "router: routing one report in-process (full demo district)" $BIN/python -m router.bench
+  micro "router: routing one report in-process (full demo district)" $BIN/python -m tools.bench_router
   micro "workflow: durable timers (${BENCH_TIMERS:-1000000} pending, cohort of ${BENCH_COHORT:-100000} due at one instant)" \
-    $BIN/python -m workflow.bench --url "$PG_MICRO" --timers "${BENCH_TIMERS:-1000000}" --cohort "${BENCH_COHORT:-100000}"
+    $BIN/python -m tools.bench_timers --url "$PG_MICRO" --timers "${BENCH_TIMERS:-1000000}" --cohort "${BENCH_COHORT:-100000}"
   micro "analytics: department scoreboard over ${BENCH_CASES:-10000000} cases" \
     $BIN/python -m analytics.bench --url "$PG_MICRO" --cases "${BENCH_CASES:-10000000}"
 } > BENCHMARKS.md

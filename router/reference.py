@@ -15,11 +15,11 @@ from router.channels import ChannelCategories
 from router.classify import TextClassifier
 from router.config import RouterSettings
 from router.corpus import read_tsv
-from router.departments import DepartmentDirectory
 from router.locate import Locator
 from router.rules import RuleContext
 from shared.calendar import WorkCalendar, default_calendar
 from shared.contracts.common import Crs
+from shared.departments import DepartmentDirectory
 from shared.geo import AreaIndex, Gazetteer
 from shared.logging import get_logger
 from shared.taxonomy import Taxonomy

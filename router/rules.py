@@ -17,9 +17,9 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from router.departments import DepartmentDirectory
 from router.yamlines import Problem, YamlFileError, as_mapping, dotted, load
 from shared.contracts.common import Channel
+from shared.departments import DepartmentDirectory
 from shared.taxonomy import Taxonomy
 
 Priority = Literal["normal", "high", "urgent"]

@@ -52,6 +52,9 @@ def run(
     from services.runtime import Platform, create_app
 
     settings = get_settings()
+    if simulate > 0 and settings.environment == "prod":
+        raise typer.BadParameter("the simulator files made-up reports: it never runs in production "
+                                 "(CITYLOOP_ENVIRONMENT=prod)", param_hint="--simulate")
     configure_logging(settings.log_level, settings.log_json)
     _log_environment(settings)
     settings, server = _settings_with_database(settings)
@@ -83,7 +86,7 @@ def _log_environment(settings: Settings) -> None:
 
 
 def _attach_simulator(api: FastAPI, settings: Settings, host: str, port: int, per_minute: float) -> None:
-    from services.simulate import start_in_background
+    from tools.simulate import start_in_background
 
     start_in_background(api, f"http://{host}:{port}", settings, per_minute)
 
@@ -96,7 +99,7 @@ def simulate(
     duration: Annotated[float | None, typer.Option(help="stop after this many seconds (default: Ctrl-C)")] = None,
 ) -> None:
     """Drive a running platform with a simulated city: reporters on every channel and the people who work cases."""
-    from services.simulate import options_from_settings, run_simulation
+    from tools.simulate import options_from_settings, run_simulation
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)

@@ -22,11 +22,11 @@ from shared.contracts.common import Actor, Photo
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutingDecided
 from shared.db.outbox import Outbox
+from shared.departments import DepartmentDirectory
 from shared.errors import Conflict, Invalid, NotFound
 from workflow import machine
 from workflow.config import Profile, Rules, WorkflowSettings
 from workflow.deadlines import Clockwork
-from workflow.departments import DepartmentDirectory
 from workflow.machine import Action, CaseFacts, State
 from workflow.repository import Repository, Scope
 from workflow.schedule import DeadlineBook, checkin_kind

@@ -24,10 +24,11 @@ from shared.contracts.common import Contract
 from shared.contracts.envelope import Envelope
 from shared.contracts.registry import topic_of
 from shared.db.outbox import Outbox
+from shared.departments import DepartmentDirectory
+from shared.errors import Conflict, Forbidden
 from shared.logging import get_logger
 from shared.service import ServiceRuntime
 from workflow import machine
-from workflow.departments import DepartmentDirectory
 from workflow.machine import Action, State
 from workflow.metrics import (
     CASES_OPEN,
@@ -42,6 +43,9 @@ from workflow.service import WORKFLOW, Workflow, actor_of, audit_row
 
 log = get_logger(__name__)
 SYSTEM_ACTOR = actor_of(WORKFLOW)
+FIRE_ACTIONS = {"warn": Action.WARN, "due": Action.REMIND, "checkin": Action.CHECKIN_MISSED,
+                "escalate": Action.ESCALATE}
+"""A timer row's step (`escalate:<level>` for supervision) → the machine action it asks for."""
 DEPARTMENT_CLOCKS = ("acknowledge", "handle")
 """Deadlines whose supervision climbs the department's chain; first contact and verification have none."""
 
@@ -109,28 +113,34 @@ class TimerPoller:
         return total
 
     def _event(self, row: Row[Any], now: datetime) -> tuple[Action, Contract] | None:
-        """The event a due timer stands for, or None if its clock stopped meanwhile (defensive: meeting,
-        cancelling or suspending a deadline updates its timers in the same transaction)."""
-        if row.deadline_status != "active" or State(row.state) not in machine.RUNNING:
+        """The event a due timer stands for, or None if the state machine refuses its action now (the case is
+        suspended or finished) or its clock stopped meanwhile. The machine decides, as for every other action."""
+        step: str = row.fire_kind
+        action = FIRE_ACTIONS.get(step.split(":", 1)[0])
+        if action is None:
+            log.warning("unknown_timer_step", timer_id=row.id, step=step)
             return None
+        if row.deadline_status != "active":
+            return None
+        try:
+            machine.check(action, machine.CaseFacts(state=State(row.state)), WORKFLOW)
+        except (Conflict, Forbidden):
+            return None
+        event = machine.TRANSITIONS[action].event
         common = {"case_id": row.case_id, "case_no": row.case_no, "state": row.state, "version": row.version,
                   "at": now, "actor": SYSTEM_ACTOR, "department_code": row.case_department}
-        step: str = row.fire_kind
-        if step == "warn":
-            return Action.WARN, ev.DeadlineWarned(**common, kind=row.kind, due_at=row.deadline_due)
-        if step == "due":
-            return Action.REMIND, ev.DeadlineBreached(**common, kind=row.kind, due_at=row.deadline_due)
-        if step == "checkin":
-            return Action.CHECKIN_MISSED, ev.CheckInMissed(**common, missed_department=row.department_code or "",
-                                                           due_at=row.deadline_due)
-        if step.startswith("escalate:"):
+        if event is ev.CheckInMissed:
+            return action, ev.CheckInMissed(**common, missed_department=row.department_code or "",
+                                            due_at=row.deadline_due)
+        if event is ev.CaseEscalated:
             level = int(step.split(":", 1)[1])
             target = (self.departments.escalation_target(row.department_code, level)
                       if row.kind in DEPARTMENT_CLOCKS else None)
-            return Action.ESCALATE, ev.CaseEscalated(**common, kind=row.kind, level=level, due_at=row.deadline_due,
-                                                     escalated_to=target)
-        log.warning("unknown_timer_step", timer_id=row.id, step=step)
-        return None
+            return action, ev.CaseEscalated(**common, kind=row.kind, level=level, due_at=row.deadline_due,
+                                            escalated_to=target)
+        if event is ev.DeadlineWarned or event is ev.DeadlineBreached:
+            return action, event(**common, kind=row.kind, due_at=row.deadline_due)
+        raise AssertionError(f"no timer event for {event.__name__}")
 
     async def refresh_metrics(self) -> None:
         async with self.sessions() as session:

@@ -9,7 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Contract(BaseModel):
-    """Base of every event body: unknown fields are kept so older readers survive newer writers."""
+    """Base of every event body.
+
+    Readers are tolerant: fields they do not know are kept, so older readers survive newer writers. Writers
+    are strict: `make_envelope` refuses a body carrying a field its contract does not declare, so a misspelt
+    keyword fails where the event is written instead of shipping the field's default.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 

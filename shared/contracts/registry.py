@@ -39,7 +39,12 @@ def _type_of(body: Contract) -> str:
 
 
 def make_envelope(body: Contract, *, source: str, subject: str, **extensions: Any) -> Envelope:
-    """Wrap a contract body; `reportid`/`caseid` extensions let logs follow one report across services."""
+    """Wrap a contract body; `reportid`/`caseid` extensions let logs follow one report across services.
+
+    The producer's side of the contract: a body with fields its model does not declare is refused here.
+    """
+    if body.model_extra:
+        raise TypeError(f"{type(body).__name__} has no field {', '.join(sorted(body.model_extra))}")
     data = body.model_dump(mode="json", exclude_none=True)
     event_type = data.pop("type")
     _type_of(body)

@@ -31,13 +31,13 @@ from intake.definition import SERVICE as INTAKE
 from intake.signing import signed_headers
 from router.definition import SERVICE as ROUTER
 from services.runtime import create_app
-from services.simulate import SimulatorHandle, run_simulation, start_in_background
-from services.simulation.reporters import CHANNEL_MIX
-from services.simulation.texts import PROBLEMS, hotline_category
 from shared.auth import Role
 from shared.clock import AcceleratedClock
 from shared.taxonomy import Taxonomy
 from tests.support.harness import RunningPlatform, running_platform
+from tools.simulate import SimulatorHandle, run_simulation, start_in_background
+from tools.simulation.reporters import CHANNEL_MIX
+from tools.simulation.texts import PROBLEMS, hotline_category
 from workflow.definition import SERVICE as WORKFLOW
 
 ROUTER_DATA = Path(__file__).resolve().parents[2] / "router" / "data"

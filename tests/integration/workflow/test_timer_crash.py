@@ -19,7 +19,7 @@ from shared.contracts import Envelope
 from shared.db.engine import create_engine
 from shared.db.migrations import upgrade
 from tests.integration.workflow.conftest import DEPARTMENTS
-from workflow.bench import Plan, seed
+from tools.bench_timers import Plan, seed
 
 REPO = Path(__file__).resolve().parents[3]
 PLAN = Plan(total=8000, cohort=1000, stream=0)  # 1000 deadlines × 3 steps + 1250 × 4: 8000 timers
@@ -38,7 +38,7 @@ def pollers(pg_url: str) -> Iterator[list[subprocess.Popen[bytes]]]:
 def start_poller(url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CITYLOOP_WORKFLOW_DEPARTMENTS_PATH": str(DEPARTMENTS)}
     return subprocess.Popen(
-        [sys.executable, "-m", "workflow.timers_cli", "--url", url, "--batch-size", "25", "--interval", "0.05"],
+        [sys.executable, "-m", "tools.timers_alone", "--url", url, "--batch-size", "25", "--interval", "0.05"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 

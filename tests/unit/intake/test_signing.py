@@ -47,3 +47,23 @@ def test_any_change_to_the_body_breaks_the_signature(body: bytes, other: bytes) 
     else:
         with pytest.raises(Unauthorized):
             check(headers, other)
+
+
+# The README's walkthrough ticket signed by `openssl dgst -sha256 -hmac dev-only-hotline-secret` over
+# `<timestamp>.<body>`, computed once outside this code base and pinned: if the signed string's layout ever
+# changes (order, separator, encoding), real hotline systems following the README stop being accepted.
+README_BODY = (
+    '{"ticket_no":"DEMO-0002","call_time":"2026-11-23T10:00:00+08:00","caller":{"name":"王女士",'
+    '"phone":"13800138000"},"content":"草河北路12号门口有人占道经营摆摊卖水果，影响行人通行","address":"草河北路12号",'
+    '"hotline_class":"general"}'
+).encode()
+README_TIMESTAMP = "1763863200"
+OPENSSL_SIGNATURE = "343c22b8a15eba692bd333fd47a522f9a8911607204480eb2d8fb02f645a170e"
+
+
+def test_signature_matches_the_readme_openssl_vector() -> None:
+    now = datetime.fromtimestamp(int(README_TIMESTAMP), UTC)
+    accepted = verify("dev-only-hotline-secret", README_TIMESTAMP, OPENSSL_SIGNATURE, README_BODY, now=now,
+                      window_s=300)
+    assert accepted == OPENSSL_SIGNATURE
+    assert signed_headers("dev-only-hotline-secret", README_BODY, now)[SIGNATURE_HEADER] == OPENSSL_SIGNATURE

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from router.departments import Department, DepartmentDirectory
 from router.reference import ReferenceData
 from shared.contracts.common import Crs
 from shared.contracts.reports import ReportReceived
+from shared.departments import Department, DepartmentDirectory
 from shared.geo import AreaIndex, from_wgs84, to_wgs84
 from tests.unit.router.conftest import realdata
 

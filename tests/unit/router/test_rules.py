@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 from router.reference import ReferenceData
 from router.rules import Facts, MergePolicy, MergeWindow, NightWindow, RuleSet, category_matches, parse_rules
 from router.yamlines import YamlFileError
-
-DEMO = Path(__file__).resolve().parents[3] / "router" / "data" / "rules.yaml"
 
 
 def refuse(text: str, ref: ReferenceData) -> list[tuple[int | None, str, str]]:
@@ -33,33 +31,74 @@ def test_demo_rules_load_in_precedence_order(rules: RuleSet) -> None:
     assert rules.ordered[0].id == "life-safety-words"
 
 
+# A rule document of the test's own: the demo district's rules may be reordered or edited freely.
+SAMPLE = """\
+name: sample
+night: {start: "22:00", end: "06:00"}
+rules:
+  - id: night-noise
+    precedence: 650
+    description: construction noise at night goes to enforcement
+    when: {categories: [I0301], night: true}
+    then: {department: CGZF, priority: high, deadline_profile: incident-A}
+
+  - id: street-led-neighbourhood
+    precedence: 580
+    description: complex tickets about group renting are led by the street
+    when: {channels: [hotline], hotline_class: complex, categories: [I0603]}
+    then: {department_kind: street_office, whistle: true, whistle_department_kinds: [housing, market_supervision]}
+
+  - id: hotline-complex
+    precedence: 300
+    description: a complex 12345 ticket has 15 working days
+    when: {channels: [hotline], hotline_class: complex}
+    then: {deadline_profile: 1515-complex}
+
+  - id: hotline-general
+    precedence: 290
+    description: a 12345 ticket has 5 working days
+    when: {channels: [hotline]}
+    then: {deadline_profile: 1515-general}
+"""
+
+
+def rule_index(rule_id: str) -> int:
+    ids = re.findall(r"^  - id: (\S+)$", SAMPLE, flags=re.MULTILINE)
+    return ids.index(rule_id)
+
+
+def test_sample_rules_load(ref: ReferenceData) -> None:
+    assert [r.id for r in parse_rules(SAMPLE, "rules.yaml", ref.context).ordered] == [
+        "night-noise", "street-led-neighbourhood", "hotline-complex", "hotline-general"]
+
+
 @pytest.mark.parametrize(
-    ("before", "after", "field", "reason"),
+    ("before", "after", "rule_id", "field", "reason"),
     [
-        ("deadline_profile: 1515-complex}", "deadline_profile: 1515-compex}", "rules[10].then.deadline_profile",
-         "unknown deadline profile '1515-compex'"),
-        ("then: {department: CGZF,", "then: {department: XXXX,", "rules[6].then.department", "unknown department"),
-        ("categories: [I0301], night: true", "categories: [I9999], night: true", "rules[6].when.categories",
+        ("deadline_profile: 1515-complex}", "deadline_profile: 1515-compex}", "hotline-complex",
+         "then.deadline_profile", "unknown deadline profile '1515-compex'"),
+        ("then: {department: CGZF,", "then: {department: XXXX,", "night-noise", "then.department",
+         "unknown department"),
+        ("categories: [I0301], night: true", "categories: [I9999], night: true", "night-noise", "when.categories",
          "matches no taxonomy category"),
         ("channels: [hotline], hotline_class: complex}", "channels: [fax], hotline_class: complex}",
-         "rules[10].when.channels[0]", "Input should be"),
-        ("precedence: 290", "precedence: 300", "rules[11].precedence", "same precedence"),
-        ("    precedence: 650\n", "    precedence: 650\n    priority: high\n", "rules[6].priority",
+         "hotline-complex", "when.channels[0]", "Input should be"),
+        ("precedence: 290", "precedence: 300", "hotline-general", "precedence", "same precedence"),
+        ("    precedence: 650\n", "    precedence: 650\n    priority: high\n", "night-noise", "priority",
          "Extra inputs are not permitted"),
         ("whistle_department_kinds: [housing, market_supervision]", "whistle_department_kinds: [astrology]",
-         "rules[8].then.whistle_department_kinds", "no department of kind 'astrology'"),
+         "street-led-neighbourhood", "then.whistle_department_kinds", "no department of kind 'astrology'"),
     ],
 )
 def test_malformed_rule_is_refused_with_line_and_reason(
-    before: str, after: str, field: str, reason: str, ref: ReferenceData
+    before: str, after: str, rule_id: str, field: str, reason: str, ref: ReferenceData
 ) -> None:
-    demo = DEMO.read_text(encoding="utf-8")
-    assert before in demo
-    text = demo.replace(before, after, 1)
+    assert SAMPLE.count(before) == 1
+    text = SAMPLE.replace(before, after, 1)
     [(line, got_field, got_reason)] = refuse(text, ref)
-    assert got_field == field
+    assert got_field == f"rules[{rule_index(rule_id)}].{field}"
     assert reason in got_reason
-    first_changed = next(i for i, (a, b) in enumerate(zip(demo.splitlines(), text.splitlines(), strict=False), 1)
+    first_changed = next(i for i, (a, b) in enumerate(zip(SAMPLE.splitlines(), text.splitlines(), strict=False), 1)
                          if a != b)
     assert line == first_changed
 

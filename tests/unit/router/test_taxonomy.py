@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from router.departments import DepartmentDirectory
 from router.rules import RuleSet
+from shared.departments import DepartmentDirectory
 from shared.taxonomy import Taxonomy, TaxonomyError
 
 COMPONENT_MAJORS = ["公用设施", "道路交通", "市容环境", "园林绿化", "房屋土地", "其他设施"]

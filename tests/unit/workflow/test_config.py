@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from shared.departments import Department, DepartmentDirectory
 from workflow.config import Basis, Escalation, Limit, Rules, WorkflowSettings
-from workflow.departments import Department, DepartmentDirectory
 
 TEST_DEPARTMENTS = Path(__file__).resolve().parents[2] / "integration" / "workflow" / "departments.yaml"
 
@@ -51,10 +51,13 @@ def test_supervision_climbs_the_parent_chain_and_stays_at_its_top() -> None:
 
 
 def test_a_cycle_in_the_department_file_does_not_hang() -> None:
-    directory = DepartmentDirectory([Department("A", parent="B"), Department("B", parent="A")])
+    directory = DepartmentDirectory([Department(code="A", parent="B"), Department(code="B", parent="A")])
     assert directory.chain("A") == ["B"]
 
 
-def test_a_missing_department_file_accepts_any_code(tmp_path: Path) -> None:
-    directory = DepartmentDirectory.from_yaml(tmp_path / "absent.yaml")
-    assert directory.knows("ANY") and not directory
+def test_a_missing_or_empty_department_file_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        DepartmentDirectory.from_yaml(tmp_path / "absent.yaml")
+    (tmp_path / "empty.yaml").write_text("departments: []\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no departments"):
+        DepartmentDirectory.from_yaml(tmp_path / "empty.yaml")

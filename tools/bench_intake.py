@@ -1,6 +1,6 @@
 """Measure how many reports per second one running intake accepts (durably: each 2xx is committed).
 
-    python -m intake.bench --url http://127.0.0.1:8000 --seconds 20 --concurrency 32
+    python -m tools.bench_intake --url http://127.0.0.1:8000 --seconds 20 --concurrency 32
 
 Sends signed 12345 tickets (secret from CITYLOOP_HOTLINE_HMAC_SECRET, as the server reads it) or, with
 `--channel open311 --api-key KEY`, Open311 form posts. Prints one JSON line: accepted reports per
@@ -114,7 +114,7 @@ async def run(url: str, seconds: float, concurrency: int, build: Request, warmup
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m intake.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench_intake", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="intake base URL, e.g. http://127.0.0.1:8000")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)

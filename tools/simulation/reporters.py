@@ -25,16 +25,16 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from intake.signing import signed_headers
-from services.simulation import media, texts
-from services.simulation.client import CityClient
-from services.simulation.district import INSPECTORS, District, Spot, jitter
-from services.simulation.scheduler import Job, Scheduler
-from services.simulation.texts import Problem
 from shared.contracts.common import Crs
 from shared.geo import from_wgs84
 from shared.logging import get_logger
+from tools.simulation import media, texts
+from tools.simulation.client import CityClient
+from tools.simulation.district import INSPECTORS, District, Spot, jitter
+from tools.simulation.scheduler import Job, Scheduler
+from tools.simulation.texts import Problem
 
-log = get_logger("services.simulate")
+log = get_logger("tools.simulate")
 
 CHANNEL_MIX = {"hotline": 45.0, "patrol": 25.0, "video": 12.0, "wechat": 10.0, "iot": 5.0, "open311": 3.0}
 DUPLICATE_SHARE = 0.10

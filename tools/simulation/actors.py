@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.simulation import media, texts
-from services.simulation.client import CityClient
-from services.simulation.district import INSPECTORS, District, Spot
-from services.simulation.scheduler import Scheduler
-from services.simulation.texts import Problem
 from shared.logging import get_logger
 from shared.taxonomy import Taxonomy
+from tools.simulation import media, texts
+from tools.simulation.client import CityClient
+from tools.simulation.district import INSPECTORS, District, Spot
+from tools.simulation.scheduler import Scheduler
+from tools.simulation.texts import Problem
 
-log = get_logger("services.simulate")
+log = get_logger("tools.simulate")
 
 OPEN_STATES = ("filed", "dispatched", "acknowledged", "handled", "verified", "returned")
 NEW_STATES = ("filed", "dispatched", "returned")

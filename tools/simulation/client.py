@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
-from services.simulation.stats import SimulationStats
 from shared.logging import get_logger
+from tools.simulation.stats import SimulationStats
 
-log = get_logger("services.simulate")
+log = get_logger("tools.simulate")
 RACE_RETRIES = 3
 
 

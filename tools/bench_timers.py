@@ -1,4 +1,4 @@
-"""Timer benchmark: `python -m workflow.bench --url postgresql://...` (what `make bench` runs).
+"""Timer benchmark: `python -m tools.bench_timers --url postgresql://...` (what `make bench` runs).
 
 Seeds 1,000,000 pending timers in a fresh database (with generate_series), then lets real pollers
 fire what comes due and reports:
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.db.engine import create_engine, session_factory
 from shared.db.migrations import upgrade
 from shared.db.outbox import Outbox
-from workflow.departments import DepartmentDirectory
+from shared.departments import DepartmentDirectory
 from workflow.models import outbox
 from workflow.timers import TimerPoller
 
@@ -210,7 +210,7 @@ async def main(args: argparse.Namespace) -> None:
 
         clock = OffsetClock(ANCHOR)
         sessions = session_factory(engine)
-        pollers = [TimerPoller(sessions, Outbox(outbox, "/cityloop/workflow"), clock, DepartmentDirectory(),
+        pollers = [TimerPoller(sessions, Outbox(outbox, "/cityloop/workflow"), clock, DepartmentDirectory([]),
                                batch_size=args.batch_size) for _ in range(args.pollers)]
         cohort_at = ANCHOR + timedelta(seconds=plan.cohort_at_s)
         fired = await run_pollers(pollers, plan.stream + plan.cohort, args.interval, args.timeout)

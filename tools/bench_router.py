@@ -1,6 +1,6 @@
 """Latency of `route()` in-process with the full demo district loaded: p50/p99 over ~5,000 generated reports.
 
-    python -m router.bench [--reports 5000] [--seed 7]
+    python -m tools.bench_router [--reports 5000] [--seed 7]
 
 Reports are a channel mix like the city's (hotline tickets with only an address, patrol reports with GPS,
 WeChat snapshots in GCJ-02, video and IoT alerts), texts from the held-out corpus; routed reports become

@@ -26,17 +26,17 @@ import httpx
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.simulation.actors import Actors
-from services.simulation.client import CityClient
-from services.simulation.district import DEMO_DIR, District
-from services.simulation.reporters import Reporters, Secrets
-from services.simulation.scheduler import Scheduler
-from services.simulation.stats import SimulationStats
 from shared.logging import get_logger
 from shared.settings import Settings
+from tools.simulation.actors import Actors
+from tools.simulation.client import CityClient
+from tools.simulation.district import DEMO_DIR, District
+from tools.simulation.reporters import Reporters, Secrets
+from tools.simulation.scheduler import Scheduler
+from tools.simulation.stats import SimulationStats
 
 __all__ = ["SimulationStats", "SimulatorSettings", "options_from_settings", "run_simulation", "start_in_background"]
-log = get_logger("services.simulate")
+log = get_logger("tools.simulate")
 
 
 class SimulatorSettings(BaseSettings):

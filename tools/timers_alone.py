@@ -1,4 +1,4 @@
-"""Run the timer poller alone: `python -m workflow.timers_cli --url postgresql://...`.
+"""Run the timer poller alone: `python -m tools.timers_alone --url postgresql://...`.
 
 A replica of the workflow's timer worker without HTTP or consumers: used by the crash test (which
 kills it with SIGKILL mid-sweep) and handy to add poller capacity by hand.
@@ -13,8 +13,8 @@ import signal
 from shared.clock import SystemClock
 from shared.db.engine import create_engine, session_factory
 from shared.db.outbox import Outbox
+from shared.departments import DepartmentDirectory
 from workflow.config import WorkflowSettings
-from workflow.departments import DepartmentDirectory
 from workflow.models import outbox
 from workflow.timers import TimerPoller, run_poller
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from shared.logging import get_logger
 
-log = get_logger("services.simulate")
+log = get_logger("tools.simulate")
 Job = Callable[[], Awaitable[None]]
 
 

@@ -1,4 +1,9 @@
-"""The district's departments, and which one takes a kind of work in a street."""
+"""The district's department directory: one file, read one way by every service.
+
+The router asks it who owns a kind of work in a street; the workflow asks it whether a code may be
+dispatched to and whom supervision (督办) climbs to. A missing or malformed file stops the service at
+start-up: a workflow that accepted any code would dispatch to departments no one can sign in as.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,14 @@ class Department(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     code: str
-    name: str
-    kind: str
+    name: str = ""
+    kind: str = ""
     parent: str | None = None
     street_code: str | None = None
 
 
 class DepartmentDirectory:
-    """Departments by code, and by (kind, street) for resolving who owns a kind of work at a place."""
+    """Departments by code with their parent chain, and by (kind, street) for who owns a kind of work."""
 
     def __init__(self, departments: Iterable[Department]) -> None:
         self.by_code: dict[str, Department] = {}
@@ -31,11 +36,21 @@ class DepartmentDirectory:
 
     @classmethod
     def from_yaml(cls, path: Path) -> DepartmentDirectory:
+        """Read `departments: [{code, name, kind, parent, street_code}]`; FileNotFoundError when absent."""
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls(Department.model_validate(d) for d in raw.get("departments", []))
+        items = raw.get("departments", []) if isinstance(raw, dict) else []
+        if not items:
+            raise ValueError(f"{path}: no departments (expected a 'departments:' list)")
+        return cls(Department.model_validate(d) for d in items)
 
     def __contains__(self, code: object) -> bool:
         return code in self.by_code
+
+    def knows(self, code: str) -> bool:
+        return code in self.by_code
+
+    def unknown(self, codes: Iterable[str]) -> list[str]:
+        return [c for c in codes if c not in self.by_code]
 
     def kinds(self) -> set[str]:
         return {d.kind for d in self.by_code.values()}
@@ -57,3 +72,19 @@ class DepartmentDirectory:
                 return dept, f"{dept.code} is the {current} department{via}"
             current = fallbacks.get(current)
         return None, f"no department of kind {' → '.join(seen)}" + (f" in street {street_code}" if street_code else "")
+
+    def chain(self, code: str | None) -> list[str]:
+        """Ancestors of `code`, nearest first (cycles in a bad file are cut)."""
+        out: list[str] = []
+        current = self.by_code.get(code) if code else None
+        while current is not None and current.parent and current.parent not in out and current.parent != code:
+            out.append(current.parent)
+            current = self.by_code.get(current.parent)
+        return out
+
+    def escalation_target(self, code: str | None, level: int) -> str | None:
+        """Who supervises at `level` (1 = parent): climbs the chain, staying at its top when it ends."""
+        chain = self.chain(code)
+        if not chain:
+            return None
+        return chain[min(level, len(chain)) - 1]

@@ -1,0 +1,1 @@
+"""Tools that never run in production: benchmarks, evaluation, the city simulator, load generators."""
