@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.Text, primary_key=True),
         sa.Column("unit", sa.Text, primary_key=True),
         schema=S,
+        comment="who may read a case's reports, learnt from cases.v1 events (never from workflow's schema)",
     )
     # Cases known before this revision: the department routing named is the one the case was filed to.
     # Later redispatches and summons of those cases were not recorded and are not recovered.
@@ -51,6 +52,7 @@ def upgrade() -> None:
         sa.Column("report_id", sa.Text, primary_key=True),
         sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
         schema=S,
+        comment="one key per report: deleting the row erases the report's contact details (crypto-shredding)",
     )
     op.create_table(
         "pii_erasures",
@@ -61,6 +63,7 @@ def upgrade() -> None:
         sa.Column("retention_days", sa.Integer, nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         schema=S,
+        comment="audit: every erasure of a reporter's phone and name, when and under which retention",
     )
 
 
