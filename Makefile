@@ -10,7 +10,7 @@ CLOCK_START ?= next-opening
 export CITYLOOP_API_KEYS ?= {"demo-hotline":"hotline","demo-video":"video","demo-iot":"iot","demo-open311":"open311"}
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data kafka-fetch contracts clean
+.PHONY: help install run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data kafka-fetch contracts console-vendor clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -63,6 +63,9 @@ dashboards: install ## Regenerate Grafana dashboards from code
 
 contracts: install ## Regenerate deploy/contracts/asyncapi.json from the event contracts
 	$(BIN)/python -m shared.contracts.export deploy/contracts/asyncapi.json
+
+console-vendor: ## Re-vendor the console's front-end libraries from npm (pinned; commit the result)
+	deploy/console/vendor.sh
 
 demo-data: install ## Regenerate the demo district (deterministic)
 	$(BIN)/python deploy/demo/generate_district.py

@@ -15,6 +15,16 @@ command -v prometheus >/dev/null 2>&1 || {
   fi
 }
 
+# The console's browser test drives Debian's chromium (Playwright's own browser download is not used); the
+# CJK font is for readable screenshots. Without them that test skips with its reason.
+[ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi wqy || {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium and a CJK font (Debian packages) for the console's browser test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+      || echo "chromium could not be installed: the console's browser test will be skipped"
+  fi
+}
+
 cleanup() {
   deploy/kafka/kafka.sh stop "$KAFKA_RUN" >/dev/null 2>&1 || true
   $BIN/python -m services.pgserver stop "$RUN/pg" >/dev/null 2>&1 || true

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from intake import repository as repo
+from intake.service import media_names
 from shared.contracts import EVENT_TYPES
 from shared.contracts.cases import TOPIC as CASES_TOPIC
-from shared.contracts.cases import CaseClosed, CaseEvent, CaseFiled, ReportAttached, WhistleBlown
+from shared.contracts.cases import (
+    CaseClosed,
+    CaseEvent,
+    CaseFiled,
+    CaseHandled,
+    CaseVerified,
+    ReportAttached,
+    WhistleBlown,
+)
 from shared.contracts.routing import TOPIC as ROUTING_TOPIC
 from shared.contracts.routing import ManualDispatchNeeded, ReportMerged, RoutingDecided
 from shared.handling import EventHandler, HandlerContext
@@ -53,6 +62,8 @@ def units_of(body: CaseEvent) -> list[tuple[str, str]]:
 async def on_case_event(ctx: HandlerContext, body: CaseEvent) -> None:
     """Filing (and attaching, and closing) names the reports; every other case event is found by case id."""
     await repo.add_case_units(ctx.session, body.case_id, units_of(body))
+    if isinstance(body, CaseHandled | CaseVerified) and body.photos:
+        await repo.add_case_photos(ctx.session, body.case_id, media_names(body.photos))
     linked: list[str] = []
     if isinstance(body, CaseFiled | ReportAttached):
         linked = [body.report_id]

@@ -79,6 +79,14 @@ report_photos = Table(
     Index("ix_report_photos_report", "report_id"),
 )
 
+photo_uploads = Table(
+    "photo_uploads",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("uploaded_by", Text, primary_key=True),
+    comment="photos people uploaded for case commands (POST /v1/media): the uploader may read them back",
+)
+
 report_keys = Table(
     "report_keys",
     metadata,

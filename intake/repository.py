@@ -15,6 +15,7 @@ from intake.models import (
     case_units,
     idempotency,
     iot_alarms,
+    photo_uploads,
     pii_erasures,
     replay_guard,
     report_keys,
@@ -193,15 +194,32 @@ async def report_visible(session: AsyncSession, report_id: str, scope: ReadScope
     return (await session.execute(stmt)).first() is not None
 
 
-async def photo_visible(session: AsyncSession, name: str, scope: ReadScope) -> bool:
-    """Whether any report carrying this photo is in scope."""
-    stmt = (
+async def photo_visible(session: AsyncSession, name: str, scope: ReadScope, subject: str) -> bool:
+    """Whether district-wide staff asks, the caller uploaded the photo, or a report carrying it is in scope."""
+    if scope.department is None and scope.street is None:
+        return True
+    in_scope = (
         select(report_photos.c.report_id)
         .join(report_status, report_status.c.report_id == report_photos.c.report_id)
         .where(report_photos.c.name == name, scope.allows(report_status))
-        .limit(1)
     )
-    return (await session.execute(stmt)).first() is not None
+    own = select(photo_uploads.c.name).where(photo_uploads.c.name == name, photo_uploads.c.uploaded_by == subject)
+    return bool((await session.execute(select(or_(in_scope.exists(), own.exists())))).scalar())
+
+
+async def add_uploads(session: AsyncSession, names: Sequence[str], *, uploaded_by: str) -> None:
+    if names:
+        rows = [{"name": n, "uploaded_by": uploaded_by} for n in dict.fromkeys(names)]
+        await session.execute(insert(photo_uploads).values(rows).on_conflict_do_nothing())
+
+
+async def add_case_photos(session: AsyncSession, case_id: str, names: Sequence[str]) -> None:
+    """Photos a case event carries (a department's result, an inspector's check) join the case's reports."""
+    for name in dict.fromkeys(names):
+        rows = select(literal(name), report_status.c.report_id).where(report_status.c.case_id == case_id)
+        await session.execute(
+            insert(report_photos).from_select(["name", "report_id"], rows).on_conflict_do_nothing()
+        )
 
 
 async def add_case_units(session: AsyncSession, case_id: str, units: Sequence[tuple[str, str]]) -> None:

@@ -327,9 +327,12 @@ class Intake:
                        f"({self.config.pii_retention_days} days after the case closed)", field="contact")
         return self.vault.open(report_id, row.contact_sealed, row.wrapped_key) if row.contact_sealed else {}
 
+    async def record_uploads(self, session: AsyncSession, photos: list[Photo], who: Principal) -> None:
+        await repo.add_uploads(session, media_names(photos), uploaded_by=who.subject)
+
     async def photo(self, session: AsyncSession, name: str, who: Principal) -> bytes:
-        """A stored photo, if a report carrying it is in the caller's scope."""
-        if not await repo.photo_visible(session, name, repo.ReadScope.of(who.data_scope())):
+        """A stored photo, if a report (or case) carrying it is in the caller's scope, or the caller uploaded it."""
+        if not await repo.photo_visible(session, name, repo.ReadScope.of(who.data_scope()), who.subject):
             raise NotFound(f"no photo {name!r}", field="name")
         data = await self.photos.get(name)
         if data is None:

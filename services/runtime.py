@@ -18,6 +18,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.console import mount_console
 from shared.auth import UserDirectory, auth_router
 from shared.bus.base import Bus
 from shared.bus.consumer import ConsumerLoop
@@ -239,6 +240,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     for d in platform.definitions:
         for router in d.routers:
             app.include_router(router, responses=EVERYWHERE)
+    mount_console(app)
     return app
 
 

@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from fastapi.responses import Response
 
 from intake.endpoints.common import IntakeRuntime, intake_of
+from intake.endpoints.patrol import store_photos
 from intake.metrics import REPORT_PROBES
 from intake.schemas import ReportView
 from shared.auth import Principal, Role, require
+from shared.contracts.common import Photo
 from shared.errors import NotFound
 from shared.logging import get_logger
 from shared.ratelimit import RateLimiter, TooManyRequests
@@ -20,6 +22,7 @@ from shared.ratelimit import RateLimiter, TooManyRequests
 router = APIRouter(tags=["reports"])
 log = get_logger(__name__)
 STAFF = (Role.INSPECTOR, Role.DISPATCHER, Role.DEPARTMENT, Role.STREET, Role.SUPERVISOR, Role.SYSTEM)
+PEOPLE = (Role.INSPECTOR, Role.DISPATCHER, Role.DEPARTMENT, Role.STREET, Role.SUPERVISOR)
 ReportId = Annotated[str, Path(pattern=r"^R[0-9]{8,20}$", description="e.g. R20250310000042")]
 
 
@@ -100,3 +103,32 @@ async def media(
         media_type="image/png" if name.endswith(".png") else "image/jpeg",
         headers={"Cache-Control": "private, max-age=86400, immutable"},
     )
+
+
+@router.post(
+    "/v1/media",
+    status_code=201,
+    response_model=list[Photo],
+    responses={401: {"description": "not authenticated"}, 403: {"description": "not a person working cases"},
+               413: {"description": "a photo is too large"}, 415: {"description": "not a JPEG or PNG"},
+               422: {"description": "no photos, or too many"}},
+    summary="Store photos (e.g. a department's result or an inspector's on-site photo); send the answers as `photos`",
+)
+async def upload_media(
+    runtime: IntakeRuntime,
+    who: Annotated[Principal, Depends(require(*PEOPLE))],
+    photos: Annotated[list[UploadFile], File(description="JPEG or PNG, each within the size limit")],
+) -> list[Photo]:
+    """Case commands carry photos by reference; people who work a case need somewhere to put them first.
+
+    Stored like a report's photos (checked, content-addressed), so uploading the same file twice stores it once.
+    The uploader may read them back at once; everyone in the case's scope may once a case event carries them.
+    """
+    intake = intake_of(runtime)
+    stored = await store_photos(
+        intake.photos, photos, max_count=intake.config.max_photos, max_bytes=runtime.settings.max_photo_bytes,
+        max_pixels=runtime.settings.max_photo_pixels,
+    )
+    async with runtime.transaction() as session:
+        await intake.record_uploads(session, stored, who)
+    return stored

@@ -48,6 +48,13 @@ def upgrade() -> None:
         f"WHERE p->>'uri' LIKE '/v1/media/%' ON CONFLICT DO NOTHING"
     )
     op.create_table(
+        "photo_uploads",
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("uploaded_by", sa.Text, primary_key=True),
+        schema=S,
+        comment="photos people uploaded for case commands (POST /v1/media): the uploader may read them back",
+    )
+    op.create_table(
         "report_keys",
         sa.Column("report_id", sa.Text, primary_key=True),
         sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
@@ -68,7 +75,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("pii_erasures", "report_keys", "report_photos", "case_units"):
+    for table in ("pii_erasures", "report_keys", "photo_uploads", "report_photos", "case_units"):
         op.drop_table(table, schema=S)
     op.drop_index("ix_report_status_closed", "report_status", schema=S)
     op.drop_column("report_status", "closed_at", schema=S)
