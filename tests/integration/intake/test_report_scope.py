@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from shared.contracts import parse_as
-from shared.contracts.cases import CaseDispatched, CaseFiled, ReportAttached, WhistleBlown
-from shared.contracts.common import CategoryRef, Channel, GridRef, Reporter
+from shared.contracts.cases import CaseDispatched, CaseFiled, CaseHandled, ReportAttached, WhistleBlown
+from shared.contracts.common import CategoryRef, Channel, GridRef, Photo, Reporter
 from shared.contracts.reports import ReportReceived
 from shared.contracts.routing import RoutedReport, RoutingDecided, RuleRef
-from tests.integration.intake.helpers import T0, intake_env, intake_platform, jpeg, post_ticket, ticket
+from tests.integration.intake.helpers import T0, intake_env, intake_platform, jpeg, png, post_ticket, ticket
 from tests.support.harness import RunningPlatform
 
 __all__ = ["intake_env"]
@@ -146,3 +146,27 @@ async def test_guessing_report_ids_is_refused_and_counted(pg_url: str, intake_en
     assert answers[-1].json()["error"]["code"] == "rate_limited"
     assert REPORT_PROBES.labels("department")._value.get() - before == 2
     assert other.status_code == 200  # another caller is not affected
+
+
+async def test_an_uploaded_case_photo_is_the_uploaders_until_a_case_event_carries_it(
+    pg_url: str, intake_env: Path
+) -> None:
+    async with intake_platform(pg_url, intake_env) as p:
+        report_id = (await post_ticket(p, ticket())).json()["report_id"]
+        await file_case(p, report_id)
+        water = as_(p, "department", "WATER")
+        up = await p.client.post("/v1/media", files=[("photos", ("after.png", png(), "image/png"))], headers=water)
+        photo = up.json()[0]
+
+        async def fetch(role: str, unit: str | None) -> int:
+            return (await p.client.get(photo["uri"], headers=as_(p, role, unit))).status_code
+
+        before = {"uploader": await fetch("department", "WATER"), "street": await fetch("street", "S01"),
+                  "other": await fetch("department", "PARKS"), "district": await fetch("dispatcher", None)}
+        await p.publish(case_event(CaseHandled, 4, "handled", department_code="WATER", result="cleared",
+                                   photos=[Photo(**photo)]), subject="C-1")
+        await p.drain()
+        after = {"summoned": await fetch("department", "ROADS"), "street": await fetch("street", "S01"),
+                 "other": await fetch("department", "PARKS"), "other street": await fetch("street", "S02")}
+    assert before == {"uploader": 200, "street": 404, "other": 404, "district": 200}
+    assert after == {"summoned": 200, "street": 200, "other": 404, "other street": 404}
