@@ -2,26 +2,41 @@
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Installs come from uv.lock (every package pinned with its hashes), never from pyproject.toml's ranges;
+# `make lock` re-resolves it. uv itself is pinned and bootstrapped from PyPI with the machine's own Python.
+UV_VERSION := 0.13.9
+UV_DIR := .tools/uv-$(UV_VERSION)
+UV := $(UV_DIR)/bin/uv
+PYTHON := $(shell command -v $(PY) || command -v python3)
+export UV_PYTHON_DOWNLOADS := never
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock 2>/dev/null | sha1sum | cut -c1-12)
 PORT ?= 8000
+CONTAINER ?= $(shell command -v podman || echo docker)
+TAG ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SIMULATE ?= 20
 SPEED ?= 360
 CLOCK_START ?= next-opening
 export CITYLOOP_API_KEYS ?= {"demo-hotline":"hotline","demo-video":"video","demo-iot":"iot","demo-open311":"open311"}
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data kafka-fetch contracts console-vendor clean
+.PHONY: help install lock run test test-fast lint format stack stack-stop bench chaos eval dashboards demo-data k8s image kafka-fetch contracts console-vendor clean
 
 help:
-	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
-$(STAMP):
-	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+$(UV):
+	rm -rf $(UV_DIR) && $(PYTHON) -m venv $(UV_DIR)
+	$(UV_DIR)/bin/pip install -q uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@$(UV) sync --locked --extra dev --python $(PYTHON) --quiet \
+	  || { echo "uv.lock does not match pyproject.toml (or could not be installed): run 'make lock'" >&2; exit 1; }
 	@rm -f $(VENV)/.installed-*; touch $@
 
-install: $(STAMP) ## Create .venv and install the project with its dev tools
+install: $(STAMP) ## Create .venv with exactly the versions of uv.lock (the project, its dev tools)
+
+lock: | $(UV) ## Re-resolve uv.lock after editing pyproject.toml (keeps pins; UPGRADE=1 or UPGRADE="pkg ..." upgrades)
+	$(UV) lock --python $(PYTHON) $(if $(filter 1,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
 
 kafka-fetch: ## Fetch the pinned Apache Kafka broker jars from Maven Central
 	deploy/kafka/kafka.sh fetch
@@ -37,7 +52,7 @@ test-fast: install ## Unit tests only (no servers)
 
 lint: install ## ruff, mypy and the import-linter boundaries
 	$(BIN)/ruff check .
-	$(BIN)/mypy shared services intake router workflow analytics tools
+	$(BIN)/mypy shared services intake router workflow analytics tools deploy/k8s/render.py
 	$(BIN)/lint-imports
 
 format: install
@@ -55,8 +70,8 @@ bench: install kafka-fetch ## Throughput and latency benchmarks (writes BENCHMAR
 chaos: install kafka-fetch ## Fault tests under load: kill services, broker and database
 	deploy/test.sh -m slow
 
-eval: install ## Classifier precision/recall/macro-F1 on the held-out set
-	$(BIN)/python -m router.eval
+eval: install ## Classifier on the synthetic held-out set and on labelled real citizen messages (../shared)
+	$(BIN)/python -m tools.eval
 
 dashboards: install ## Regenerate Grafana dashboards from code
 	$(BIN)/python -m analytics.dashboards
@@ -66,6 +81,12 @@ contracts: install ## Regenerate deploy/contracts/asyncapi.json from the event c
 
 console-vendor: ## Re-vendor the console's front-end libraries from npm (pinned; commit the result)
 	deploy/console/vendor.sh
+
+k8s: install ## Regenerate deploy/k8s/ (Kubernetes manifests, city ConfigMap) from render.py and the rule files
+	$(BIN)/python deploy/k8s/render.py
+
+image: ## Build the OCI image from Containerfile (needs podman or docker; TAG=...)
+	$(CONTAINER) build -f Containerfile -t cityloop:$(TAG) .
 
 demo-data: install ## Regenerate the demo district (deterministic)
 	$(BIN)/python deploy/demo/generate_district.py

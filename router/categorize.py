@@ -75,7 +75,9 @@ class Categorizer:
             category_id = target.by_owner_kind.get(owner_kind or "", target.category_id)
             if category_id:
                 return Classification(category_id, hint_confidence, f"{label} of a {owner_kind or 'unknown'} device")
-            return None
+            # Whose it is decides the class (and the department): unknown owner, the dispatchers decide.
+            return Classification(None, 0.0, f"{label} of a device whose owner is not registered: the dispatchers "
+                                  "decide")
         if target.category_id:
             return Classification(target.category_id, hint_confidence, f"{label} maps to {target.category_id}")
         if target.among:

@@ -5,12 +5,22 @@ The model is scikit-learn's TF-IDF and LinearSVC, trained on the repo's labelled
 prediction does not go through scikit-learn's per-call machinery: `LinearTextModel` keeps the fitted
 vocabularies, IDF weights and coefficients as plain arrays and reproduces the same transform (a test
 holds it equal to scikit-learn's). Decision scores become probabilities by a softmax with a fixed
-temperature; keyword hits from the taxonomy then shift the probabilities toward the classes they name.
+temperature; keyword hits from the taxonomy then shift the probabilities toward the classes they name
+(once per distinct word, and never when the model says the text is no city-management matter).
+
+Real messages are long and wander (greetings, history, pleas); what they are about comes first, in the
+title and the opening sentences, so only that head is classified (`head`). The synthetic corpus teaches
+the classes but not what real out-of-scope prose looks like, and its softmax is no probability: a
+`Calibration` learned from labelled real messages (tools/calibrate.py, committed as
+data/classifier_calibration.json) adds a word-level in-scope model and maps the score of a class
+decision to the probability that the class is right, so the district's threshold means what it says.
+A manhole cover whose owner the text does not name goes to the dispatchers (`COVER_WORDS`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import re
@@ -26,18 +36,36 @@ import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
-from router.corpus import NONE_LABEL
 from shared.taxonomy import Taxonomy
 
 jieba.setLogLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 
+NONE_LABEL = "none"
+"""The training label of text that is no city-management matter (the dispatchers forward it)."""
 CHAR_NGRAMS = (2, 3)
 SVC_C = 1.0
 TEMPERATURE = 8.0
-"""Softmax temperature over SVM margins, chosen on the training corpus (see router/eval.py)."""
+"""Softmax temperature over SVM margins, chosen on the training corpus (see tools/eval.py)."""
 KEYWORD_WEIGHT = 0.5
+SCOPE_MIN = 0.1
+"""Below this probability of being a city-management matter at all, a text is out of scope."""
+HEAD_CHARS = 120
+"""Characters of a long text that are classified: a title and an opening sentence or two."""
+COVER_WORDS = ("井盖", "窨井", "检查井")
+"""A cover named only like this, with no owner word (`cover_owner_words`), goes to the dispatchers: which of
+the 14 cover classes it is, nobody can tell from the text."""
 _WHITESPACE = re.compile(r"\s\s+")
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+
+
+def head(text: str, limit: int = HEAD_CHARS) -> str:
+    """The opening of `text` up to `limit` characters, cut after a sentence if one ends in its second half."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    ends = [m.end() for m in _SENTENCE_END.finditer(cut)]
+    return cut[: ends[-1]] if ends and ends[-1] >= limit // 2 else cut
 
 
 @dataclass(frozen=True)
@@ -115,12 +143,12 @@ class LinearTextModel:
             segmenter=segmenter,
         )
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def features(self, text: str, words: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and TF-IDF values (sublinear tf, each block L2-normalised) of one text."""
         cols: list[int] = []
         vals: list[float] = []
         for vocab, idf, offset, items in (
-            (self._words, self._word_idf, 0, self.segmenter(text)),
+            (self._words, self._word_idf, 0, self.segmenter(text) if words is None else words),
             (self._chars, self._char_idf, self._n_words, char_ngrams(text)),
         ):
             block_cols, block_vals = [], []
@@ -134,8 +162,8 @@ class LinearTextModel:
             vals.extend(v / norm for v in block_vals)
         return np.asarray(cols, dtype=np.intp), np.asarray(vals)
 
-    def scores(self, text: str) -> np.ndarray:
-        cols, vals = self.features(text)
+    def scores(self, text: str, words: Sequence[str] | None = None) -> np.ndarray:
+        cols, vals = self.features(text, words)
         return vals @ self.weights[cols] + self.intercept if len(cols) else self.intercept.copy()
 
     def save(self, path: Path) -> None:
@@ -187,6 +215,36 @@ class KeywordMatcher:
         return hits
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """What labelled real messages taught: which words mark a city-management matter, and what a score means.
+
+    `scope_words`/`scope_bias`: a logistic model over the distinct words of a text's head, P(the text is a
+    matter of some taxonomy class). `points`: a monotone map from a class decision's raw score (its
+    probability times P(in scope)) to the probability that the class is right, as (x, y) knots.
+    """
+
+    scope_words: Mapping[str, float]
+    scope_bias: float
+    points: tuple[tuple[float, ...], tuple[float, ...]]
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        xs, ys = (tuple(float(v) for v in data["calibration"][k]) for k in ("x", "y"))
+        if len(xs) != len(ys) or not xs or list(xs) != sorted(xs) or list(ys) != sorted(ys):
+            raise ValueError(f"{path}: calibration knots must be two non-empty ascending lists of equal length")
+        scope = data["scope"]
+        return cls({str(w): float(v) for w, v in scope["words"].items()}, float(scope["bias"]), (xs, ys))
+
+    def in_scope(self, words: Iterable[str]) -> float:
+        z = self.scope_bias + sum(self.scope_words.get(w, 0.0) for w in set(words))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def confidence(self, raw: float) -> float:
+        return float(np.interp(raw, self.points[0], self.points[1]))
+
+
 class TextClassifier:
     def __init__(
         self,
@@ -194,12 +252,17 @@ class TextClassifier:
         matcher: KeywordMatcher,
         temperature: float = TEMPERATURE,
         keyword_weight: float = KEYWORD_WEIGHT,
+        calibration: Calibration | None = None,
+        cover_owners: Iterable[str] = (),
     ) -> None:
         self.model = model
         self.matcher = matcher
         self.temperature = temperature
         self.keyword_weight = keyword_weight
+        self.calibration = calibration
+        self.cover_owners = tuple(cover_owners)
         self._index = {c: i for i, c in enumerate(model.classes)}
+        self._none = self._index.get(NONE_LABEL)
 
     @classmethod
     def build(
@@ -207,14 +270,18 @@ class TextClassifier:
         taxonomy: Taxonomy,
         rows: Sequence[tuple[str, str]],
         cache_dir: Path | None = None,
+        calibration_path: Path | None = None,
     ) -> TextClassifier:
         """Train on `rows` (label, text), or load the model cached for exactly this corpus and taxonomy."""
         segmenter = Segmenter(word for c in taxonomy for word in c.keywords)
         matcher = KeywordMatcher({c.id: c.keywords for c in taxonomy})
+        calibration = Calibration.load(calibration_path) if calibration_path is not None else None
+        covers = cover_owner_words(taxonomy)
         cached = cache_dir / f"classifier-{_fingerprint(taxonomy, rows)}.npz" if cache_dir else None
         if cached is not None and cached.exists():
             try:
-                return cls(LinearTextModel.load(cached, segmenter), matcher)
+                return cls(LinearTextModel.load(cached, segmenter), matcher, calibration=calibration,
+                           cover_owners=covers)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable classifier cache %s: %s", cached, exc)
         model = LinearTextModel.fit(rows, segmenter)
@@ -223,29 +290,45 @@ class TextClassifier:
                 model.save(cached)
             except OSError as exc:
                 log.warning("cannot cache the classifier in %s: %s", cached, exc)
-        return cls(model, matcher)
+        return cls(model, matcher, calibration=calibration, cover_owners=covers)
 
-    def probabilities(self, text: str) -> np.ndarray:
-        scores = self.model.scores(text) * self.temperature
+    def _softmax(self, scores: np.ndarray) -> np.ndarray:
+        scores = scores * self.temperature
         exp = np.exp(scores - scores.max())
         return exp / exp.sum()
 
-    def distribution(self, text: str) -> tuple[np.ndarray, dict[str, list[str]]]:
-        """Probability per class (in `model.classes` order) after keyword hits, and the hits."""
-        probs = self.probabilities(text)
+    def probabilities(self, text: str) -> np.ndarray:
+        """The model's probabilities for the head of `text`, before keywords."""
+        return self._softmax(self.model.scores(head(text)))
+
+    def analyse(self, text: str) -> tuple[np.ndarray, dict[str, list[str]], list[str]]:
+        """Probability per class (in `model.classes` order) after keyword hits, the hits, and the head's words."""
+        text = head(text)
+        words = self.model.segmenter(text)
+        probs = self._softmax(self.model.scores(text, words))
         hits = self.matcher.match(text)
-        if hits:
+        if hits and int(np.argmax(probs)) != self._none:
             boost = np.zeros_like(probs)
-            total = sum(len(words) for words in hits.values())
-            for category_id, words in hits.items():
+            distinct = {category_id: len(set(found)) for category_id, found in hits.items()}
+            total = sum(distinct.values())
+            for category_id, count in distinct.items():
                 if category_id in self._index:
-                    boost[self._index[category_id]] = len(words) / total
+                    boost[self._index[category_id]] = count / total
             probs = (probs + self.keyword_weight * boost) / (1.0 + self.keyword_weight * boost.sum())
+        return probs, hits, words
+
+    def distribution(self, text: str) -> tuple[np.ndarray, dict[str, list[str]]]:
+        probs, hits, _ = self.analyse(text)
         return probs, hits
 
     def classify(self, text: str, top: int = 3, among: Sequence[str] | None = None) -> Classification:
-        """The most likely class, optionally only among `among` (ids), renormalised over them."""
-        probs, hits = self.distribution(text)
+        """The most likely class, optionally only among `among` (ids), renormalised over them.
+
+        Without `among`, the confidence of a class is calibrated (when a `Calibration` is loaded): the
+        probability that the class is right. With `among` the channel has already said what the report
+        is about, so the score is the model's share among those classes.
+        """
+        probs, hits, words = self.analyse(text)
         method = "keywords+model" if hits else "model"
         if among is not None:
             mask = np.zeros_like(probs)
@@ -262,9 +345,45 @@ class TextClassifier:
         if not ranked:
             return Classification(None, 0.0, method)
         best, confidence = ranked[0]
+        scope = None
+        if among is None and self.calibration is not None:
+            # Whether the text is a city-management matter at all is the scope model's call (it learned
+            # real out-of-scope prose); which class it is, the model's among the classes.
+            scope = self.calibration.in_scope(words)
+            if scope < SCOPE_MIN:
+                return Classification(None, round(1.0 - scope, 4), f"model: no city-management matter (in scope "
+                                      f"{scope:.2f})", candidates)
         if best == NONE_LABEL:
             return Classification(None, confidence, "model: no city-management matter", candidates)
-        return Classification(best, confidence, method, candidates, tuple(hits.get(best, ())))
+        if self.cover_owners and any(w in text for w in COVER_WORDS) and not any(
+                w in text for w in self.cover_owners):
+            return Classification(None, 0.0, "a manhole cover whose owner the text does not name: the dispatchers "
+                                  "decide", candidates)
+        if scope is not None and self.calibration is not None:
+            confidence = round(self.calibration.confidence(confidence * scope), 4)
+            method = f"{method}, in scope {scope:.2f}, calibrated"
+        return Classification(best, confidence, method, candidates, tuple(dict.fromkeys(hits.get(best, ()))))
+
+
+def cover_owner_words(taxonomy: Taxonomy) -> list[str]:
+    """Words that name whose a manhole cover is: the cover classes' names and keywords without 井盖.
+
+    '移动' (China Mobile) is left out: in '井盖移动了' it means the cover moved.
+    """
+    words: set[str] = set()
+    for c in taxonomy:
+        if c.name.endswith("井盖"):
+            words.update(w.replace("井盖", "").replace("的", "") for w in (c.name, *c.keywords))
+    return sorted(w for w in words if len(w) >= 2 and w != "移动")
+
+
+def read_tsv(path: Path) -> list[tuple[str, str]]:
+    """(label, text) rows of a training file: one `label<TAB>text` per line."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        label, text = line.split("\t", 1)
+        rows.append((label, text))
+    return rows
 
 
 def _fingerprint(taxonomy: Taxonomy, rows: Sequence[tuple[str, str]]) -> str:

@@ -24,6 +24,10 @@ class RouterSettings(BaseSettings):
     hotline_mapping_path: Path = DATA_DIR / "hotline_mapping.yaml"
     channel_categories_path: Path = DATA_DIR / "channel_categories.yaml"
     corpus_path: Path = DATA_DIR / "corpus" / "train.tsv"
+    written_corpus_path: Path | None = DATA_DIR / "corpus" / "written.tsv"
+    """Hand-written sentences in the style of real citizens' messages, trained on with the generated corpus."""
+    classifier_calibration_path: Path | None = DATA_DIR / "classifier_calibration.json"
+    """In-scope words and the score → probability map learned from labelled real messages (tools/calibrate.py)."""
     model_cache_dir: Path | None = Path("var") / "cache" / "router"
     """The trained classifier is cached here by content hash; None trains at every start."""
     rules_poll_s: float = Field(default=5.0, gt=0)

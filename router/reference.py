@@ -12,9 +12,8 @@ import yaml
 
 from router.categorize import Categorizer
 from router.channels import ChannelCategories
-from router.classify import TextClassifier
+from router.classify import TextClassifier, read_tsv
 from router.config import RouterSettings
-from router.corpus import read_tsv
 from router.locate import Locator
 from router.rules import RuleContext
 from shared.calendar import WorkCalendar, default_calendar
@@ -27,6 +26,14 @@ from shared.taxonomy import Taxonomy
 log = get_logger(__name__)
 _CACHE: dict[str, ReferenceData] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def training_rows(settings: RouterSettings) -> list[tuple[str, str]]:
+    """The generated corpus, plus the hand-written sentences in real citizens' style when configured."""
+    rows = read_tsv(settings.corpus_path)
+    if settings.written_corpus_path is not None:
+        rows += read_tsv(settings.written_corpus_path)
+    return rows
 
 
 @dataclass
@@ -72,7 +79,8 @@ class ReferenceData:
         gazetteer = Gazetteer.from_json(district / "gazetteer.json")
         timed("grid", t)
         t = time.perf_counter()
-        classifier = TextClassifier.build(taxonomy, read_tsv(settings.corpus_path), settings.model_cache_dir)
+        classifier = TextClassifier.build(taxonomy, training_rows(settings), settings.model_cache_dir,
+                                          settings.classifier_calibration_path)
         timed("classifier", t)
         owner_kinds = {
             device: departments.by_code[owner].kind for device, owner in device_owners.items() if owner in departments

@@ -2,8 +2,15 @@
 
 Public holidays and make-up workdays (调休) come from ``chinese_calendar``; an
 operator override table (see :func:`load_overrides`) extends or corrects it and
-always wins.  For a year that neither source knows, Monday-Friday is assumed and
-every result carries a warning naming that year instead of failing.
+always wins.  For a year that neither source knows yet (the State Council
+announces a year's arrangement in the preceding November or December), the
+statutory holidays are still known in advance: :func:`statutory_holidays`
+computes them from the current rules and the lunar calendar, and the calendar
+counts them as days off.  Only the make-up working days (调休) cannot be
+guessed, so every result that touches such a year carries a warning naming it
+instead of failing.  An operator's table for that year, or a ``chinese_calendar``
+release that knows it, replaces the estimate (a deadline already computed keeps
+its value and its warning: callers store both).
 
 Semantics used by the 12345 "1515" rule and per-category limits:
 
@@ -36,6 +43,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import chinese_calendar  # type: ignore[import-untyped, unused-ignore]
+import holidays
 import yaml
 
 __all__ = [
@@ -47,6 +55,7 @@ __all__ = [
     "WorkTime",
     "default_calendar",
     "load_overrides",
+    "statutory_holidays",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,14 +78,29 @@ _LIBRARY_YEARS: frozenset[int] = frozenset(
 
 def _warning(year: int) -> str:
     return (
-        f"no public-holiday data for {year} (chinese-calendar {chinese_calendar.__version__} "
-        f"and operator overrides): assumed Monday-Friday working days"
+        f"no announced holiday arrangement for {year} (chinese-calendar {chinese_calendar.__version__} "
+        f"and operator overrides): statutory holidays estimated (holidays {holidays.__version__}), "
+        f"make-up working days (调休) unknown, other days Monday-Friday"
     )
+
+
+@functools.cache
+def statutory_holidays(year: int) -> frozenset[date]:
+    """Days off that the law itself fixes for ``year``, before the State Council's annual notice.
+
+    The rules of the 《全国年节及纪念日放假办法》 in force that year (since 2025: New Year's Day;
+    Spring Festival eve and its first three days; Qingming; 1-2 May; Dragon Boat; Mid-Autumn;
+    1-3 October), the lunar and solar-term dates, and the working day a holiday falling on a
+    weekend is made up on (补假, art. 6), all as the ``holidays`` package computes them.
+    Weekend swaps (调休) are the State Council's choice each year and are left out.
+    """
+    days = holidays.country_holidays("CN", years=year, observed=True, language="en_US")
+    return frozenset(d for d, name in days.items() if not name.startswith("Day off"))
 
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """A computed deadline; ``warnings`` is non-empty if unknown years were assumed Mon-Fri."""
+    """A computed deadline; ``warnings`` is non-empty if it crossed a year whose holidays were estimated."""
 
     due_at: datetime
     warnings: tuple[str, ...] = ()
@@ -117,7 +141,8 @@ class WorkCalendar:
         ``office_hours`` are sorted, non-overlapping local (start, end) periods.
         ``overrides`` maps a date to True (working day) or False (day off). A year
         with at least one override entry counts as known: the table must then list
-        all of that year's holidays and make-up workdays; other days are Mon-Fri.
+        all of that year's holidays and make-up workdays; other days are Mon-Fri
+        (no estimate). Other unknown years use :func:`statutory_holidays`.
         """
         periods = tuple(office_hours)
         if not periods:
@@ -176,7 +201,9 @@ class WorkCalendar:
         try:
             return bool(chinese_calendar.is_workday(d))
         except NotImplementedError:
-            return d.weekday() < 5
+            if d.year in self._override_years:  # the operator's table replaces the estimate
+                return d.weekday() < 5
+            return d.weekday() < 5 and d not in statutory_holidays(d.year)
 
     def _count_workdays(self, first: date, last: date, tracker: _Tracker) -> int:
         """Number of working days in ``[first, last]`` (per-year prefix sums)."""

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from router.config import RouterSettings
-from router.corpus import HELDOUT, read_tsv
+from router.classify import read_tsv
+from router.config import DATA_DIR, RouterSettings
 from router.merge import InMemoryPrimaries, OpenPrimary
 from router.reference import ReferenceData
 from router.routing import route
@@ -37,7 +37,7 @@ START = datetime(2025, 3, 3, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 def generate(ref: ReferenceData, n: int, seed: int) -> list[ReportReceived]:
     rng = random.Random(seed)
-    texts = [(label, text) for label, text in read_tsv(HELDOUT)]
+    texts = [(label, text) for label, text in read_tsv(DATA_DIR / "corpus" / "heldout.tsv")]
     places = [p for p in ref.locator.gazetteer.places if p.kind.value in ("road", "landmark")]
     cells = list(ref.locator.cells)
     reports = []

@@ -21,6 +21,7 @@ from shared.calendar import (
     WorkCalendar,
     default_calendar,
     load_overrides,
+    statutory_holidays,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -69,6 +70,13 @@ def library_or_weekday(d: date) -> bool:
         return bool(chinese_calendar.is_workday(d))
     except NotImplementedError:
         return d.weekday() < 5
+
+
+def library_or_estimate(d: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(d))
+    except NotImplementedError:
+        return d.weekday() < 5 and d not in statutory_holidays(d.year)
 
 
 # -- library coverage ---------------------------------------------------------
@@ -301,17 +309,17 @@ def test_late_december_deadline_into_unknown_year_warns(
     with caplog.at_level(logging.WARNING, logger="shared.calendar"):
         result = cal.add_working_days(start, 15)
         cal.add_working_days(start, 15)
-    expected = nth_workday_after(start.date(), 15, library_or_weekday)
+    expected = nth_workday_after(start.date(), 15, library_or_estimate)
     assert expected.year == FIRST_UNKNOWN
     assert result.due_at == close_of(expected)
     assert result.unknown_years == (FIRST_UNKNOWN,)
     assert len(result.warnings) == 1
     assert str(FIRST_UNKNOWN) in result.warnings[0]
-    assert "Monday-Friday" in result.warnings[0]
+    assert "调休" in result.warnings[0] and "estimated" in result.warnings[0]
     # Logged once per calendar and year, not once per call.
     assert [r.getMessage() for r in caplog.records] == list(result.warnings)
-    if FIRST_UNKNOWN == 2027:  # chinese-calendar 1.11: Mon 2026-12-21 + 15
-        assert result.due_at == at(2027, 1, 11, 18)
+    if FIRST_UNKNOWN == 2027:  # chinese-calendar 1.11: Mon 2026-12-21 + 15, New Year's Day 2027 off
+        assert result.due_at == at(2027, 1, 12, 18)
 
     hours = cal.add_working_hours(start, 15 * 8)
     assert hours.unknown_years == (FIRST_UNKNOWN,)
@@ -323,6 +331,8 @@ def test_late_december_deadline_into_unknown_year_warns(
 def test_is_workday_in_unknown_year_falls_back_to_weekdays() -> None:
     cal = WorkCalendar()
     monday = date(FIRST_UNKNOWN, 1, 1) + timedelta(days=-date(FIRST_UNKNOWN, 1, 1).weekday() + 7)
+    while monday in statutory_holidays(FIRST_UNKNOWN):
+        monday += timedelta(days=7)
     assert cal.is_workday(monday)
     assert not cal.is_workday(monday + timedelta(days=5))
     assert cal.is_workday(date(FIRST_KNOWN - 1, 12, 31)) == (date(FIRST_KNOWN - 1, 12, 31).weekday() < 5)
@@ -480,3 +490,100 @@ def test_default_calendar(tmp_path: Path) -> None:
     cal = default_calendar(path)
     assert not cal.is_workday(date(2024, 3, 15))
     assert cal is default_calendar(path)
+
+
+# -- unannounced years: statutory holidays estimated, 调休 unknown ---------------------
+
+# Weekday days off that chinese-calendar does not flag as in-lieu although no law made them holidays:
+# Spring Festival eve was given off by a weekend swap before it became statutory in 2025, and
+# 2006-01-03 was a swap for New Year. The estimate (rightly) does not claim them.
+SWAP_DAYS_NOT_FLAGGED = frozenset({
+    date(2006, 1, 3), date(2015, 2, 18), date(2017, 1, 27), date(2018, 2, 15), date(2020, 1, 24),
+    date(2021, 2, 11), date(2022, 1, 31),
+})
+
+
+@settings(max_examples=60, deadline=None)
+@given(year=st.integers(min_value=FIRST_KNOWN, max_value=LAST_KNOWN))
+def test_estimate_never_misses_a_statutory_holiday_of_a_known_year(year: int) -> None:
+    """Against every year the library knows: each weekday it gives off that is no swap is estimated."""
+    estimate = statutory_holidays(year)
+    off = {d for d in chinese_calendar.holidays if d.year == year}
+    statutory = {d for d in off if d.weekday() < 5 and not chinese_calendar.is_in_lieu(d)}
+    assert statutory - SWAP_DAYS_NOT_FLAGGED <= estimate
+    # ... and it never invents a holiday on a day the State Council kept as a working day.
+    assert all(not chinese_calendar.is_workday(d) for d in estimate)
+
+
+@settings(max_examples=60, deadline=None)
+@given(year=st.integers(min_value=FIRST_UNKNOWN, max_value=2100))
+def test_estimate_of_an_unannounced_year_has_the_current_rules(year: int) -> None:
+    estimate = statutory_holidays(year)
+    fixed = {date(year, 1, 1), date(year, 5, 1), date(year, 5, 2), *(date(year, 10, d) for d in (1, 2, 3))}
+    assert fixed <= estimate
+    # Spring Festival: the eve and the first three days of the lunar year, between 20 Jan and 21 Feb.
+    festival = [d for d in sorted(estimate) if date(year, 1, 20) <= d <= date(year, 2, 21)]
+    run = [festival[0] + timedelta(days=i) for i in range(4)]
+    assert set(run) <= estimate
+    assert 13 <= len(estimate) <= 13 + 7  # 13 statutory days, plus weekdays making up weekend ones
+
+
+def test_new_years_day_2027_is_a_day_off() -> None:
+    assert 2027 not in CAL.known_years() or chinese_calendar.__version__ != "1.11.0"
+    if 2027 in CAL.known_years():
+        pytest.skip("chinese-calendar already knows 2027")
+    assert not CAL.is_workday(date(2027, 1, 1))  # a Friday
+    assert CAL.is_workday(date(2026, 12, 31)) and CAL.is_workday(date(2027, 1, 4))
+    result = CAL.add_working_days(at(2026, 12, 31, 10), 1)
+    assert result.due_at == at(2027, 1, 4, 18)  # Friday the 1st is skipped, not just the weekend
+    assert result.unknown_years == (2027,) and "调休" in result.warnings[0]
+
+
+def test_spring_festival_2027_is_days_off() -> None:
+    if 2027 in CAL.known_years():
+        pytest.skip("chinese-calendar already knows 2027")
+    # Eve Fri 5 Feb, 1st-3rd of the lunar year 6-8 Feb; the two falling on the weekend made up on 9-10 Feb.
+    off = [date(2027, 2, d) for d in range(5, 11)]
+    assert [CAL.is_workday(d) for d in off] == [False] * 6
+    assert CAL.is_workday(date(2027, 2, 4)) and CAL.is_workday(date(2027, 2, 11))
+    result = CAL.add_working_days(at(2027, 2, 4, 10), 1)
+    assert result.due_at == at(2027, 2, 11, 18)
+    assert result.warnings and "2027" in result.warnings[0]
+    hours = CAL.add_working_hours(at(2027, 2, 4, 17), 2)
+    assert hours.due_at == at(2027, 2, 11, 10)
+
+
+def test_operator_table_replaces_the_estimate() -> None:
+    """Once the notice is out, the operator's table for that year is the truth, estimate or not."""
+    announced = {date(2027, 2, 5): False, date(2027, 2, 8): False, date(2027, 2, 11): False,
+                 date(2027, 2, 12): False, date(2027, 2, 20): True}  # a made-up arrangement
+    cal = WorkCalendar(overrides=announced)
+    assert cal.is_workday(date(2027, 2, 9))  # estimated off, but not in the table
+    assert not cal.is_workday(date(2027, 2, 11))
+    assert cal.is_workday(date(2027, 2, 20))  # a make-up Saturday
+    assert cal.is_workday(date(2027, 1, 1))  # a table year is Mon-Fri outside the table: no estimate mixed in
+    result = cal.add_working_days(at(2027, 2, 4, 10), 1)
+    assert result.due_at == at(2027, 2, 9, 18)
+    assert result.warnings == () and result.unknown_years == ()
+
+
+def test_newer_library_release_replaces_the_estimate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chinese-calendar that knows 2027 wins over the estimate, and the warning goes away."""
+    import shared.calendar as module
+
+    before = WorkCalendar().add_working_days(at(2027, 2, 4, 10), 1)
+    released = {date(2027, 1, 1): False, date(2027, 2, 9): True, date(2027, 2, 13): True}
+    real = chinese_calendar.is_workday
+
+    def is_workday(d: date) -> bool:
+        return released.get(d, d.weekday() < 5) if d.year == 2027 else real(d)
+
+    monkeypatch.setattr(module, "_LIBRARY_YEARS", CAL.known_years() | {2027})
+    monkeypatch.setattr(chinese_calendar, "is_workday", is_workday)
+    cal = WorkCalendar()
+    assert cal.is_workday(date(2027, 2, 9)) and cal.is_workday(date(2027, 2, 13))
+    result = cal.add_working_days(at(2027, 2, 4, 10), 1)
+    assert result.due_at == at(2027, 2, 5, 18)
+    assert result.warnings == ()
+    # A deadline computed before the release keeps its value and its warning (callers store both).
+    assert before.due_at == at(2027, 2, 11, 18) and before.warnings

@@ -228,7 +228,7 @@ async def test_malformed_rules_file_is_refused_with_file_and_line(p: RunningPlat
 
 async def test_dry_run_shows_proposed_rules_without_publishing(p: RunningPlatform) -> None:
     headers = p.auth("dispatcher")
-    body = {"report": {"channel": "hotline", "reporter": {"kind": "citizen"}, "text": "草河北路有人摆摊卖水果",
+    body = {"report": {"channel": "hotline", "reporter": {"kind": "citizen"}, "text": "草河北路有人占道经营摆摊卖水果",
                        "place": {"address": "草河北路"}, "hotline_class": "general"}}
     now = (await p.client.post("/v1/routing/dry-run", headers=headers, json=body)).json()
     assert now["outcome"] == "routed" and now["rule_id"] == "hotline-general"

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 
-from router.classify import CHAR_NGRAMS, KeywordMatcher, LinearTextModel, Segmenter, TextClassifier
-from router.corpus import HELDOUT, NONE_LABEL, TRAIN, generate, read_tsv, render_tsv
+from router.classify import (
+    CHAR_NGRAMS,
+    HEAD_CHARS,
+    NONE_LABEL,
+    Calibration,
+    KeywordMatcher,
+    LinearTextModel,
+    Segmenter,
+    TextClassifier,
+    cover_owner_words,
+    head,
+    read_tsv,
+)
 from router.reference import ReferenceData
 from shared.taxonomy import Taxonomy
+from tools.corpus import HELDOUT, TRAIN, generate, render_tsv
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +89,81 @@ def test_heldout_macro_f1_stays_above_floor(classifier: TextClassifier) -> None:
     heldout = read_tsv(HELDOUT)
     predicted = [classifier.classify(text).category_id or NONE_LABEL for _, text in heldout]
     assert f1_score([label for label, _ in heldout], predicted, average="macro") >= 0.88
+
+
+# -- real prose: head, keywords, calibration, manhole covers ------------------------------------------------------
+
+TINY_ROWS = [
+    ("C0118", "路灯 不亮 晚上 很黑"), ("C0118", "路灯 坏了 没有 照明"), ("I0101", "私搭乱建 彩钢房 违章"),
+    ("I0101", "乱建 房子 违章 搭建"), (NONE_LABEL, "咨询 公积金 政策 办理"), (NONE_LABEL, "咨询 社保 政策 手续"),
+]
+
+
+def tiny(keywords: dict[str, list[str]], calibration: Calibration | None = None) -> TextClassifier:
+    model = LinearTextModel.fit(TINY_ROWS, Segmenter())
+    return TextClassifier(model, KeywordMatcher(keywords), calibration=calibration)
+
+
+def test_head_of_a_long_text_is_its_opening() -> None:
+    opening = "小区门口路灯坏了一个月，晚上很黑。"
+    text = opening + "我们多次打电话反映，一直没有人来修，" * 30
+    assert len(head(text)) <= HEAD_CHARS and head(text).startswith(opening)
+    assert head(opening) == opening
+    sentences = "第一句话说的是正事，后面都是背景。" * 10
+    assert head(sentences).endswith("。")
+
+
+def test_keyword_counts_once_per_distinct_word() -> None:
+    classifier = tiny({"C0118": ["路灯"], "I0101": ["违章"]})
+    text = "路灯 路灯 路灯 违章 很黑"
+    before = classifier.probabilities(text)
+    after, hits, _ = classifier.analyse(text)
+    w = classifier.keyword_weight
+    boost = (after * (1 + w) - before) / w  # what each class was boosted by
+    lamp, building = (classifier.model.classes.index(c) for c in ("C0118", "I0101"))
+    assert hits["C0118"] == ["路灯", "路灯", "路灯"]
+    assert boost[lamp] == pytest.approx(0.5) and boost[building] == pytest.approx(0.5)
+
+
+def test_keywords_never_override_no_city_management_matter() -> None:
+    classifier = tiny({"I0101": ["违建"]})  # 违建 is in no training sentence: the model does not see it
+    text = "咨询 公积金 政策 办理 违建"
+    probs, hits, _ = classifier.analyse(text)
+    assert hits == {"I0101": ["违建"]}
+    np.testing.assert_allclose(probs, classifier.probabilities(text))
+    assert classifier.classify(text).category_id is None
+
+
+def test_calibrated_confidence_is_the_map_of_score_times_scope(tmp_path: Path) -> None:
+    doc = {"scope": {"bias": 0.0, "words": {"路灯": 2.0, "咨询": -3.0}},
+           "calibration": {"x": [0.0, 0.5, 1.0], "y": [0.0, 0.2, 0.9]}}
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    calibration = Calibration.load(path)
+    classifier = tiny({}, calibration)
+    text = "路灯 不亮 晚上 很黑"
+    raw = float(classifier.probabilities(text).max())
+    scope = 1 / (1 + math.exp(-2.0))
+    got = classifier.classify(text)
+    assert got.category_id == "C0118"
+    assert got.confidence == pytest.approx(float(np.interp(raw * scope, [0.0, 0.5, 1.0], [0.0, 0.2, 0.9])), abs=1e-4)
+    doubtful = classifier.classify("路灯 不亮 晚上 很黑 咨询")  # scope 1/(1+e^1) ≈ 0.27: same class, less sure
+    assert doubtful.category_id == "C0118" and doubtful.confidence < got.confidence
+    assert classifier.classify("咨询").category_id is None  # scope ≈ 0.05: out of scope
+    doc["calibration"] = {"x": [0.0, 1.0], "y": [0.9, 0.1]}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ValueError, match="ascending"):
+        Calibration.load(path)
+
+
+@pytest.mark.parametrize("text", ["井盖丢了", "井盖破损，行人容易踩空", "路口的窨井盖子不见了"])
+def test_cover_without_an_owner_goes_to_the_dispatchers(classifier: TextClassifier, text: str) -> None:
+    for among in (None, ["C0101", "C0102", "C0103", "C0104", "C0113"]):
+        got = classifier.classify(text, among=among)
+        assert got.category_id is None and "owner" in got.method, (text, among, got)
+
+
+def test_cover_with_an_owner_word_is_classified(classifier: TextClassifier) -> None:
+    assert classifier.classify("自来水公司的井盖破损了").category_id == "C0101"
+    assert classifier.classify("小区门口的雨水井盖丢了").category_id == "C0103"
+    assert "路灯" in cover_owner_words(Taxonomy.load()) and "移动" not in cover_owner_words(Taxonomy.load())

@@ -6,10 +6,10 @@ import json
 
 from router.channels import ChannelCategories
 from router.config import RouterSettings
-from router.hotline_mapping import leaves, render
 from shared.contracts.common import CategoryRef
 from shared.taxonomy import Taxonomy
 from tests.unit.router.conftest import realdata
+from tools.hotline_mapping import leaves, render
 
 
 def test_every_leaf_maps_to_the_taxonomy_or_explicitly_to_the_queue() -> None:

@@ -246,7 +246,8 @@ SCENARIOS += [
 DEVICES = {"SMK-0001": (116.41586, 39.930265), "GAS-0001": (116.408016, 39.904089),
            "WL-0001": (116.393419, 39.923917), "MH-0001": (116.402928, 39.939619),
            "MH-0002": (116.418342, 39.916354), "MH-0003": (116.424813, 39.956584),
-           "MH-0011": (116.430291, 39.917743), "MH-0013": (116.388634, 39.895025)}
+           "MH-0011": (116.430291, 39.917743), "MH-0013": (116.388634, 39.895025),
+           "MH-9999": (116.402928, 39.939619)}  # not in the device registry: owner unknown
 ALARMS = {"SMK": "smoke", "GAS": "gas", "WL-": "water_level", "MH-": "manhole_tilt"}
 
 
@@ -273,6 +274,7 @@ SCENARIOS += [
     S("iot-cover-roads", alarm("MH-0003", "minor"), routed("C0106", "SZ", "component-A")),
     S("iot-cover-power", alarm("MH-0011", "minor"), routed("C0105", "GD", "component-A")),
     S("iot-cover-gas", alarm("MH-0013", "major"), routed("C0111", "RQ", "component-A", priority="high")),
+    S("iot-cover-owner-unknown", alarm("MH-9999", "major"), {"outcome": "manual", "rule": "classification"}),
 ]
 
 # -- I. video alerts and Open311 requests: the channel's own codes -----------------------------------------------
@@ -300,6 +302,14 @@ SCENARIOS += [
                                  hint=CategoryRef(scheme="open311", code="manhole_cover")),
       routed("C0101", "ZLS", "urgent-2h", rule="manhole-cover-missing", priority="urgent")),
 ]
+# A manhole cover whose owner nobody names goes to the dispatchers, whatever the channel (README promise).
+for channel, hint in (("open311", CategoryRef(scheme="open311", code="manhole_cover")), ("wechat", None),
+                      ("hotline", None), ("patrol", None)):
+    for text in ("井盖丢了", "井盖破损", "路口的窨井盖子不见了，很危险"):
+        SCENARIOS.append(S(f"cover-owner-unclear-{channel}-{text}", rpt(text, channel=channel, hint=hint),
+                           {"outcome": "manual", "rule": "classification"}))
+SCENARIOS.append(S("cover-owner-named-wechat", rpt("小区门口的雨水井盖丢了", channel="wechat"),
+                   routed("C0103", "PS", "urgent-2h", rule="manhole-cover-missing", priority="urgent")))
 
 
 # -- J. GCJ-02 and BD-09 points 2 m inside a cell, next to its neighbour ------------------------------------------

@@ -3,7 +3,7 @@
 Run once against the hotline's tree and commit the result; review it by hand afterwards (the heuristics
 below are a starting point, the committed file is the truth):
 
-    python -m router.hotline_mapping ../shared/realdata/hotline_category_tree_3level.json
+    python -m tools.hotline_mapping ../shared/realdata/hotline_category_tree_3level.json
 
 The tree is `{一级: {二级: [三级, ...]}}`; keys in the output are the leaf paths `一级/二级/三级`.
 Rules are tried in order; the first pattern (fnmatch over the path) that matches gives the target.
@@ -85,7 +85,7 @@ def render(paths: list[str]) -> str:
     header = (
         "# 12345 hotline category leaves (一级/二级/三级) → taxonomy class, a choice among classes that the text\n"
         "# decides, or `queue` (not a city-management matter: the dispatchers forward it).\n"
-        "# Generated once by `python -m router.hotline_mapping <tree.json>` with keyword heuristics, then reviewed.\n"
+        "# Generated once by `python -m tools.hotline_mapping <tree.json>` with keyword heuristics, then reviewed.\n"
     )
     lines = [header, "schemes:\n", "  hotline:\n"]
     for path in paths:
@@ -97,7 +97,7 @@ def render(paths: list[str]) -> str:
 
 def main(argv: list[str]) -> None:
     if len(argv) != 1:
-        sys.exit("usage: python -m router.hotline_mapping <hotline_category_tree.json>")
+        sys.exit("usage: python -m tools.hotline_mapping <hotline_category_tree.json>")
     tree = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     paths = leaves(tree)
     OUT.write_text(render(paths), encoding="utf-8")

@@ -4,7 +4,7 @@ Sentences are built from per-class phrasings (`data/corpus/vocab.yaml`). The hel
 sentence templates, other places and fillers, and in every phrasing list one entry the training set
 never contains, so its score says how the model copes with wording it has not seen.
 
-    python -m router.corpus          # rewrite data/corpus/train.tsv and heldout.tsv
+    python -m tools.corpus          # rewrite router/data/corpus/train.tsv and heldout.tsv
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from typing import Literal
 
 import yaml
 
-DATA = Path(__file__).with_name("data") / "corpus"
+from router.classify import NONE_LABEL
+from router.config import DATA_DIR
+
+DATA = DATA_DIR / "corpus"
 VOCAB = DATA / "vocab.yaml"
 TRAIN = DATA / "train.tsv"
 HELDOUT = DATA / "heldout.tsv"
 SEED = 20240601
 TRAIN_PER_CLASS = 26
 HELDOUT_PER_CLASS = 8
-NONE_LABEL = "none"
 NONE_FACTOR = 6
 """The out-of-scope class spans far more topics than any one category: it gets this many times the sentences."""
 
@@ -126,14 +128,6 @@ def generate(split: Split, vocab: dict[str, tuple[list[str], list[str]]] | None 
             if text not in seen:
                 seen.add(text)
                 rows.append((label, text))
-    return rows
-
-
-def read_tsv(path: Path) -> list[tuple[str, str]]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        label, text = line.split("\t", 1)
-        rows.append((label, text))
     return rows
 
 

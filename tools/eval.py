@@ -1,0 +1,186 @@
+"""Scores the text classifier: the synthetic held-out set, then real citizen messages.
+
+    python -m tools.eval [--threshold T] [--split test|calibration]
+
+The model is trained on router/data/corpus/train.tsv exactly as the service does at start-up.
+
+*Synthetic*: router/data/corpus/heldout.tsv, whose sentences use other templates, places and words
+(tools/corpus.py); precision/recall/F1 per class and macro-F1 of the forced choice, and what the service
+does at the threshold (below it a report goes to the dispatchers' queue).
+
+*Real*: labelled messages from ../shared/realdata (tools/realdata.py), the `test` split unless told
+otherwise: per-class precision and recall of what the router decides (a class, or the queue), the share
+of city-management messages dispatched automatically, the precision of those dispatches, the share of
+out-of-scope messages dispatched, calibration (expected calibration error and a reliability table) and
+the classification time per message (CPU time of this thread; the machine may be busy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import yaml
+from sklearn.metrics import precision_recall_fscore_support
+
+from router.classify import NONE_LABEL, Classification, TextClassifier, read_tsv
+from router.config import RouterSettings
+from router.reference import training_rows
+from shared.taxonomy import Taxonomy
+from tools import realdata
+from tools.corpus import HELDOUT
+
+QUEUE = "(queue)"
+BINS = 10
+
+
+def rules_threshold(settings: RouterSettings) -> float:
+    return float(yaml.safe_load(settings.rules_path.read_text(encoding="utf-8"))["classification_threshold"])
+
+
+def build() -> tuple[TextClassifier, Taxonomy, float, int]:
+    settings = RouterSettings(model_cache_dir=None)
+    taxonomy = Taxonomy.load()
+    started = time.perf_counter()
+    train = training_rows(settings)
+    classifier = TextClassifier.build(taxonomy, train, None, settings.classifier_calibration_path)
+    return classifier, taxonomy, time.perf_counter() - started, len(train)
+
+
+def synthetic(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float) -> None:
+    heldout = read_tsv(HELDOUT)
+    truth = [label for label, _ in heldout]
+    started = time.perf_counter()
+    results = [classifier.classify(text) for _, text in heldout]
+    per_text_ms = (time.perf_counter() - started) / len(heldout) * 1000
+    predicted = [r.category_id or NONE_LABEL for r in results]
+    model_only = [classifier.model.classes[int(np.argmax(classifier.probabilities(t)))] for _, t in heldout]
+
+    labels = sorted(set(truth))
+    p, r, f, n = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
+    names = {c.id: c.name for c in taxonomy} | {NONE_LABEL: "（非城市管理事项）"}
+    print("== synthetic held-out set (router/data/corpus/heldout.tsv) ==")
+    print(f"{'class':<7} {'name':<14} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>4}")
+    for i, label in enumerate(labels):
+        print(f"{label:<7} {names.get(label, '?'):<14}\t{p[i]:9.3f} {r[i]:7.3f} {f[i]:6.3f} {int(n[i]):4d}")
+    confident = np.array([x.category_id is not None and x.confidence >= threshold for x in results])
+    decided = confident | np.array([x.category_id is None for x in results])
+    correct = np.array([a == b for a, b in zip(predicted, truth, strict=True)])
+    model_macro = float(np.mean(precision_recall_fscore_support(
+        truth, model_only, labels=labels, zero_division=0)[2]))
+    print()
+    print(f"held-out: {len(heldout)} sentences; {per_text_ms:.2f} ms per text")
+    print(f"macro-F1 (keywords + model, forced choice): {float(np.mean(f)):.3f}")
+    print(f"macro-F1 (model alone, forced choice):      {model_macro:.3f}")
+    print(f"accuracy (forced choice):                   {correct.mean():.3f}")
+    print(f"at threshold {threshold:.2f}: {confident.mean():.1%} dispatched automatically, "
+          f"{correct[confident].mean():.1%} of those right; {1 - decided.mean():.1%} of the rest to the queue "
+          f"below the threshold")
+
+
+def decision(c: Classification, threshold: float) -> str:
+    return c.category_id if c.category_id is not None and c.confidence >= threshold else QUEUE
+
+
+def reliability(conf: np.ndarray, right: np.ndarray) -> tuple[float, list[tuple[float, float, int, float, float]]]:
+    """Expected calibration error over equal-width bins, and the table (lo, hi, n, mean confidence, accuracy)."""
+    table = []
+    ece = 0.0
+    for b in range(BINS):
+        lo, hi = b / BINS, (b + 1) / BINS
+        inside = (conf >= lo) & ((conf < hi) if b < BINS - 1 else (conf <= hi))
+        if inside.any():
+            mean_conf, acc = float(conf[inside].mean()), float(right[inside].mean())
+            ece += inside.sum() / len(conf) * abs(mean_conf - acc)
+            table.append((lo, hi, int(inside.sum()), mean_conf, acc))
+    return ece, table
+
+
+def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split: realdata.Split) -> None:
+    print()
+    print(f"== real citizen messages, {split} split ({realdata.messages_path()}) ==")
+    if not realdata.available():
+        print("not available: put ../shared/realdata beside the checkout or set CITYLOOP_REALDATA")
+        return
+    rows = realdata.load([split])
+    counts = Counter(r.label if not r.has_class else "a taxonomy class" for r in realdata.load())
+    print(f"labelled: {sum(counts.values())} messages ({', '.join(f'{k} {v}' for k, v in counts.most_common())}); "
+          f"this split: {len(rows)}")
+    results: list[Classification] = []
+    cpu_ms: list[float] = []
+    for row in rows:
+        started = time.thread_time_ns()
+        results.append(classifier.classify(row.full_text))
+        cpu_ms.append((time.thread_time_ns() - started) / 1e6)
+    truth = [row.label if row.has_class else QUEUE for row in rows]
+    decided = [decision(c, threshold) for c in results]
+
+    labels = [*sorted({t for t in truth if t != QUEUE} | {d for d in decided if d != QUEUE}), QUEUE]
+    p, r, _, n = precision_recall_fscore_support(truth, decided, labels=labels, zero_division=0)
+    names = {c.id: c.name for c in taxonomy} | {QUEUE: "dispatchers' queue"}
+    predicted_n = Counter(decided)
+    print(f"{'class':<9} {'name':<12} {'precision':>9} {'recall':>7} {'true':>5} {'decided':>8}")
+    for i, label in enumerate(labels):
+        print(f"{label:<9} {names.get(label, '?'):<12}\t{p[i]:9.3f} {r[i]:7.3f} {int(n[i]):5d} {predicted_n[label]:8d}")
+
+    dispatched = np.array([d != QUEUE for d in decided])
+    right = np.array([d == t for d, t in zip(decided, truth, strict=True)])
+    has_class = np.array([row.has_class for row in rows])
+    city = np.array([row.label != "none" for row in rows])
+    outside = ~city
+    print()
+    print(f"threshold {threshold:.2f}:")
+    print(f"  auto-dispatched: {dispatched.sum()} of {len(rows)} messages")
+    print(f"  precision of auto-dispatched decisions: {_rate(right[dispatched])}")
+    print(f"  auto-dispatch share of city-management messages with a class: {_rate(dispatched[has_class])}"
+          f" (right class: {_rate(right[has_class])}); of all city-management messages: {_rate(dispatched[city])}")
+    print(f"  out-of-scope messages auto-dispatched: {_rate(dispatched[outside])}")
+    print(f"  unclassed city-management messages auto-dispatched: {_rate(dispatched[city & ~has_class])}")
+    forced = [c.category_id for c in results]
+    forced_right = np.array([f == t for f, t in zip(forced, truth, strict=True)])
+    print(f"  forced choice right on messages with a class: {_rate(forced_right[has_class])}")
+
+    with_class = np.array([c.category_id is not None for c in results])
+    conf = np.array([c.confidence for c in results])[with_class]
+    hits = np.array([c.category_id == t for c, t in zip(results, truth, strict=True)])[with_class]
+    ece, table = reliability(conf, hits)
+    print()
+    print(f"calibration of the {with_class.sum()} class decisions (confidence = P(the class is right)): "
+          f"ECE {ece:.3f}")
+    print(f"  {'confidence':<11} {'n':>4} {'mean conf':>9} {'accuracy':>8}")
+    for lo, hi, count, mean_conf, acc in table:
+        print(f"  {lo:.1f}–{hi:.1f}     {count:4d} {mean_conf:9.3f} {acc:8.3f}")
+
+    lengths = np.array([len(row.full_text) for row in rows])
+    times = np.array(cpu_ms)
+    long = lengths >= 200
+    print()
+    print(f"classification CPU time per message: p50 {np.percentile(times, 50):.2f} ms, "
+          f"p99 {np.percentile(times, 99):.2f} ms over {len(rows)} (median {int(np.median(lengths))} chars, "
+          f"max {lengths.max()}); long texts (≥ 200 chars, n={long.sum()}): "
+          f"p50 {np.percentile(times[long], 50):.2f} ms, p99 {np.percentile(times[long], 99):.2f} ms")
+
+
+def _rate(values: np.ndarray | Sequence[bool]) -> str:
+    arr = np.asarray(values, dtype=bool)
+    return f"{arr.mean():.1%} ({arr.sum()}/{len(arr)})" if len(arr) else "n/a (0)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="confidence below which reports are queued (default: the district's rules.yaml)")
+    parser.add_argument("--split", choices=["test", "calibration", "train"], default="test")
+    args = parser.parse_args()
+    classifier, taxonomy, trained_s, n_train = build()
+    threshold = args.threshold if args.threshold is not None else rules_threshold(RouterSettings())
+    print(f"train: {n_train} synthetic sentences, fitted in {trained_s:.1f} s; threshold {threshold:.2f}")
+    synthetic(classifier, taxonomy, threshold)
+    real(classifier, taxonomy, threshold, args.split)
+
+
+if __name__ == "__main__":
+    main()
