@@ -92,13 +92,15 @@ def test_the_cli_process_exits_naming_each_offending_setting() -> None:
         assert name in done.stderr
 
 
-def test_dev_mode_says_so_in_the_first_log_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from services.cli import _log_environment
-    from shared.logging import configure_logging
-
-    configure_logging("INFO", True)
-    _log_environment(Settings(environment="dev", api_keys={"demo-video": "video"}))
-    first = json.loads(capsys.readouterr().err.splitlines()[0])
+def test_dev_mode_says_so_in_the_first_log_line() -> None:
+    """In a process of its own: logging is configured once per process, as `cityloop run` does it."""
+    code = ("from services.cli import _log_environment; from shared.logging import configure_logging; "
+            "from shared.settings import get_settings; s = get_settings(); "
+            "configure_logging(s.log_level, s.log_json); _log_environment(s)")
+    env = {**os.environ, "CITYLOOP_ENVIRONMENT": "dev", "CITYLOOP_API_KEYS": '{"demo-video": "video"}'}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[3])
+    first = json.loads(done.stderr.splitlines()[0])
     assert first["event"] == "environment" and first["environment"] == "dev" and first["level"] == "warning"
     assert "development mode" in first["note"]
     assert "CITYLOOP_API_KEYS: the demo key of 'video'" in first["unsafe_settings"]
