@@ -42,7 +42,7 @@ kafka-fetch: ## Fetch the pinned Apache Kafka broker jars from Maven Central
 	deploy/kafka/kafka.sh fetch
 
 run: install ## Bring the whole platform up in one process (embedded PostgreSQL, demo city, simulator)
-	CITYLOOP_CLOCK_SPEED=$(SPEED) CITYLOOP_CLOCK_START=$(CLOCK_START) $(BIN)/cityloop run all --port $(PORT) --simulate $(SIMULATE)
+	CITYLOOP_ENVIRONMENT=dev CITYLOOP_CLOCK_SPEED=$(SPEED) CITYLOOP_CLOCK_START=$(CLOCK_START) $(BIN)/cityloop run all --port $(PORT) --simulate $(SIMULATE)
 
 test: install kafka-fetch ## Start real Kafka + PostgreSQL and run the whole suite
 	CHAOS_RATE=$${CHAOS_RATE:-8} deploy/test.sh $(ARGS)

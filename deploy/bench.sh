@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export PYTHONPATH=$PWD
 export STACK_DIR=${STACK_DIR:-var/bench-stack}
+# The load generator is one client offering hundreds of requests a second: rate limits off (empty) for the run.
+export CITYLOOP_RATE_LIMIT_CLIENT=${CITYLOOP_RATE_LIMIT_CLIENT-} CITYLOOP_RATE_LIMIT_HOTLINE=${CITYLOOP_RATE_LIMIT_HOTLINE-}
+export CITYLOOP_RATE_LIMIT_USER=${CITYLOOP_RATE_LIMIT_USER-}
 rm -rf "$STACK_DIR"
 trap 'deploy/stack.sh stop >/dev/null 2>&1 || true' EXIT
 OUT=var/bench

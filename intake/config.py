@@ -28,7 +28,14 @@ class IntakeSettings(BaseSettings):
     max_photos: int = 9
     max_text_chars: int = 4000
     future_skew_s: int = 300
-    """How far in the future a client's clock may put `occurred_at` before we refuse it."""
+    """How far ahead of the city clock a channel's event time (call_time, captured_at, at…) may be."""
+    max_age_days: dict[str, int] = {"hotline": 30, "patrol": 7, "video": 2, "iot": 2}
+    """How far back a channel's event time may be: the 12345 hotline backfills up to 30 days; a patrol app
+    that was offline keeps a week; cameras and sensors report within hours (set as JSON to change)."""
+    pii_retention_days: int = 180
+    """A reporter's phone and name are erased this many days after the case closes (crypto-shredding)."""
+    pii_sweep_interval_s: float = 60.0
+    """How often the erasure worker looks for reports past retention (wall-clock seconds)."""
     photo_store: Literal["local"] = "local"
     """Where photos go. Only `local` (a directory, `Settings.media_dir`) is implemented; an S3-compatible
     store fits behind `intake.photos.PhotoStore`."""

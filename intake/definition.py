@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intake import progress, wechat
+from intake import progress, retention, wechat
 from intake.config import IntakeSettings
 from intake.endpoints import ROUTERS
 from intake.handlers import HANDLERS, TOPICS, fold
@@ -50,7 +50,7 @@ SERVICE = ServiceDefinition(
     metadata=metadata,
     routers=ROUTERS,
     consumers=[ConsumerSpec(group="intake-status", handlers=HANDLERS, topics=TOPICS, fold=fold)],
-    workers=[wechat.housekeeping, progress.progress_worker],
+    workers=[wechat.housekeeping, progress.progress_worker, retention.retention_worker],
     on_startup=start,
     is_idle=is_idle,
 )

@@ -9,9 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import progress
 from intake import repository as repo
+from intake.service import media_names
 from shared.contracts import EVENT_TYPES
 from shared.contracts.cases import TOPIC as CASES_TOPIC
-from shared.contracts.cases import CaseClosed, CaseEvent, CaseFiled, CaseHandled, ReportAttached
+from shared.contracts.cases import (
+    CaseClosed,
+    CaseEvent,
+    CaseFiled,
+    CaseHandled,
+    CaseVerified,
+    ReportAttached,
+    WhistleBlown,
+)
 from shared.contracts.envelope import Envelope
 from shared.contracts.routing import TOPIC as ROUTING_TOPIC
 from shared.contracts.routing import ManualDispatchNeeded, ReportMerged, RoutingDecided
@@ -26,6 +35,7 @@ async def on_routed(ctx: HandlerContext, body: RoutingDecided) -> None:
         at=ctx.envelope.time,
         reason=body.rule.reason,
         department_code=body.department_code,
+        street_code=body.grid.street_code,
     )
 
 
@@ -41,7 +51,19 @@ async def on_merged(ctx: HandlerContext, body: ReportMerged) -> None:
 
 
 async def on_queued(ctx: HandlerContext, body: ManualDispatchNeeded) -> None:
-    await repo.set_routing(ctx.session, body.report_id, stage="queued", at=ctx.envelope.time, reason=body.reason)
+    await repo.set_routing(ctx.session, body.report_id, stage="queued", at=ctx.envelope.time, reason=body.reason,
+                           street_code=body.grid.street_code)
+
+
+def units_of(body: CaseEvent) -> list[tuple[str, str]]:
+    """Who may read this case's reports from now on: every department it is assigned or summoned to (never
+    taken away: a department keeps seeing what it once had), and the street it lies in."""
+    units = [("department", body.department_code)] if body.department_code else []
+    if isinstance(body, WhistleBlown):
+        units += [("department", d) for d in body.departments]
+    if isinstance(body, CaseFiled) and body.grid.street_code:
+        units.append(("street", body.grid.street_code))
+    return units
 
 
 async def on_case_event(ctx: HandlerContext, body: CaseEvent) -> None:
@@ -62,8 +84,12 @@ async def _link(session: AsyncSession, body: CaseEvent) -> None:
 
 
 async def _follow(ctx: HandlerContext | BatchContext, body: CaseEvent) -> None:
-    """What every case event adds besides the state: the names of its reports, the handling result (the
-    patrol officer's list shows it) and, when WeChat progress is configured, the citizen's next message."""
+    """What every case event adds besides the state: who may read its reports, its photos, the names of its
+    reports, the handling result (the patrol officer's list shows it) and, when WeChat progress is
+    configured, the citizen's next message."""
+    await repo.add_case_units(ctx.session, body.case_id, units_of(body))
+    if isinstance(body, CaseHandled | CaseVerified) and body.photos:
+        await repo.add_case_photos(ctx.session, body.case_id, media_names(body.photos))
     await _link(ctx.session, body)
     if isinstance(body, CaseHandled):
         await repo.set_case_result(ctx.session, case_id=body.case_id, result=body.result, version=body.version,

@@ -12,3 +12,8 @@ ANSWERS = Counter(
 WECHAT_DRAFTS_FILED = Counter(
     "cityloop_intake_wechat_drafts_filed_total", "WeChat drafts filed as reports", ["filed_by"]
 )
+REPORT_PROBES = Counter(
+    "cityloop_intake_report_probes_total",
+    "Callers refused (429) after too many report/photo lookups that found nothing: someone guessing ids",
+    ["role"],
+)

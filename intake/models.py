@@ -57,9 +57,57 @@ report_status = Table(
     Column("case_version", Integer),
     Column("case_result", Text, comment="the department's handling result (办理结果), latest first"),
     Column("case_result_at", DateTime(timezone=True)),
+    Column("street_code", Text, comment="the street the router located the report in"),
+    Column("closed_at", DateTime(timezone=True), comment="when its case closed (or was withdrawn); NULL while open"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_report_status_case", "case_id"),
+    Index("ix_report_status_closed", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
     Index("ix_report_status_primary", "primary_report_id"),
+)
+
+case_units = Table(
+    "case_units",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("kind", Text, primary_key=True, comment="department (ever assigned or summoned) | street"),
+    Column("unit", Text, primary_key=True),
+    comment="who may read a case's reports, learnt from cases.v1 events (never from workflow's schema)",
+)
+
+report_photos = Table(
+    "report_photos",
+    metadata,
+    Column("name", Text, primary_key=True, comment="<sha256>.<ext>, as in /v1/media/<name>"),
+    Column("report_id", Text, primary_key=True),
+    Index("ix_report_photos_report", "report_id"),
+)
+
+photo_uploads = Table(
+    "photo_uploads",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("uploaded_by", Text, primary_key=True),
+    comment="photos people uploaded for case commands (POST /v1/media): the uploader may read them back",
+)
+
+report_keys = Table(
+    "report_keys",
+    metadata,
+    Column("report_id", Text, primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False, comment="the report's data key, AES-GCM under the PII key"),
+    comment="one key per report: deleting the row erases the report's contact details (crypto-shredding)",
+)
+
+pii_erasures = Table(
+    "pii_erasures",
+    metadata,
+    Column("report_id", Text, primary_key=True),
+    Column("case_id", Text),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("erased_at", DateTime(timezone=True), nullable=False, comment="city clock"),
+    Column("retention_days", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    comment="audit: every erasure of a reporter's phone and name, when and under which retention",
 )
 
 report_updates = Table(

@@ -1,4 +1,4 @@
-"""Photos: type checked by their bytes (never by what the client claims), stored content-addressed.
+"""Photos: checked by their bytes and decoded (never by what the client claims), stored content-addressed.
 
 `PhotoStore` is the port; `LocalPhotoStore` keeps files under a directory. An S3-compatible store would
 implement the same two methods (put by sha256 key, get by name).
@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import re
+import warnings
 from pathlib import Path
 from typing import Protocol
+
+from PIL import Image
 
 from shared.contracts.common import Photo
 from shared.errors import TooLarge, UnsupportedMedia
@@ -28,15 +32,34 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def check_photo(data: bytes, *, field: str, max_bytes: int) -> tuple[str, str]:
-    """Refuse a photo that is too large (413) or not a JPEG/PNG (415); return its type and extension."""
+def check_photo(data: bytes, *, field: str, max_bytes: int, max_pixels: int = 40_000_000) -> tuple[str, str]:
+    """Refuse a photo that is too large in bytes or pixels (413) or not a decodable JPEG/PNG (415).
+
+    Magic bytes alone let through a signature followed by zeros; so the image is verified and fully decoded
+    (CPU-bound: call it off the event loop). Pixels are judged from the header, before decoding, so a
+    decompression bomb is refused without being expanded. Returns the photo's type and extension.
+    """
     if len(data) > max_bytes:
         raise TooLarge(f"photo is {len(data)} bytes, the limit is {max_bytes}", field=field)
     kind = sniff_image(data)
     if kind is None:
         raise UnsupportedMedia("photo must be a JPEG or PNG image (checked by its content)", field=field)
-    if len(data) < 16:
-        raise UnsupportedMedia("photo is truncated", field=field)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit decides, below
+            with Image.open(io.BytesIO(data), formats=[kind[1].replace("jpg", "jpeg").upper()]) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise TooLarge(f"photo is {width}×{height} pixels, the limit is {max_pixels}", field=field)
+                image.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+    except (TooLarge, UnsupportedMedia):
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow's own ceiling, far above ours, hit while opening
+        raise TooLarge(f"photo has too many pixels: {exc}", field=field) from exc
+    except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ValueError…) for a bad image
+        raise UnsupportedMedia(f"photo cannot be decoded as {kind[0]}: {exc}", field=field) from exc
     return kind
 
 

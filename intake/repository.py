@@ -12,16 +12,22 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import (
+    case_units,
     idempotency,
     iot_alarms,
+    photo_uploads,
+    pii_erasures,
     replay_guard,
+    report_keys,
     report_no,
+    report_photos,
     report_status,
     report_updates,
     reports,
     video_streaks,
     wechat_drafts,
 )
+from shared.auth import DataScope
 from shared.db.engine import xact_lock
 
 AnyRow = Row[*tuple[Any, ...]]
@@ -102,6 +108,10 @@ async def prune_signatures(session: AsyncSession, before: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+CLOSED_STATES = frozenset({"closed", "withdrawn"})
+"""Case states that start the retention clock of the reporter's contact details (reopening stops it)."""
+
+
 # --- reports ---------------------------------------------------------------------------------------------------
 
 
@@ -114,8 +124,11 @@ async def insert_report(
     body: dict[str, Any],
     contact_sealed: bytes | None,
     received_at: datetime,
+    wrapped_key: bytes | None = None,
+    photo_names: Sequence[str] = (),
 ) -> None:
-    """The report and its status row in one statement: one round trip on every channel's hot path."""
+    """The report and its status row in one statement: one round trip on every channel's hot path (plus one
+    for its data key when it has contact details, one for its photos' names when it has photos)."""
     stored = (
         insert(reports)
         .values(
@@ -133,6 +146,86 @@ async def insert_report(
     await session.execute(
         insert(report_status).from_select(["report_id", "stage", "updated_at"], status).on_conflict_do_nothing()
     )
+    if wrapped_key is not None:
+        await session.execute(insert(report_keys).values(report_id=report_id, wrapped_key=wrapped_key))
+    await add_photos(session, report_id, photo_names)
+
+
+async def add_photos(session: AsyncSession, report_id: str, names: Sequence[str]) -> None:
+    """Remember which report a stored photo belongs to: `/v1/media/<name>` is in scope where its report is."""
+    if names:
+        rows = [{"name": n, "report_id": report_id} for n in dict.fromkeys(names)]
+        await session.execute(insert(report_photos).values(rows).on_conflict_do_nothing())
+
+
+@dataclass(frozen=True, slots=True)
+class ReadScope:
+    """Which reports a caller may read: all (both None), a department's, or a street's."""
+
+    department: str | None = None
+    street: str | None = None
+
+    @classmethod
+    def of(cls, scope: DataScope) -> ReadScope:
+        return cls(department=scope.department, street=scope.street)
+
+    def allows(self, status: Any) -> Any:
+        """SQL condition on a `report_status` alias: the report's case reached the department, or lies in the
+        street (by its case, or by where the router located it before a case existed)."""
+        if self.department is not None:
+            return select(case_units.c.case_id).where(
+                case_units.c.case_id == status.c.case_id, case_units.c.kind == "department",
+                case_units.c.unit == self.department,
+            ).exists()
+        if self.street is not None:
+            return or_(
+                status.c.street_code == self.street,
+                select(case_units.c.case_id).where(
+                    case_units.c.case_id == status.c.case_id, case_units.c.kind == "street",
+                    case_units.c.unit == self.street,
+                ).exists(),
+            )
+        return literal(True)
+
+
+async def report_visible(session: AsyncSession, report_id: str, scope: ReadScope) -> bool:
+    """Whether the report exists and is in scope (one answer for both, so a 404 tells an outsider nothing)."""
+    stmt = select(report_status.c.report_id).where(report_status.c.report_id == report_id, scope.allows(report_status))
+    return (await session.execute(stmt)).first() is not None
+
+
+async def photo_visible(session: AsyncSession, name: str, scope: ReadScope, subject: str) -> bool:
+    """Whether district-wide staff asks, the caller uploaded the photo, or a report carrying it is in scope."""
+    if scope.department is None and scope.street is None:
+        return True
+    in_scope = (
+        select(report_photos.c.report_id)
+        .join(report_status, report_status.c.report_id == report_photos.c.report_id)
+        .where(report_photos.c.name == name, scope.allows(report_status))
+    )
+    own = select(photo_uploads.c.name).where(photo_uploads.c.name == name, photo_uploads.c.uploaded_by == subject)
+    return bool((await session.execute(select(or_(in_scope.exists(), own.exists())))).scalar())
+
+
+async def add_uploads(session: AsyncSession, names: Sequence[str], *, uploaded_by: str) -> None:
+    if names:
+        rows = [{"name": n, "uploaded_by": uploaded_by} for n in dict.fromkeys(names)]
+        await session.execute(insert(photo_uploads).values(rows).on_conflict_do_nothing())
+
+
+async def add_case_photos(session: AsyncSession, case_id: str, names: Sequence[str]) -> None:
+    """Photos a case event carries (a department's result, an inspector's check) join the case's reports."""
+    for name in dict.fromkeys(names):
+        rows = select(literal(name), report_status.c.report_id).where(report_status.c.case_id == case_id)
+        await session.execute(
+            insert(report_photos).from_select(["name", "report_id"], rows).on_conflict_do_nothing()
+        )
+
+
+async def add_case_units(session: AsyncSession, case_id: str, units: Sequence[tuple[str, str]]) -> None:
+    if units:
+        rows = [{"case_id": case_id, "kind": k, "unit": u} for k, u in dict.fromkeys(units)]
+        await session.execute(insert(case_units).values(rows).on_conflict_do_nothing())
 
 
 async def get_report(session: AsyncSession, report_id: str) -> AnyRow | None:
@@ -144,9 +237,46 @@ async def get_report(session: AsyncSession, report_id: str) -> AnyRow | None:
     return (await session.execute(stmt)).first()
 
 
-async def get_contact(session: AsyncSession, report_id: str) -> bytes | None:
-    stmt = select(reports.c.contact_sealed).where(reports.c.report_id == report_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
+async def get_contact(session: AsyncSession, report_id: str) -> AnyRow | None:
+    """The sealed details, the report's wrapped data key (None: legacy row or erased) and the erasure, if any."""
+    stmt = (
+        select(reports.c.contact_sealed, report_keys.c.wrapped_key, pii_erasures.c.erased_at)
+        .join(report_keys, report_keys.c.report_id == reports.c.report_id, isouter=True)
+        .join(pii_erasures, pii_erasures.c.report_id == reports.c.report_id, isouter=True)
+        .where(reports.c.report_id == report_id)
+    )
+    return (await session.execute(stmt)).first()
+
+
+# --- PII retention ---------------------------------------------------------------------------------------------
+
+
+async def due_erasures(session: AsyncSession, closed_before: datetime, limit: int) -> Sequence[AnyRow]:
+    """Reports whose case closed before `closed_before` and whose contact details still exist."""
+    stmt = (
+        select(report_status.c.report_id, report_status.c.case_id, report_status.c.closed_at)
+        .join(reports, reports.c.report_id == report_status.c.report_id)
+        .where(report_status.c.closed_at <= closed_before, reports.c.contact_sealed.is_not(None))
+        .where(~select(pii_erasures.c.report_id).where(pii_erasures.c.report_id == reports.c.report_id).exists())
+        .order_by(report_status.c.closed_at)
+        .limit(limit)
+        .with_for_update(of=report_status, skip_locked=True)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def erase_contact(session: AsyncSession, *, report_id: str, case_id: str | None, closed_at: datetime | None,
+                        erased_at: datetime, retention_days: int, reason: str) -> None:
+    """Drop the report's data key (the ciphertext is then noise) and audit it, in one transaction.
+
+    A legacy row sealed directly under the PII key has no data key to drop: its ciphertext is deleted."""
+    dropped = await session.execute(delete(report_keys).where(report_keys.c.report_id == report_id))
+    if not dropped.rowcount:  # type: ignore[attr-defined]
+        await session.execute(update(reports).where(reports.c.report_id == report_id).values(contact_sealed=None))
+    await session.execute(
+        insert(pii_erasures).values(report_id=report_id, case_id=case_id, closed_at=closed_at, erased_at=erased_at,
+                                    retention_days=retention_days, reason=reason).on_conflict_do_nothing()
+    )
 
 
 async def insert_update(
@@ -210,12 +340,14 @@ async def set_routing(
     reason: str | None = None,
     department_code: str | None = None,
     primary_report_id: str | None = None,
+    street_code: str | None = None,
 ) -> None:
     values = {
         "stage": stage,
         "reason": reason,
         "department_code": department_code,
         "primary_report_id": primary_report_id,
+        "street_code": street_code,
         "updated_at": at,
     }
     stmt = insert(report_status).values(report_id=report_id, **values)
@@ -255,7 +387,8 @@ async def link_case(
     at: datetime,
 ) -> None:
     """Tie reports (and reports merged into them) to a case; later case events then find them by case id."""
-    values = {"case_id": case_id, "case_no": case_no, "case_state": state, "case_version": version, "updated_at": at}
+    values = {"case_id": case_id, "case_no": case_no, "case_state": state, "case_version": version, "updated_at": at,
+              "closed_at": at if state in CLOSED_STATES else None}
     for report_id in report_ids:
         stmt = insert(report_status).values(report_id=report_id, stage="routed", **values)
         await session.execute(
@@ -280,7 +413,8 @@ async def set_case_state(session: AsyncSession, *, case_id: str, state: str, ver
             report_status.c.case_id == case_id,
             or_(report_status.c.case_version.is_(None), report_status.c.case_version < version),
         )
-        .values(case_state=state, case_version=version, updated_at=at)
+        .values(case_state=state, case_version=version, updated_at=at,
+                closed_at=(func.coalesce(report_status.c.closed_at, at) if state in CLOSED_STATES else None))
     )
 
 
@@ -306,12 +440,14 @@ async def patrol_reports_of(session: AsyncSession, inspector: str, limit: int, o
 
 
 _SET_CASE_STATES = text(
-    f"UPDATE {report_status.fullname} s SET case_state = v.state, case_version = v.version, updated_at = v.at "
+    f"UPDATE {report_status.fullname} s SET case_state = v.state, case_version = v.version, updated_at = v.at, "
+    "closed_at = CASE WHEN v.state = ANY(:closed_states) THEN coalesce(s.closed_at, v.at) END "
     "FROM unnest(:case_ids, :states, :versions, :ats) AS v(case_id, state, version, at) "
     "WHERE s.case_id = v.case_id AND (s.case_version IS NULL OR s.case_version < v.version)"
 ).bindparams(
     bindparam("case_ids", type_=ARRAY(Text)), bindparam("states", type_=ARRAY(Text)),
     bindparam("versions", type_=ARRAY(Integer)), bindparam("ats", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("closed_states", type_=ARRAY(Text)),
 )
 
 
@@ -320,7 +456,7 @@ async def set_case_states(session: AsyncSession, latest: Sequence[tuple[str, str
     if latest:
         case_ids, states, versions, ats = (list(column) for column in zip(*latest, strict=True))
         await session.execute(_SET_CASE_STATES, {"case_ids": case_ids, "states": states, "versions": versions,
-                                                 "ats": ats})
+                                                 "ats": ats, "closed_states": sorted(CLOSED_STATES)})
 
 
 # --- video streaks ---------------------------------------------------------------------------------------------

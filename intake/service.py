@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import repository as repo
 from intake.adapters import hotline, iot, open311, patrol, video
 from intake.config import IntakeSettings
-from intake.photos import PhotoStore
+from intake.photos import MEDIA_ROUTE, PhotoStore
 from intake.pii import ContactVault
 from intake.registry import Open311Service, Registry
 from intake.schemas import (
@@ -38,10 +38,12 @@ from shared.clock import Clock
 from shared.contracts.common import Photo
 from shared.contracts.reports import ReportReceived, ReportUpdated
 from shared.db.outbox import Outbox
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Gone, Invalid, NotFound
+from shared.logging import get_logger
 from shared.settings import Settings
 
 ACCEPTED, ALREADY = 202, 200
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,19 @@ class Intake:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def check_time(self, channel: str, field: str, value: datetime) -> None:
+        """A channel's event time must lie in [now − that channel's max age, now + allowed skew] (city clock)."""
+        now = self.now()
+        earliest = now - timedelta(days=self.config.max_age_days.get(channel, 7))
+        latest = now + timedelta(seconds=self.config.future_skew_s)
+        if not earliest <= value <= latest:
+            raise Invalid(
+                f"{field} {value.isoformat()} is outside [{earliest.isoformat(timespec='seconds')}, "
+                f"{latest.isoformat(timespec='seconds')}]: at most {self.config.max_age_days.get(channel, 7)} days "
+                f"old for {channel}, and at most {self.config.future_skew_s} s ahead of the city clock",
+                field=field,
+            )
+
     # --- the two things every channel does ---------------------------------------------------------------------
 
     async def new_report_id(self, session: AsyncSession) -> str:
@@ -88,13 +103,16 @@ class Intake:
         return f"R{self.now().astimezone(self._zone):%Y%m%d}{number:06d}"
 
     async def file(self, session: AsyncSession, report: ReportReceived, contact: dict[str, str] | None = None) -> None:
+        sealed = self.vault.seal(report.report_id, contact or {})
         await repo.insert_report(
             session,
             report_id=report.report_id,
             channel=report.channel.value,
             external_id=report.external_id,
             body=report.model_dump(mode="json", exclude_none=True),
-            contact_sealed=self.vault.seal(report.report_id, contact or {}),
+            contact_sealed=sealed.ciphertext if sealed else None,
+            wrapped_key=sealed.wrapped_key if sealed else None,
+            photo_names=media_names(report.photos),
             received_at=report.received_at,
         )
         await self.outbox.add(session, report, subject=report.report_id)
@@ -103,6 +121,7 @@ class Intake:
         await repo.insert_update(
             session, report_id=event.report_id, kind=event.kind, body=event.model_dump(mode="json"), at=event.at
         )
+        await repo.add_photos(session, event.report_id, media_names(event.photos))
         await self.outbox.add(session, event, subject=event.report_id)
 
     async def _remembered(self, session: AsyncSession, scope: str, key: str, answer: Answer) -> Answer:
@@ -116,6 +135,7 @@ class Intake:
             raise Conflict("this signed request was already received (replay)", field=SIGNATURE_HEADER)
 
     async def hotline_ticket(self, session: AsyncSession, ticket: HotlineTicket, signature: str) -> Outcome:
+        self.check_time("hotline", "call_time", ticket.call_time)
         await self.refuse_replay(session, signature)
         report_id = await self.new_report_id(session)
         first = await repo.claim(session, "hotline-ticket", ticket.ticket_no, report_id=report_id)
@@ -128,6 +148,7 @@ class Intake:
     async def hotline_update(
         self, session: AsyncSession, ticket_no: str, update: HotlineUpdate, signature: str
     ) -> Outcome:
+        self.check_time("hotline", "at", update.at)
         await self.refuse_replay(session, signature)
         ticket = await repo.find_claim(session, "hotline-ticket", ticket_no)
         if ticket is None or ticket.report_id is None:
@@ -151,8 +172,8 @@ class Intake:
         idempotency_key: str | None,
     ) -> Outcome:
         now = self.now()
-        if form.occurred_at is not None and form.occurred_at > now + timedelta(seconds=self.config.future_skew_s):
-            raise Invalid("occurred_at is in the future", field="occurred_at")
+        if form.occurred_at is not None:
+            self.check_time("patrol", "occurred_at", form.occurred_at)
         report_id = await self.new_report_id(session)
         if idempotency_key:
             fingerprint = request_hash(form.model_dump(mode="json"), [p.sha256 for p in photos])
@@ -183,6 +204,7 @@ class Intake:
     # --- video AI ----------------------------------------------------------------------------------------------
 
     async def video_alert(self, session: AsyncSession, alert: VideoAlert, snapshot: Photo | None) -> Outcome:
+        self.check_time("video", "captured_at", alert.captured_at)
         found = video.assess(alert, self.registry)
         scope, key = "video-alert", alert.alert_id
         seen = await repo.claim(session, scope, key, report_id=None)
@@ -213,6 +235,7 @@ class Intake:
     # --- IoT ---------------------------------------------------------------------------------------------------
 
     async def iot_alarm(self, session: AsyncSession, alarm: IotAlarm) -> Outcome:
+        self.check_time("iot", "at", alarm.at)
         device = iot.check_device(alarm, self.registry.devices.get(alarm.device_id))
         scope, key = "iot-message", f"{alarm.device_id}/{alarm.message_id}"
         seen = await repo.claim(session, scope, key, report_id=None)
@@ -270,7 +293,13 @@ class Intake:
 
     # --- where a report stands ---------------------------------------------------------------------------------
 
-    async def report_view(self, session: AsyncSession, report_id: str) -> ReportView:
+    async def require_visible(self, session: AsyncSession, report_id: str, who: Principal) -> None:
+        """404 alike for a report that does not exist and one outside the caller's scope: nothing leaks."""
+        if not await repo.report_visible(session, report_id, repo.ReadScope.of(who.data_scope())):
+            raise NotFound(f"no report {report_id!r}", field="report_id")
+
+    async def report_view(self, session: AsyncSession, report_id: str, who: Principal) -> ReportView:
+        await self.require_visible(session, report_id, who)
         row = await repo.get_report(session, report_id)
         if row is None:
             raise NotFound(f"no report {report_id!r}", field="report_id")
@@ -292,11 +321,45 @@ class Intake:
             ],
         )
 
-    async def contact(self, session: AsyncSession, report_id: str) -> dict[str, str]:
-        if await repo.get_report(session, report_id) is None:
+    async def contact(self, session: AsyncSession, report_id: str, who: Principal) -> dict[str, str]:
+        await self.require_visible(session, report_id, who)
+        row = await repo.get_contact(session, report_id)
+        if row is None:
             raise NotFound(f"no report {report_id!r}", field="report_id")
-        sealed = await repo.get_contact(session, report_id)
-        return self.vault.open(report_id, sealed) if sealed else {}
+        if row.erased_at is not None:
+            raise Gone(f"the reporter's contact details were erased on {row.erased_at.isoformat()} "
+                       f"({self.config.pii_retention_days} days after the case closed)", field="contact")
+        return self.vault.open(report_id, row.contact_sealed, row.wrapped_key) if row.contact_sealed else {}
+
+    async def record_uploads(self, session: AsyncSession, photos: list[Photo], who: Principal) -> None:
+        await repo.add_uploads(session, media_names(photos), uploaded_by=who.subject)
+
+    async def photo(self, session: AsyncSession, name: str, who: Principal) -> bytes:
+        """A stored photo, if a report (or case) carrying it is in the caller's scope, or the caller uploaded it."""
+        if not await repo.photo_visible(session, name, repo.ReadScope.of(who.data_scope()), who.subject):
+            raise NotFound(f"no photo {name!r}", field="name")
+        data = await self.photos.get(name)
+        if data is None:
+            raise NotFound(f"no photo {name!r}", field="name")
+        return data
+
+    async def erase_due_contacts(self, session: AsyncSession, limit: int = 200) -> int:
+        """Crypto-shred the contact details of reports whose case closed more than the retention ago (city clock)."""
+        now = self.now()
+        days = self.config.pii_retention_days
+        rows = await repo.due_erasures(session, now - timedelta(days=days), limit)
+        for row in rows:
+            await repo.erase_contact(session, report_id=row.report_id, case_id=row.case_id, closed_at=row.closed_at,
+                                     erased_at=now, retention_days=days, reason="retention")
+            log.info("pii_erased", report_id=row.report_id, case_id=row.case_id, closed_at=row.closed_at.isoformat(),
+                     retention_days=days)
+        return len(rows)
+
+
+def media_names(photos: list[Photo]) -> list[str]:
+    """Names of the photos intake itself stores (`/v1/media/<name>`); links to other hosts are not ours to guard."""
+    prefix = f"{MEDIA_ROUTE}/"
+    return [p.uri.removeprefix(prefix) for p in photos if p.uri.startswith(prefix)]
 
 
 def _again(seen: repo.Claimed) -> Outcome:

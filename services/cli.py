@@ -14,9 +14,19 @@ from fastapi import FastAPI
 
 from services import registry
 from shared.logging import configure_logging
-from shared.settings import Settings, get_settings
+from shared.settings import Settings, UnsafeSettings, get_settings
 
 app = typer.Typer(help="CityLoop city operations platform", no_args_is_help=True)
+
+
+@app.callback()
+def _refuse_unsafe_settings() -> None:
+    """Before any command: in production, development secrets, demo users or keys, or open CORS stop the process."""
+    try:
+        get_settings()
+    except UnsafeSettings as exc:
+        typer.echo(f"cityloop: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _settings_with_database(settings: Settings) -> tuple[Settings, object | None]:
@@ -41,11 +51,13 @@ def run(
 
     from services.runtime import Platform, create_app
 
-    if simulate > 0 and get_settings().environment == "prod":
+    settings = get_settings()
+    if simulate > 0 and settings.environment == "prod":
         raise typer.BadParameter("the simulator files made-up reports: it never runs in production "
                                  "(CITYLOOP_ENVIRONMENT=prod)", param_hint="--simulate")
-    settings, server = _settings_with_database(get_settings())
     configure_logging(settings.log_level, settings.log_json)
+    _log_environment(settings)
+    settings, server = _settings_with_database(settings)
     platform = Platform(registry.load_many(service), settings)
     api = create_app(platform)
     if simulate > 0:
@@ -57,6 +69,20 @@ def run(
     finally:
         if server is not None:
             server.stop()  # type: ignore[attr-defined]
+
+
+def _log_environment(settings: Settings) -> None:
+    """The first log line says which mode this is, so nobody mistakes a demo for a deployment."""
+    from shared.logging import get_logger
+
+    log = get_logger("cityloop")
+    if settings.environment == "prod":
+        log.info("environment", environment="prod")
+        return
+    unsafe = settings.model_copy(update={"environment": "prod"}).production_problems()
+    log.warning("environment", environment=settings.environment,
+                note="development mode: not for citizens' data; CITYLOOP_ENVIRONMENT=prod refuses these settings",
+                unsafe_settings=unsafe)
 
 
 def _attach_simulator(api: FastAPI, settings: Settings, host: str, port: int, per_minute: float) -> None:

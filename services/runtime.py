@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +36,7 @@ from shared.errors import DomainError
 from shared.handling import InboxProcessor
 from shared.logging import get_logger
 from shared.metrics import HTTP_LATENCY, SHED_REQUESTS
+from shared.ratelimit import RateLimiter
 from shared.service import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
 
@@ -59,6 +61,7 @@ class Platform:
 
     def __init__(self, definitions: Sequence[ServiceDefinition], settings: Settings, clock: Clock | None = None,
                  bus: Bus | None = None) -> None:
+        settings.refuse_unsafe()
         if not settings.database_url:
             raise ValueError("CITYLOOP_DATABASE_URL is not set")
         self.definitions = list(definitions)
@@ -209,6 +212,7 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.runtimes = platform.runtimes
     app.state.settings = platform.settings
     app.state.platform = platform
+    app.state.rate_limiter = RateLimiter(platform.settings)
     users_file = platform.settings.users_file
     app.state.users = UserDirectory.from_yaml(users_file) if users_file.exists() else UserDirectory({})
     install_error_handlers(app)
@@ -216,6 +220,14 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
 
     app.add_middleware(LoadShedMiddleware, service=service_label, limit=platform.HTTP_WRITES,
                        queue_s=platform.HTTP_QUEUE_S)
+    if platform.settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=platform.settings.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(BodyLimitMiddleware, max_bytes=platform.settings.max_body_bytes,
+                       max_upload_bytes=platform.settings.max_upload_bytes,
+                       by_path=platform.settings.max_body_bytes_by_path)
     app.add_middleware(LatencyMiddleware, service=service_label)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
@@ -235,12 +247,19 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(auth_router)
+    app.include_router(auth_router, responses=EVERYWHERE)
     for d in platform.definitions:
         for router in d.routers:
-            app.include_router(router)
+            app.include_router(router, responses=EVERYWHERE)
     mount_console(app)
     return app
+
+
+EVERYWHERE: dict[int | str, dict[str, Any]] = {
+    413: {"description": "body larger than the limit (refused before it is parsed)"},
+    429: {"description": "rate limit passed: retry after `Retry-After` seconds"},
+}
+"""Answers the body-limit middleware and the rate limiter may give on any route."""
 
 
 class LatencyMiddleware:
@@ -306,6 +325,71 @@ class LoadShedMiddleware:
             await self.app(scope, receive, send)
         finally:
             self._slots.release()
+class BodyLimitMiddleware:
+    """413 for a body over the limit, decided before any endpoint reads or parses it.
+
+    A declared Content-Length is judged at once (the server enforces it); a chunked body is buffered up
+    to the limit and refused as soon as it passes it. Multipart (photo) bodies get the larger limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int, by_path: dict[str, int]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
+        self.by_path = sorted(by_path.items(), key=lambda item: -len(item[0]))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        limit = self.max_upload_bytes if media == b"multipart/form-data" else self.max_bytes
+        path: str = scope["path"]
+        limit = next((n for prefix, n in self.by_path if path.startswith(prefix)), limit)
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            size = int(declared) if declared.isdigit() else -1
+            if size > limit:
+                await _too_large(send, f"body is {size} bytes, the limit is {limit}")
+                return
+            await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b""):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > limit:
+                await _too_large(send, f"body is more than {limit} bytes, the limit")
+                return
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send: Send, reason: str) -> None:
+    payload = orjson.dumps({"error": {"code": "too_large", "field": "body", "reason": reason}})
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -320,7 +404,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from shared.errors import Forbidden, Unauthorized
+from shared.ratelimit import RateLimiter
 from shared.settings import Settings, get_settings
 
 
@@ -45,6 +46,26 @@ class Principal:
 
     def sees_unit(self, unit: str | None) -> bool:
         return self.unit is None or self.unit == unit
+
+    def data_scope(self) -> DataScope:
+        """A department sees the cases (and their reports) it was ever given or summoned to; a street office, or
+        anyone else whose unit is a street (an inspector, a street's dispatcher), those in that street. A
+        department or street token without a unit sees nothing; admins, other systems and district staff see all."""
+        if self.role is Role.DEPARTMENT:
+            return DataScope(department=self.unit or "")
+        if self.role is Role.STREET:
+            return DataScope(street=self.unit or "")
+        if self.unit and self.role not in (Role.ADMIN, Role.SYSTEM):
+            return DataScope(street=self.unit)
+        return DataScope()
+
+
+@dataclass(frozen=True)
+class DataScope:
+    """Which cases and reports a caller may read: all (both None), one department's, or one street's."""
+
+    department: str | None = None
+    street: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,15 +140,21 @@ async def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     api_key = request.headers.get("x-api-key")
     if api_key:
         for key, client in settings.api_keys.items():
             if hmac.compare_digest(key.encode(), api_key.encode()):
+                if limiter:
+                    await limiter.hit("client", client, field="X-API-Key")
                 return Principal(client, Role.SYSTEM)
         raise Unauthorized("unknown API key", field="X-API-Key")
     if credentials is None:
         raise Unauthorized("missing bearer token or X-API-Key", field="Authorization")
-    return decode_token(credentials.credentials, settings)
+    principal = decode_token(credentials.credentials, settings)
+    if limiter:
+        await limiter.hit("user", principal.subject, field="Authorization")
+    return principal
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
@@ -153,6 +180,9 @@ async def token(
 ) -> dict[str, object]:
     directory: UserDirectory = request.app.state.users
     settings: Settings = request.app.state.settings
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter:  # before scrypt: guessing passwords costs the guesser time, not our CPU
+        await limiter.hit("login", username, field="username")
     user = await run_in_threadpool(directory.authenticate, username, password)  # scrypt: off the event loop
     if user is None:
         raise Unauthorized("wrong username or password", field="password")

@@ -39,6 +39,10 @@ class Forbidden(DomainError):
     status, code = 403, "forbidden"
 
 
+class Gone(DomainError):
+    status, code = 410, "gone"
+
+
 class Invalid(DomainError):
     status, code = 422, "invalid"
 

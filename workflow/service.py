@@ -66,16 +66,9 @@ def audit_row(case_id: str, version: int, at: datetime, who: Principal, action: 
 
 
 def scope_of(who: Principal) -> Scope:
-    """A department sees the cases it was ever given or summoned to; a street office, or anyone else whose
-    unit is a street (an inspector, a street's dispatcher), the cases in that street. A department or
-    street token without a unit sees nothing; admins, other systems and district staff see everything."""
-    if who.role is Role.DEPARTMENT:
-        return Scope(department=who.unit or "")
-    if who.role is Role.STREET:
-        return Scope(street=who.unit or "")
-    if who.unit and who.role not in (Role.ADMIN, Role.SYSTEM):
-        return Scope(street=who.unit)
-    return Scope()
+    """The caller's data scope (decided in `shared.auth.Principal.data_scope`, shared with intake's reports)."""
+    scope = who.data_scope()
+    return Scope(department=scope.department, street=scope.street)
 
 
 def facts_of(row: Row[Any], pending_checkins: frozenset[str] = frozenset()) -> CaseFacts:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from intake.pii import mask_phone
+from intake.pii import mask_name, mask_phone
 from intake.schemas import HotlineTicket, HotlineUpdate
 from shared.contracts.common import CategoryRef, Channel, Location, Place, Reporter
 from shared.contracts.reports import ReportReceived, ReportUpdated
 
 
 def ticket_to_report(ticket: HotlineTicket, *, report_id: str, received_at: datetime) -> ReportReceived:
-    """The caller's phone leaves here masked; the full number is sealed separately (`ticket_contact`)."""
+    """The caller's phone and name leave here masked; the full ones are sealed separately (`ticket_contact`)."""
     point = ticket.location
     return ReportReceived(
         report_id=report_id,
         channel=Channel.HOTLINE,
         external_id=ticket.ticket_no,
-        reporter=Reporter(kind="citizen", name=ticket.caller.name, phone_masked=mask_phone(ticket.caller.phone)),
+        reporter=Reporter(
+            kind="citizen", name=mask_name(ticket.caller.name), phone_masked=mask_phone(ticket.caller.phone)
+        ),
         text=ticket.content,
         category_hint=(
             CategoryRef(scheme="hotline", code=ticket.category.code, name=ticket.category.name)
@@ -37,7 +39,7 @@ def ticket_to_report(ticket: HotlineTicket, *, report_id: str, received_at: date
 
 
 def ticket_contact(ticket: HotlineTicket) -> dict[str, str]:
-    return {"phone": ticket.caller.phone} if ticket.caller.phone else {}
+    return {k: v for k, v in (("phone", ticket.caller.phone), ("name", ticket.caller.name)) if v}
 
 
 def update_to_event(update: HotlineUpdate, *, report_id: str) -> ReportUpdated:

@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from pydantic import Field, HttpUrl, StringConstraints
 
 from intake.adapters.common import read
-from intake.pii import mask_phone
+from intake.pii import mask_name, mask_phone
 from intake.registry import Open311Attribute, Open311Service
 from intake.schemas import ChannelModel, Lat, Lon, Short, Text
 from shared.calendar import SHANGHAI
@@ -120,7 +120,8 @@ def request_to_report(
         report_id=report_id,
         channel=Channel.OPEN311,
         external_id=None,
-        reporter=Reporter(kind="citizen", id=request.account_id, name=name, phone_masked=mask_phone(request.phone)),
+        reporter=Reporter(kind="citizen", id=request.account_id, name=mask_name(name),
+                          phone_masked=mask_phone(request.phone)),
         text=request.description,
         category_hint=service.category
         or CategoryRef(scheme="open311", code=service.service_code, name=service.service_name),
@@ -132,7 +133,8 @@ def request_to_report(
 
 
 def request_contact(request: Open311Request) -> dict[str, str]:
-    return {k: v for k, v in (("phone", request.phone), ("email", request.email)) if v}
+    name = " ".join(p for p in (request.first_name, request.last_name) if p) or None
+    return {k: v for k, v in (("phone", request.phone), ("email", request.email), ("name", name)) if v}
 
 
 # --- documents out ---------------------------------------------------------------------------------------------

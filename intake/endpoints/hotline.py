@@ -10,6 +10,7 @@ from intake.endpoints.common import ALREADY_RECEIVED, REFUSALS, IntakeRuntime, a
 from intake.schemas import Answer, HotlineTicket, HotlineUpdate
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from shared.clock import wall_time
+from shared.ratelimit import RateLimiter
 
 router = APIRouter(tags=["hotline"])
 
@@ -22,8 +23,13 @@ async def hotline_signature(
         str | None, Header(alias=SIGNATURE_HEADER, description="hex HMAC-SHA256 of `<timestamp>.<body>`")
     ] = None,
 ) -> str:
-    """Checked before the body is validated, so an unsigned caller learns nothing about the format."""
+    """Checked before the body is validated, so an unsigned caller learns nothing about the format.
+
+    The webhook has its own rate limit (it carries no API key), counted before the signature is checked."""
     settings = runtime.settings
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter:
+        await limiter.hit("hotline", "12345")
     return verify(
         settings.hotline_hmac_secret.get_secret_value(),
         timestamp,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from intake import repository as repo
 from intake.endpoints.common import ALREADY_RECEIVED, REFUSALS, IntakeRuntime, answer, intake_of
@@ -43,7 +44,8 @@ async def patrol_report(
 ) -> Answer:
     intake = intake_of(runtime)
     stored = await store_photos(
-        intake.photos, photos or [], max_count=intake.config.max_photos, max_bytes=runtime.settings.max_photo_bytes
+        intake.photos, photos or [], max_count=intake.config.max_photos, max_bytes=runtime.settings.max_photo_bytes,
+        max_pixels=runtime.settings.max_photo_pixels,
     )
     return await answer(
         runtime, response, "patrol", lambda s: intake.patrol_report(s, form, inspector, stored, idempotency_key)
@@ -88,12 +90,15 @@ async def my_reports(
     return MyReports(items=items, limit=limit, offset=offset, next_offset=offset + limit if len(rows) > limit else None)
 
 
-async def store_photos(store: PhotoStore, uploads: list[UploadFile], *, max_count: int, max_bytes: int) -> list[Photo]:
+async def store_photos(store: PhotoStore, uploads: list[UploadFile], *, max_count: int, max_bytes: int,
+                       max_pixels: int) -> list[Photo]:
     """Check every photo before storing any; storage is content-addressed, so a retry stores nothing new."""
     if len(uploads) > max_count:
         raise Invalid(f"at most {max_count} photos per report", field="photos")
     checked = []
     for i, upload in enumerate(uploads):
         data = await upload.read(max_bytes + 1)
-        checked.append((data, check_photo(data, field=f"photos[{i}]", max_bytes=max_bytes)))
+        kind = await run_in_threadpool(check_photo, data, field=f"photos[{i}]", max_bytes=max_bytes,
+                                       max_pixels=max_pixels)
+        checked.append((data, kind))
     return [await store.put(data, content_type, ext) for data, (content_type, ext) in checked]

@@ -7,6 +7,7 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from starlette.concurrency import run_in_threadpool
 
 from intake.endpoints.common import (
     ALREADY_RECEIVED,
@@ -47,6 +48,9 @@ async def video_alert(
             data = base64.b64decode(alert.snapshot_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise Invalid("snapshot_base64 is not valid base64", field="snapshot_base64") from exc
-        content_type, ext = check_photo(data, field="snapshot_base64", max_bytes=runtime.settings.max_photo_bytes)
+        content_type, ext = await run_in_threadpool(
+            check_photo, data, field="snapshot_base64", max_bytes=runtime.settings.max_photo_bytes,
+            max_pixels=runtime.settings.max_photo_pixels,
+        )
         snapshot = (await intake.photos.put(data, content_type, ext)).model_copy(update={"taken_at": alert.captured_at})
     return await answer(runtime, response, "video", lambda s: intake.video_alert(s, alert, snapshot))

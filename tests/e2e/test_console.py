@@ -22,7 +22,6 @@ from typing import Any
 import orjson
 import pytest
 import uvicorn
-from services.simulation.texts import VAGUE
 
 from intake.signing import signed_headers
 from services.registry import load_many
@@ -30,6 +29,7 @@ from services.runtime import create_app
 from shared.auth import Role
 from tests.e2e.test_simulation import free_port
 from tests.support.harness import RunningPlatform, running_platform
+from tools.simulation.texts import VAGUE
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

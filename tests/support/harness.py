@@ -31,6 +31,8 @@ def platform_settings(database_url: str, **overrides: Any) -> Settings:
         "poll_interval_s": 0.02,
         "consumer_max_attempts": 3,
         "log_json": False,
+        # tests drive many requests as one user or client; tests of the limits set them (test_input_limits)
+        "rate_limit_client": "", "rate_limit_user": "", "rate_limit_hotline": "", "rate_limit_login": "",
     }
     base.update(overrides)
     return Settings(**base)

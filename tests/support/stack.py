@@ -48,7 +48,10 @@ class Stack:
         return {**os.environ, "CITYLOOP_DATABASE_URL": self.pg.url, "CITYLOOP_BUS": "kafka",
                 "CITYLOOP_KAFKA_BOOTSTRAP": self.kafka.bootstrap, "CITYLOOP_DATA_DIR": str(self.run_dir),
                 "CITYLOOP_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-                "CITYLOOP_API_KEYS": '{"chaos-key": "hotline"}', **self.extra_env}
+                "CITYLOOP_API_KEYS": '{"chaos-key": "hotline"}',
+                # load tests offer hundreds of requests a second from one client: rate limits off
+                "CITYLOOP_RATE_LIMIT_CLIENT": "", "CITYLOOP_RATE_LIMIT_HOTLINE": "", "CITYLOOP_RATE_LIMIT_USER": "",
+                **self.extra_env}
 
     def url(self, instance: str) -> str:
         return f"http://127.0.0.1:{self.ports[instance]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import struct
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+from PIL import Image
 
 from intake.definition import SERVICE
 from intake.signing import signed_headers
@@ -56,9 +58,11 @@ devices:
 """
 
 
-def jpeg(extra: bytes = b"") -> bytes:
-    """The smallest bytes that a magic-byte check takes for a JPEG."""
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + extra + b"\xff\xd9"
+def jpeg(extra: bytes = b"", size: tuple[int, int] = (8, 8)) -> bytes:
+    """A real, decodable JPEG; `extra` bytes after its end make it bigger (decoders ignore trailing bytes)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, format="JPEG")
+    return out.getvalue() + extra
 
 
 def png() -> bytes:

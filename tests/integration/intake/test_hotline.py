@@ -26,12 +26,13 @@ async def test_ticket_is_accepted_once_and_published_with_masked_phone(pg_url: s
         not_allowed = await p.client.get(f"/v1/reports/{report_id}/contact", headers=p.auth("inspector"))
         async with p.runtime("intake").transaction() as session:
             at_rest = (await session.execute(text("SELECT body::text, contact_sealed FROM intake.reports"))).one()
-    assert contact.json() == {"phone": "13812345678"} and not_allowed.status_code == 403
+    assert contact.json() == {"phone": "13812345678", "name": "王女士"} and not_allowed.status_code == 403
     assert "13812345678" not in at_rest[0] and b"13812345678" not in at_rest[1]
+    assert "王女士" not in at_rest[0] and "王女士" not in events[0].to_bytes().decode()
     assert [e.subject for e in events] == [report_id]
     report = parse_as(events[0], ReportReceived)
     assert report.external_id == "GD20250310-0001"
-    assert report.reporter.phone_masked == "138****5678"
+    assert report.reporter.phone_masked == "138****5678" and report.reporter.name == "王**"
     assert "13812345678" not in events[0].to_bytes().decode()
     assert report.hotline_class == "general"
 
@@ -67,7 +68,7 @@ async def test_unsigned_stale_bad_and_replayed_requests_are_refused(pg_url: str,
 async def test_follow_up_reaches_the_bus_as_report_updated(pg_url: str, intake_env: Path) -> None:
     async with intake_platform(pg_url, intake_env) as p:
         report_id = (await post_ticket(p, ticket())).json()["report_id"]
-        update = {"update_id": "U1", "kind": "withdrawn", "text": "市民来电撤诉", "at": "2025-03-10T10:00:00+08:00"}
+        update = {"update_id": "U1", "kind": "withdrawn", "text": "市民来电撤诉", "at": "2025-03-10T09:30:00+08:00"}
         raw, headers = signed(update, T0)
         path = "/v1/hotline/tickets/GD20250310-0001/updates"
         answer = await p.client.post(path, content=raw, headers=headers)

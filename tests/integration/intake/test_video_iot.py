@@ -6,12 +6,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.clock import ManualClock
 from shared.contracts import parse_as
 from shared.contracts.common import Crs
 from shared.contracts.reports import ReportReceived, ReportUpdated
 from tests.integration.intake.helpers import T0, b64, intake_env, intake_platform, jpeg
 
 __all__ = ["intake_env"]
+def after_the_fact() -> ManualClock:
+    return ManualClock(T0 + timedelta(minutes=90))  # every source time the tests send is then in the past
+
 
 
 def alert(alert_id: str, minutes: float = 0, **changes: Any) -> dict[str, Any]:
@@ -21,7 +25,7 @@ def alert(alert_id: str, minutes: float = 0, **changes: Any) -> dict[str, Any]:
 
 
 async def test_repeated_alerts_within_the_window_are_one_report_with_a_count(pg_url: str, intake_env: Path) -> None:
-    async with intake_platform(pg_url, intake_env) as p:
+    async with intake_platform(pg_url, intake_env, clock=after_the_fact()) as p:
         key = p.api_key("video")
         first = await p.client.post("/v1/video/alerts", json=alert("A1", snapshot_base64=b64(jpeg())), headers=key)
         second = await p.client.post("/v1/video/alerts", json=alert("A2", 10), headers=key)
@@ -69,7 +73,7 @@ def alarm(message_id: str, status: str = "alarm", minutes: float = 0, **changes:
 
 
 async def test_alarm_then_recovery_closes_it_and_the_next_alarm_is_new(pg_url: str, intake_env: Path) -> None:
-    async with intake_platform(pg_url, intake_env) as p:
+    async with intake_platform(pg_url, intake_env, clock=after_the_fact()) as p:
         key = p.api_key("iot")
         opened = await p.client.post("/v1/iot/alarms", json=alarm("M1"), headers=key)
         again = await p.client.post("/v1/iot/alarms", json=alarm("M2", minutes=1), headers=key)

@@ -37,3 +37,29 @@ async def test_store_is_content_addressed_and_refuses_odd_names(tmp_path: Path) 
     assert await store.get(first.uri.rsplit("/", 1)[1]) == png()
     assert await store.get("../../etc/passwd") is None
     assert await store.get("0" * 64 + ".jpg") is None
+
+
+def test_a_decompression_bomb_is_413_without_being_expanded() -> None:
+    import io
+    import time
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (20000, 20000)).save(out, format="PNG")  # 400 million pixels in a few hundred kilobytes
+    started = time.process_time()
+    with pytest.raises(TooLarge) as refused:
+        check_photo(out.getvalue(), field="photos[0]", max_bytes=10_000_000)
+    assert refused.value.field == "photos[0]" and time.process_time() - started < 0.5
+    small = io.BytesIO()
+    Image.new("L", (400, 300)).save(small, format="PNG")
+    with pytest.raises(TooLarge):
+        check_photo(small.getvalue(), field="photos[0]", max_bytes=10_000_000, max_pixels=100_000)
+    assert check_photo(small.getvalue(), field="photos[0]", max_bytes=10_000_000) == ("image/png", "png")
+
+
+def test_a_signature_followed_by_zeros_is_not_a_photo() -> None:
+    with pytest.raises(UnsupportedMedia):
+        check_photo(b"\x89PNG\r\n\x1a\n" + b"\0" * 5000, field="photos[0]", max_bytes=10_000_000)
+    with pytest.raises(UnsupportedMedia):
+        check_photo(b"\xff\xd8\xff\xe0" + b"\0" * 5000, field="photos[0]", max_bytes=10_000_000)
