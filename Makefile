@@ -52,6 +52,7 @@ test-fast: install ## Unit tests only (no servers)
 
 lint: install ## ruff, mypy and the import-linter boundaries
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services intake router workflow analytics tools deploy/k8s/render.py
 	$(BIN)/lint-imports
 

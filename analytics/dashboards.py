@@ -40,8 +40,14 @@ class SqlQuery(cogvariants.Dataquery):
         self.sql, self.ref_id, self.fmt = sql, ref_id, fmt
 
     def to_json(self) -> dict[str, object]:
-        return {"refId": self.ref_id, "datasource": POSTGRES.to_json(), "rawSql": self.sql, "rawQuery": True,
-                "editorMode": "code", "format": self.fmt}
+        return {
+            "refId": self.ref_id,
+            "datasource": POSTGRES.to_json(),
+            "rawSql": self.sql,
+            "rawQuery": True,
+            "editorMode": "code",
+            "format": self.fmt,
+        }
 
 
 class Sql(cogbuilder.Builder[cogvariants.Dataquery]):
@@ -74,50 +80,99 @@ class Grid:
 
 
 def _board(uid: str, title: str, description: str) -> gd.Dashboard:
-    return (gd.Dashboard(title).uid(uid).description(description).tags(["cityloop"]).refresh("30s")
-            .time("now-6h", "now").timezone("browser"))
+    return (
+        gd.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["cityloop"])
+        .refresh("30s")
+        .time("now-6h", "now")
+        .timezone("browser")
+    )
 
 
 def operations() -> gd.Dashboard:
     g = Grid()
     return (
         _board("cityloop-operations", "CityLoop — live operations", "What comes in, what is waiting, what is late.")
-        .with_panel(timeseries.Panel().title("Reports received by channel (per minute)").grid_pos(g(12, 8))
-                    .datasource(PROMETHEUS).unit("short")
-                    .with_target(prom(f"sum by (channel) (rate(cityloop_analytics_reports_total[{RATE}])) * 60",
-                                      "{{channel}}")))
-        .with_panel(timeseries.Panel().title("Cases filed by channel (per minute)").grid_pos(g(12, 8))
-                    .datasource(PROMETHEUS)
-                    .with_target(prom(f"sum by (channel) (rate(cityloop_analytics_cases_filed_total[{RATE}])) * 60",
-                                      "{{channel}}")))
-        .with_panel(timeseries.Panel().title("Open cases by state").grid_pos(g(12, 8)).datasource(PROMETHEUS)
-                    .with_target(prom("sum by (state) (cityloop_cases_open)", "{{state}}")))
-        .with_panel(stat.Panel().title("Deadlines overdue now").grid_pos(g(6, 8)).datasource(PROMETHEUS)
-                    .with_target(prom("sum(cityloop_timers_overdue)", "overdue")))
-        .with_panel(stat.Panel().title("Deadline timers pending").grid_pos(g(6, 8)).datasource(PROMETHEUS)
-                    .with_target(prom("sum(cityloop_timers_pending)", "pending")))
-        .with_panel(timeseries.Panel().title("Escalations (督办) by level, per hour").grid_pos(g(12, 8))
-                    .datasource(PROMETHEUS)
-                    .with_target(prom("sum by (level) (increase(cityloop_analytics_escalations_total[1h]))",
-                                      "level {{level}}")))
-        .with_panel(timeseries.Panel().title("Closures by department (per hour)").grid_pos(g(12, 8))
-                    .datasource(PROMETHEUS)
-                    .with_target(prom("sum by (department) (increase(cityloop_analytics_cases_closed_total[1h]))",
-                                      "{{department}}")))
-        .with_panel(table.Panel().title("Overdue cases (oldest deadline first)").grid_pos(g(24, 10))
-                    .datasource(POSTGRES)
-                    .with_target(Sql("""
+        .with_panel(
+            timeseries.Panel()
+            .title("Reports received by channel (per minute)")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .unit("short")
+            .with_target(prom(f"sum by (channel) (rate(cityloop_analytics_reports_total[{RATE}])) * 60", "{{channel}}"))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Cases filed by channel (per minute)")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(
+                prom(f"sum by (channel) (rate(cityloop_analytics_cases_filed_total[{RATE}])) * 60", "{{channel}}")
+            )
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Open cases by state")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(prom("sum by (state) (cityloop_cases_open)", "{{state}}"))
+        )
+        .with_panel(
+            stat.Panel()
+            .title("Deadlines overdue now")
+            .grid_pos(g(6, 8))
+            .datasource(PROMETHEUS)
+            .with_target(prom("sum(cityloop_timers_overdue)", "overdue"))
+        )
+        .with_panel(
+            stat.Panel()
+            .title("Deadline timers pending")
+            .grid_pos(g(6, 8))
+            .datasource(PROMETHEUS)
+            .with_target(prom("sum(cityloop_timers_pending)", "pending"))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Escalations (督办) by level, per hour")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(prom("sum by (level) (increase(cityloop_analytics_escalations_total[1h]))", "level {{level}}"))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Closures by department (per hour)")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(
+                prom("sum by (department) (increase(cityloop_analytics_cases_closed_total[1h]))", "{{department}}")
+            )
+        )
+        .with_panel(
+            table.Panel()
+            .title("Overdue cases (oldest deadline first)")
+            .grid_pos(g(24, 10))
+            .datasource(POSTGRES)
+            .with_target(
+                Sql("""
                         SELECT case_no, department_code AS department, street_code AS street, cell_code AS cell,
                                category_code AS category, state, handle_due_at, escalation_count AS escalations
                         FROM analytics.case_facts
                         WHERE withdrawn_at IS NULL AND state NOT IN ('closed', 'suspended') AND handled_at IS NULL
                           AND handle_due_at < now()
-                        ORDER BY handle_due_at LIMIT 200""")))
+                        ORDER BY handle_due_at LIMIT 200""")
+            )
+        )
     )
 
 
 SCOREBOARD_COLUMNS = (
-    "cases", "closed", "open", "overdue", "round(composite_score::numeric, 1) AS composite",
+    "cases",
+    "closed",
+    "open",
+    "overdue",
+    "round(composite_score::numeric, 1) AS composite",
     "round(100 * on_time_handling_rate::numeric, 1) AS on_time_pct",
     "round(100 * closure_rate::numeric, 1) AS closure_pct",
     "round(100 * response_rate::numeric, 1) AS response_pct",
@@ -132,19 +187,39 @@ SCOREBOARD_COLUMNS = (
 def scoreboard(config: ScoringConfig) -> gd.Dashboard:
     g = Grid()
     board_sql = grafana_sql(config, Dimension.DEPARTMENT, SCOREBOARD_COLUMNS) + " ORDER BY composite DESC NULLS LAST"
-    whistle_sql = grafana_sql(config, Dimension.DEPARTMENT, (
-        "round(100 * whistle_checkin_rate::numeric, 1) AS checkin_pct",
-        "round(100 * whistle_closure_rate::numeric, 1) AS closure_pct",
-        "round(100 * whistle_satisfaction_rate::numeric, 1) AS satisfaction_pct",
-        "whistle_checkin_rate_den AS summonses")) + " WHERE whistle_checkin_rate_den > 0 ORDER BY checkin_pct DESC"
-    stage_sql = grafana_sql(config, Dimension.TOTAL, (
-        "round(100 * on_time_filing_rate::numeric, 1) AS on_time_filing_pct",
-        "round(100 * accurate_dispatch_rate::numeric, 1) AS accurate_dispatch_pct",
-        "round(100 * on_time_handling_rate::numeric, 1) AS on_time_handling_pct",
-        "round(100 * on_time_closing_rate::numeric, 1) AS on_time_closing_pct",
-        "round(100 * same_day_closure_rate::numeric, 1) AS same_day_pct"))
-    daily = grafana_sql(config, Dimension.DAY, ("cases AS filed", "closed"),
-                        key=f"key::timestamp AT TIME ZONE '{config.timezone}' AS time") + " ORDER BY 1"
+    whistle_sql = (
+        grafana_sql(
+            config,
+            Dimension.DEPARTMENT,
+            (
+                "round(100 * whistle_checkin_rate::numeric, 1) AS checkin_pct",
+                "round(100 * whistle_closure_rate::numeric, 1) AS closure_pct",
+                "round(100 * whistle_satisfaction_rate::numeric, 1) AS satisfaction_pct",
+                "whistle_checkin_rate_den AS summonses",
+            ),
+        )
+        + " WHERE whistle_checkin_rate_den > 0 ORDER BY checkin_pct DESC"
+    )
+    stage_sql = grafana_sql(
+        config,
+        Dimension.TOTAL,
+        (
+            "round(100 * on_time_filing_rate::numeric, 1) AS on_time_filing_pct",
+            "round(100 * accurate_dispatch_rate::numeric, 1) AS accurate_dispatch_pct",
+            "round(100 * on_time_handling_rate::numeric, 1) AS on_time_handling_pct",
+            "round(100 * on_time_closing_rate::numeric, 1) AS on_time_closing_pct",
+            "round(100 * same_day_closure_rate::numeric, 1) AS same_day_pct",
+        ),
+    )
+    daily = (
+        grafana_sql(
+            config,
+            Dimension.DAY,
+            ("cases AS filed", "closed"),
+            key=f"key::timestamp AT TIME ZONE '{config.timezone}' AS time",
+        )
+        + " ORDER BY 1"
+    )
     hot = """
         SELECT cell_code AS cell, category_code AS category, count(*) AS cases
         FROM analytics.case_facts
@@ -152,21 +227,54 @@ def scoreboard(config: ScoringConfig) -> gd.Dashboard:
           AND cell_code IS NOT NULL
         GROUP BY 1, 2 ORDER BY cases DESC, cell, category LIMIT 20"""
     return (
-        _board("cityloop-scoreboard", "CityLoop — department scoreboard",
-               "Scores of docs/metrics.md for cases filed in the time range (same SQL as GET /v1/kpis).")
+        _board(
+            "cityloop-scoreboard",
+            "CityLoop — department scoreboard",
+            "Scores of docs/metrics.md for cases filed in the time range (same SQL as GET /v1/kpis).",
+        )
         .time("now-30d", "now")
-        .with_panel(table.Panel().title("Department scoreboard").grid_pos(g(24, 12)).datasource(POSTGRES)
-                    .with_target(Sql(board_sql)))
-        .with_panel(table.Panel().title("Stage figures of digital city management").grid_pos(g(12, 5))
-                    .datasource(POSTGRES).with_target(Sql(stage_sql)))
-        .with_panel(table.Panel().title("Whistle assessment (吹哨报到)").grid_pos(g(12, 8)).datasource(POSTGRES)
-                    .with_target(Sql(whistle_sql)))
-        .with_panel(timeseries.Panel().title("Cases filed and closed per day").grid_pos(g(12, 8))
-                    .datasource(POSTGRES).with_target(Sql(daily, fmt="time_series")))
-        .with_panel(table.Panel().title("Hot spots: cells × categories").grid_pos(g(12, 8)).datasource(POSTGRES)
-                    .with_target(Sql(hot)))
-        .with_panel(table.Panel().title("Targets vs actual (任务主线): this month and this year").grid_pos(g(24, 10))
-                    .datasource(POSTGRES).with_target(Sql(targets_vs_actual(config))))
+        .with_panel(
+            table.Panel()
+            .title("Department scoreboard")
+            .grid_pos(g(24, 12))
+            .datasource(POSTGRES)
+            .with_target(Sql(board_sql))
+        )
+        .with_panel(
+            table.Panel()
+            .title("Stage figures of digital city management")
+            .grid_pos(g(12, 5))
+            .datasource(POSTGRES)
+            .with_target(Sql(stage_sql))
+        )
+        .with_panel(
+            table.Panel()
+            .title("Whistle assessment (吹哨报到)")
+            .grid_pos(g(12, 8))
+            .datasource(POSTGRES)
+            .with_target(Sql(whistle_sql))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Cases filed and closed per day")
+            .grid_pos(g(12, 8))
+            .datasource(POSTGRES)
+            .with_target(Sql(daily, fmt="time_series"))
+        )
+        .with_panel(
+            table.Panel()
+            .title("Hot spots: cells × categories")
+            .grid_pos(g(12, 8))
+            .datasource(POSTGRES)
+            .with_target(Sql(hot))
+        )
+        .with_panel(
+            table.Panel()
+            .title("Targets vs actual (任务主线): this month and this year")
+            .grid_pos(g(24, 10))
+            .datasource(POSTGRES)
+            .with_target(Sql(targets_vs_actual(config)))
+        )
     )
 
 
@@ -181,8 +289,7 @@ def targets_vs_actual(config: ScoringConfig) -> str:
         period = f"to_char(now() AT TIME ZONE {tz}, '{label}')"
         for dimension in (Dimension.TOTAL, Dimension.DEPARTMENT, Dimension.STREET):
             actual = grafana_sql(config, dimension, ["*"], start=start, end="now()", key="key AS unit")
-            values = ", ".join(f"('{s.name}', s.{s.name}::float8, {str(s.higher_is_better).lower()})"
-                               for s in SCORES)
+            values = ", ".join(f"('{s.name}', s.{s.name}::float8, {str(s.higher_is_better).lower()})" for s in SCORES)
             scope = dimension.value
             unit_match = "t.unit = ''" if dimension is Dimension.TOTAL else "t.unit = s.unit"
             parts.append(
@@ -193,7 +300,8 @@ def targets_vs_actual(config: ScoringConfig) -> str:
                 f"v.actual >= t.value ELSE v.actual <= t.value END) THEN 'met so far' ELSE 'behind' END AS status "
                 f"FROM analytics.targets t LEFT JOIN ({actual}) s ON {unit_match} "
                 f"CROSS JOIN LATERAL (VALUES {values}) v(score, actual, higher) "
-                f"WHERE t.scope = '{scope}' AND t.period = {period} AND v.score = t.score")
+                f"WHERE t.scope = '{scope}' AND t.period = {period} AND v.score = t.score"
+            )
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2, 3, 4"
 
 
@@ -202,42 +310,95 @@ def health() -> gd.Dashboard:
     http = "cityloop_http_request_duration_seconds"
     return (
         _board("cityloop-health", "CityLoop — platform health", "Consumers, outboxes, HTTP errors and latency.")
-        .with_panel(timeseries.Panel().title("Consumer lag (messages)").grid_pos(g(12, 8)).datasource(PROMETHEUS)
-                    .with_target(prom("sum by (service, group, topic) (cityloop_consumer_lag)",
-                                      "{{group}} {{topic}}")))
-        .with_panel(timeseries.Panel().title("Outbox backlog (rows)").grid_pos(g(12, 8)).datasource(PROMETHEUS)
-                    .with_target(prom("sum by (service) (cityloop_outbox_backlog)", "{{service}}")))
-        .with_panel(timeseries.Panel().title("Events consumed per second").grid_pos(g(12, 8)).datasource(PROMETHEUS)
-                    .with_target(prom("sum by (service, topic, outcome) "
-                                      f"(rate(cityloop_events_consumed_total[{RATE}]))",
-                                      "{{service}} {{topic}} {{outcome}}")))
-        .with_panel(timeseries.Panel().title("Events produced per second").grid_pos(g(12, 8)).datasource(PROMETHEUS)
-                    .with_target(prom(f"sum by (service, topic) (rate(cityloop_events_produced_total[{RATE}]))",
-                                      "{{service}} {{topic}}")))
-        .with_panel(timeseries.Panel().title("HTTP 5xx share").grid_pos(g(12, 8)).datasource(PROMETHEUS)
-                    .unit("percentunit")
-                    .with_target(prom(
-                        f'(sum by (service) (rate({http}_count{{status=~"5.."}}[{RATE}])) '
-                        f"or sum by (service) (rate({http}_count[{RATE}])) * 0) "
-                        f"/ sum by (service) (rate({http}_count[{RATE}]))", "{{service}}")))
-        .with_panel(timeseries.Panel().title("HTTP latency p95 by route").grid_pos(g(12, 8)).datasource(PROMETHEUS)
-                    .unit("s")
-                    .with_target(prom(f"histogram_quantile(0.95, sum by (le, route) (rate({http}_bucket[{RATE}])))",
-                                      "{{route}}")))
-        .with_panel(timeseries.Panel().title("Handler latency p95 by topic").grid_pos(g(12, 8))
-                    .datasource(PROMETHEUS).unit("s")
-                    .with_target(prom("histogram_quantile(0.95, sum by (le, service, topic) "
-                                      f"(rate(cityloop_handler_duration_seconds_bucket[{RATE}])))",
-                                      "{{service}} {{topic}}")))
-        .with_panel(timeseries.Panel().title("Dead-lettered messages (in range)").grid_pos(g(12, 8))
-                    .datasource(PROMETHEUS)
-                    .with_target(prom("sum by (service, topic) (cityloop_dlq_messages_total)",
-                                      "{{service}} {{topic}}")))
-        .with_panel(timeseries.Panel().title("Events parked for a case not (yet) filed").grid_pos(g(12, 8))
-                    .datasource(PROMETHEUS)
-                    .with_target(prom("sum(cityloop_workflow_parked_events)", "parked"))
-                    .with_target(prom("max(cityloop_workflow_parked_oldest_seconds) / 3600", "oldest (hours)",
-                                      ref_id="B")))
+        .with_panel(
+            timeseries.Panel()
+            .title("Consumer lag (messages)")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(prom("sum by (service, group, topic) (cityloop_consumer_lag)", "{{group}} {{topic}}"))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Outbox backlog (rows)")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(prom("sum by (service) (cityloop_outbox_backlog)", "{{service}}"))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Events consumed per second")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(
+                prom(
+                    f"sum by (service, topic, outcome) (rate(cityloop_events_consumed_total[{RATE}]))",
+                    "{{service}} {{topic}} {{outcome}}",
+                )
+            )
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Events produced per second")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(
+                prom(f"sum by (service, topic) (rate(cityloop_events_produced_total[{RATE}]))", "{{service}} {{topic}}")
+            )
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("HTTP 5xx share")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .unit("percentunit")
+            .with_target(
+                prom(
+                    f'(sum by (service) (rate({http}_count{{status=~"5.."}}[{RATE}])) '
+                    f"or sum by (service) (rate({http}_count[{RATE}])) * 0) "
+                    f"/ sum by (service) (rate({http}_count[{RATE}]))",
+                    "{{service}}",
+                )
+            )
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("HTTP latency p95 by route")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .unit("s")
+            .with_target(
+                prom(f"histogram_quantile(0.95, sum by (le, route) (rate({http}_bucket[{RATE}])))", "{{route}}")
+            )
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Handler latency p95 by topic")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .unit("s")
+            .with_target(
+                prom(
+                    "histogram_quantile(0.95, sum by (le, service, topic) "
+                    f"(rate(cityloop_handler_duration_seconds_bucket[{RATE}])))",
+                    "{{service}} {{topic}}",
+                )
+            )
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Dead-lettered messages (in range)")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(prom("sum by (service, topic) (cityloop_dlq_messages_total)", "{{service}} {{topic}}"))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Events parked for a case not (yet) filed")
+            .grid_pos(g(12, 8))
+            .datasource(PROMETHEUS)
+            .with_target(prom("sum(cityloop_workflow_parked_events)", "parked"))
+            .with_target(prom("max(cityloop_workflow_parked_oldest_seconds) / 3600", "oldest (hours)", ref_id="B"))
+        )
     )
 
 
@@ -300,8 +461,10 @@ def write(out: Path = OUT) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(board, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written.append(path)
-    for path, content in ((out / "provisioning" / "datasources" / "cityloop.yaml", DATASOURCES),
-                          (out / "provisioning" / "dashboards" / "cityloop.yaml", PROVIDER)):
+    for path, content in (
+        (out / "provisioning" / "datasources" / "cityloop.yaml", DATASOURCES),
+        (out / "provisioning" / "dashboards" / "cityloop.yaml", PROVIDER),
+    ):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
         written.append(path)

@@ -61,8 +61,17 @@ async def question(
 ) -> Question:
     tz = ZoneInfo(scoring(rt).timezone)
     window = service.window(from_, to, as_of, now=rt.clock.now(), tz=tz)
-    filters = service.scoped_filters(principal, {"department": department, "street": street, "community": community,
-                                                 "cell": cell, "category": category, "channel": channel})
+    filters = service.scoped_filters(
+        principal,
+        {
+            "department": department,
+            "street": street,
+            "community": community,
+            "cell": cell,
+            "category": category,
+            "channel": channel,
+        },
+    )
     wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
     return Question(window, filters, wants_csv)
 
@@ -78,16 +87,29 @@ def _score_names(names: list[str] | None) -> list[str] | None:
 
 
 def _kpi_row(row: Row, names: list[str] | None = None) -> schemas.KpiRow:
-    return schemas.KpiRow(period=row.period, key=row.key, scores={
-        n: schemas.ScoreValue(value=v.value, numerator=v.numerator, denominator=v.denominator)
-        for n, v in row.scores.items() if names is None or n in names
-    })
+    return schemas.KpiRow(
+        period=row.period,
+        key=row.key,
+        scores={
+            n: schemas.ScoreValue(value=v.value, numerator=v.numerator, denominator=v.denominator)
+            for n, v in row.scores.items()
+            if names is None or n in names
+        },
+    )
 
 
 async def _rows(rt: ServiceRuntime, q: Question, dimension: Dimension, interval: Interval | None = None) -> list[Row]:
     async with rt.sessions() as session:
-        rows = await compute(session, scoring(rt), dimension, q.window.start, q.window.end, q.window.as_of,
-                             interval=interval, filters=q.filters)
+        rows = await compute(
+            session,
+            scoring(rt),
+            dimension,
+            q.window.start,
+            q.window.end,
+            q.window.as_of,
+            interval=interval,
+            filters=q.filters,
+        )
     settings: AnalyticsSettings = rt.services["settings"]
     service.check_size(rows, settings.max_rows)
     return rows
@@ -98,76 +120,131 @@ def _csv(body: str, name: str) -> Response:
 
 
 @router.get("/kpis", response_model=schemas.KpiAnswer, responses=_CSV_DOC, summary="Every score per group")
-async def kpis(rt: Runtime, q: Asked, dimension: Dimension = Dimension.TOTAL,
-               score: Annotated[list[str] | None, Query(description="only these scores")] = None) -> object:
+async def kpis(
+    rt: Runtime,
+    q: Asked,
+    dimension: Dimension = Dimension.TOTAL,
+    score: Annotated[list[str] | None, Query(description="only these scores")] = None,
+) -> object:
     names = _score_names(score)
     rows = await _rows(rt, q, dimension)
     if q.csv:
         return _csv(service.to_csv(rows, key_header=dimension.value, names=names), f"kpis-{dimension.value}")
     return schemas.KpiAnswer.model_validate(
-        {**q.echo(), "dimension": dimension.value, "rows": [_kpi_row(r, names) for r in rows]})
+        {**q.echo(), "dimension": dimension.value, "rows": [_kpi_row(r, names) for r in rows]}
+    )
 
 
-@router.get("/kpis/ranking", response_model=schemas.Ranking, responses=_CSV_DOC,
-            summary="Groups ranked by one score, best first")
-async def ranking(rt: Runtime, q: Asked, score: str = "composite_score",
-                  dimension: Dimension = Dimension.DEPARTMENT,
-                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> object:
+@router.get(
+    "/kpis/ranking",
+    response_model=schemas.Ranking,
+    responses=_CSV_DOC,
+    summary="Groups ranked by one score, best first",
+)
+async def ranking(
+    rt: Runtime,
+    q: Asked,
+    score: str = "composite_score",
+    dimension: Dimension = Dimension.DEPARTMENT,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> object:
     _score_names([score])
     ranked, unranked = service.rank(await _rows(rt, q, dimension), score)
     ranked = ranked[:limit]
     if q.csv:
         body = service.to_csv([r.row for r in ranked], key_header=dimension.value, ranks=[r.rank for r in ranked])
         return _csv(body, f"ranking-{score}-{dimension.value}")
-    return schemas.Ranking.model_validate({
-        **q.echo(), "dimension": dimension.value, "score": score, "higher_is_better": BY_NAME[score].higher_is_better,
-        "unranked": unranked,
-        "rows": [{**_kpi_row(r.row).model_dump(), "rank": r.rank, "value": r.value} for r in ranked],
-    })
+    return schemas.Ranking.model_validate(
+        {
+            **q.echo(),
+            "dimension": dimension.value,
+            "score": score,
+            "higher_is_better": BY_NAME[score].higher_is_better,
+            "unranked": unranked,
+            "rows": [{**_kpi_row(r.row).model_dump(), "rank": r.rank, "value": r.value} for r in ranked],
+        }
+    )
 
 
-@router.get("/kpis/series", response_model=schemas.Series, responses=_CSV_DOC,
-            summary="Scores per day, week or month (optionally per group)")
-async def series(rt: Runtime, q: Asked, interval: Interval = Interval.DAY, dimension: Dimension = Dimension.TOTAL,
-                 score: Annotated[list[str] | None, Query(description="only these scores")] = None) -> object:
+@router.get(
+    "/kpis/series",
+    response_model=schemas.Series,
+    responses=_CSV_DOC,
+    summary="Scores per day, week or month (optionally per group)",
+)
+async def series(
+    rt: Runtime,
+    q: Asked,
+    interval: Interval = Interval.DAY,
+    dimension: Dimension = Dimension.TOTAL,
+    score: Annotated[list[str] | None, Query(description="only these scores")] = None,
+) -> object:
     names = _score_names(score)
     rows = await _rows(rt, q, dimension, interval)
     if q.csv:
-        return _csv(service.to_csv(rows, key_header=dimension.value, with_period=True, names=names),
-                    f"series-{interval.value}-{dimension.value}")
-    return schemas.Series.model_validate({**q.echo(), "interval": interval.value, "dimension": dimension.value,
-                                          "points": [_kpi_row(r, names) for r in rows]})
+        return _csv(
+            service.to_csv(rows, key_header=dimension.value, with_period=True, names=names),
+            f"series-{interval.value}-{dimension.value}",
+        )
+    return schemas.Series.model_validate(
+        {
+            **q.echo(),
+            "interval": interval.value,
+            "dimension": dimension.value,
+            "points": [_kpi_row(r, names) for r in rows],
+        }
+    )
 
 
 @router.get("/kpis/definitions", response_model=schemas.Definitions, summary="What each score is (docs/metrics.md)")
 async def definitions(rt: Runtime, _: Reader) -> schemas.Definitions:
     config = scoring(rt)
     return schemas.Definitions(
-        scores=[schemas.ScoreDefinition(name=s.name, title=s.title, kind=s.kind, source=s.source,
-                                        higher_is_better=s.higher_is_better,
-                                        weight=config.composite[s.name].weight if s.name in config.composite else None)
-                for s in SCORES],
-        timezone=config.timezone, filing_limit_minutes=config.filing_limit_minutes,
-        closing_limit_hours=config.closing_limit_hours, recurrence_days=config.recurrence_days,
+        scores=[
+            schemas.ScoreDefinition(
+                name=s.name,
+                title=s.title,
+                kind=s.kind,
+                source=s.source,
+                higher_is_better=s.higher_is_better,
+                weight=config.composite[s.name].weight if s.name in config.composite else None,
+            )
+            for s in SCORES
+        ],
+        timezone=config.timezone,
+        filing_limit_minutes=config.filing_limit_minutes,
+        closing_limit_hours=config.closing_limit_hours,
+        recurrence_days=config.recurrence_days,
     )
 
 
 @router.get("/hotspots", response_model=schemas.Hotspots, summary="Cells with the most cases per category per week")
-async def hotspots(rt: Runtime, q: Asked, top: Annotated[int, Query(ge=1, le=100)] = 5,
-                   days: Annotated[int | None, Query(ge=1, le=366, description="recurrence window")] = None) -> object:
+async def hotspots(
+    rt: Runtime,
+    q: Asked,
+    top: Annotated[int, Query(ge=1, le=100)] = 5,
+    days: Annotated[int | None, Query(ge=1, le=366, description="recurrence window")] = None,
+) -> object:
     config = scoring(rt)
     days = days or config.recurrence_days
     async with rt.sessions() as session:
-        rows = await hs.hotspots(session, q.window.start, q.window.end, tz=config.timezone, days=days, top=top,
-                                 filters=q.filters)
+        rows = await hs.hotspots(
+            session, q.window.start, q.window.end, tz=config.timezone, days=days, top=top, filters=q.filters
+        )
     return schemas.Hotspots.model_validate({**q.echo(), "days": days, "top": top, "rows": rows})
 
 
-@router.get("/hotspots/recurrences", response_model=schemas.Recurrences,
-            summary="Cases recurring (回潮) in the same cell and category within N days after a closure")
-async def recurrences(rt: Runtime, q: Asked,
-                      days: Annotated[int | None, Query(ge=1, le=366, description="default from scoring.yaml")] = None,
-                      limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> object:
+@router.get(
+    "/hotspots/recurrences",
+    response_model=schemas.Recurrences,
+    summary="Cases recurring (回潮) in the same cell and category within N days after a closure",
+)
+async def recurrences(
+    rt: Runtime,
+    q: Asked,
+    days: Annotated[int | None, Query(ge=1, le=366, description="default from scoring.yaml")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> object:
     days = days or scoring(rt).recurrence_days
     async with rt.sessions() as session:
         rows = await hs.recurrences(session, q.window.start, q.window.end, days=days, limit=limit, filters=q.filters)
@@ -187,9 +264,17 @@ async def set_target(rt: Runtime, who: Planner, body: schemas.TargetIn) -> objec
     with who made it (GET /v1/targets/{id}/changes)."""
     _period(rt, body.period)
     validate(body.score, body.scope, body.unit, body.value)
-    row = {"target_id": uuid.uuid4().hex, "score": body.score, "scope": body.scope, "unit": body.unit or "",
-           "period": body.period.strip(), "value": body.value, "note": body.note, "set_by": who.subject,
-           "set_at": rt.clock.now()}
+    row = {
+        "target_id": uuid.uuid4().hex,
+        "score": body.score,
+        "scope": body.scope,
+        "unit": body.unit or "",
+        "period": body.period.strip(),
+        "value": body.value,
+        "note": body.note,
+        "set_by": who.subject,
+        "set_at": rt.clock.now(),
+    }
     async with rt.sessions() as session, session.begin():
         stored, _ = await repository.set_target(session, row)
     return {**stored, "unit": stored["unit"] or None}
@@ -212,8 +297,11 @@ async def delete_target(rt: Runtime, who: Planner, target_id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/targets/{target_id}/changes", response_model=list[schemas.TargetChange],
-            summary="Who set, changed or withdrew a target, and when")
+@router.get(
+    "/targets/{target_id}/changes",
+    response_model=list[schemas.TargetChange],
+    summary="Who set, changed or withdrew a target, and when",
+)
 async def target_changes(rt: Runtime, _: Planner, target_id: str) -> object:
     async with rt.sessions() as session:
         rows = await repository.target_changes(session, target_id)
@@ -222,10 +310,14 @@ async def target_changes(rt: Runtime, _: Planner, target_id: str) -> object:
     return rows
 
 
-@router.get("/targets/progress", response_model=schemas.TargetProgressAnswer,
-            summary="Each target of a period: actual, target, gap, projection to the period's end, at risk")
-async def target_progress(rt: Runtime, principal: Reader,
-                          period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")]) -> object:
+@router.get(
+    "/targets/progress",
+    response_model=schemas.TargetProgressAnswer,
+    summary="Each target of a period: actual, target, gap, projection to the period's end, at risk",
+)
+async def target_progress(
+    rt: Runtime, principal: Reader, period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")]
+) -> object:
     span = _period(rt, period)
     now = rt.clock.now()
     async with rt.sessions() as session:
@@ -234,12 +326,20 @@ async def target_progress(rt: Runtime, principal: Reader,
     return {"period": span.label, "from": span.start, "to": span.end, "as_of": now, "rows": answer}
 
 
-@router.get("/indicators", response_model=schemas.Indicators, responses=_CSV_DOC,
-            summary="The period's indicator table (指标数据表): counts and rates by department or street")
-async def indicators(request: Request, rt: Runtime, principal: Reader,
-                     period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")],
-                     dimension: Literal["department", "street"] = "department",
-                     format: Annotated[Literal["json", "csv"] | None, Query()] = None) -> object:
+@router.get(
+    "/indicators",
+    response_model=schemas.Indicators,
+    responses=_CSV_DOC,
+    summary="The period's indicator table (指标数据表): counts and rates by department or street",
+)
+async def indicators(
+    request: Request,
+    rt: Runtime,
+    principal: Reader,
+    period: Annotated[str, Query(description="YYYY, YYYY-Qn or YYYY-MM")],
+    dimension: Literal["department", "street"] = "department",
+    format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+) -> object:
     span = _period(rt, period)
     filters = service.scoped_filters(principal, {})
     now = rt.clock.now()
@@ -247,5 +347,13 @@ async def indicators(request: Request, rt: Runtime, principal: Reader,
         rows = await service.indicator_table(session, scoring(rt), span, dimension, now, filters)
     if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
         return _csv(service.to_csv(rows, key_header=dimension), f"indicators-{span.label}-{dimension}")
-    return schemas.Indicators.model_validate({"from": span.start, "to": span.end, "as_of": now, "period": span.label,
-                                              "dimension": dimension, "rows": [_kpi_row(r) for r in rows]})
+    return schemas.Indicators.model_validate(
+        {
+            "from": span.start,
+            "to": span.end,
+            "as_of": now,
+            "period": span.label,
+            "dimension": dimension,
+            "rows": [_kpi_row(r) for r in rows],
+        }
+    )

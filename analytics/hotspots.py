@@ -19,8 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.scores import period_expr
 
-_FILTER_COLUMNS = {"street": "street_code", "community": "community_code", "cell": "cell_code",
-                   "category": "category_code", "channel": "channel", "department": "department_code"}
+_FILTER_COLUMNS = {
+    "street": "street_code",
+    "community": "community_code",
+    "cell": "cell_code",
+    "category": "category_code",
+    "channel": "channel",
+    "department": "department_code",
+}
 
 _PREVIOUS = """
     SELECT a.case_id, a.first_closed_at FROM analytics.case_facts a
@@ -34,15 +40,19 @@ _PREVIOUS = """
 def _where(filters: Mapping[str, str]) -> str:
     """Cases filed in [from, to), not withdrawn, with a cell and a category, matching the filters."""
     clauses = "".join(f" AND f.{_FILTER_COLUMNS[name]} = :{name}" for name in sorted(filters))
-    return (f"WHERE f.filed_at >= :from AND f.filed_at < :to "
-            f"AND f.withdrawn_at IS NULL AND f.cell_code IS NOT NULL AND f.category_code IS NOT NULL{clauses}")
+    return (
+        f"WHERE f.filed_at >= :from AND f.filed_at < :to "
+        f"AND f.withdrawn_at IS NULL AND f.cell_code IS NOT NULL AND f.category_code IS NOT NULL{clauses}"
+    )
 
 
 def recurrences_sql(filters: Mapping[str, str]) -> str:
-    return (f"SELECT f.case_id, f.case_no, f.cell_code, f.category_code, f.filed_at, "
-            f"p.case_id AS previous_case_id, p.first_closed_at AS previous_closed_at "
-            f"FROM analytics.case_facts f JOIN LATERAL ({_PREVIOUS}) p ON true {_where(filters)} "
-            "ORDER BY f.filed_at, f.case_id LIMIT :limit")
+    return (
+        f"SELECT f.case_id, f.case_no, f.cell_code, f.category_code, f.filed_at, "
+        f"p.case_id AS previous_case_id, p.first_closed_at AS previous_closed_at "
+        f"FROM analytics.case_facts f JOIN LATERAL ({_PREVIOUS}) p ON true {_where(filters)} "
+        "ORDER BY f.filed_at, f.case_id LIMIT :limit"
+    )
 
 
 def hotspots_sql(filters: Mapping[str, str]) -> str:
@@ -59,15 +69,17 @@ def hotspots_sql(filters: Mapping[str, str]) -> str:
     )
 
 
-async def hotspots(session: AsyncSession, start: datetime, end: datetime, *, tz: str, days: int, top: int,
-                   filters: Mapping[str, str]) -> list[dict[str, Any]]:
+async def hotspots(
+    session: AsyncSession, start: datetime, end: datetime, *, tz: str, days: int, top: int, filters: Mapping[str, str]
+) -> list[dict[str, Any]]:
     params = {"from": start, "to": end, "tz": tz, "days": days, "top": top, **filters}
     rows = await session.execute(text(hotspots_sql(filters)), params)
     return [dict(r) for r in rows.mappings()]
 
 
-async def recurrences(session: AsyncSession, start: datetime, end: datetime, *, days: int, limit: int,
-                      filters: Mapping[str, str]) -> list[dict[str, Any]]:
+async def recurrences(
+    session: AsyncSession, start: datetime, end: datetime, *, days: int, limit: int, filters: Mapping[str, str]
+) -> list[dict[str, Any]]:
     params = {"from": start, "to": end, "days": days, "limit": limit, **filters}
     rows = await session.execute(text(recurrences_sql(filters)), params)
     return [dict(r) for r in rows.mappings()]

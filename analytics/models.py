@@ -32,7 +32,13 @@ inbox = inbox_table(metadata)
 
 
 SCOREBOARD_CASE_COLUMNS = (
-    "case_id", "withdrawn_at", "state", "department_code", "satisfaction", "closed_at", "suspended_seconds",
+    "case_id",
+    "withdrawn_at",
+    "state",
+    "department_code",
+    "satisfaction",
+    "closed_at",
+    "suspended_seconds",
 )
 
 
@@ -106,10 +112,16 @@ case_facts = Table(
     Index("ix_case_facts_filed_at", "filed_at", postgresql_include=list(SCOREBOARD_CASE_COLUMNS)),
     Index("ix_case_facts_recurrence", "cell_code", "category_code", "first_closed_at"),
     # the "as of now" parts of the scores read only the rows still waiting (see scores.PENDING)
-    Index("ix_case_facts_pending_overdue", "filed_at",
-          postgresql_where=text(PENDING["overdue"].condition.replace("f.", ""))),
-    Index("ix_case_facts_pending_first_contact", "filed_at",
-          postgresql_where=text(PENDING["first_contact"].condition.replace("f.", ""))),
+    Index(
+        "ix_case_facts_pending_overdue",
+        "filed_at",
+        postgresql_where=text(PENDING["overdue"].condition.replace("f.", "")),
+    ),
+    Index(
+        "ix_case_facts_pending_first_contact",
+        "filed_at",
+        postgresql_where=text(PENDING["first_contact"].condition.replace("f.", "")),
+    ),
 )
 
 dispatches = Table(
@@ -126,8 +138,11 @@ dispatches = Table(
     _ts("returned_at"),
     _ts("filed_at"),
     Index("ix_dispatches_filed_at", "filed_at"),
-    Index("ix_dispatches_pending_response", "filed_at",
-          postgresql_where=text(PENDING["response"].condition.replace("d.", ""))),
+    Index(
+        "ix_dispatches_pending_response",
+        "filed_at",
+        postgresql_where=text(PENDING["response"].condition.replace("d.", "")),
+    ),
 )
 
 checkins = Table(
@@ -170,12 +185,16 @@ reports = Table(
 )
 
 
-
 def _rollup_key() -> list[Column[Any]]:
     """grain: d, m or y (a local filing day, month or year); period: its first day; dimensions: '' when none."""
-    return [Column("grain", Text, primary_key=True), Column("period", Date, primary_key=True),
-            *(Column(name, Text, primary_key=True)
-              for name in ("department", "street", "community", "category", "channel"))]
+    return [
+        Column("grain", Text, primary_key=True),
+        Column("period", Date, primary_key=True),
+        *(
+            Column(name, Text, primary_key=True)
+            for name in ("department", "street", "community", "category", "channel")
+        ),
+    ]
 
 
 # sums of scores.MEASURES per filing period and group, kept by the fold (analytics/rollup.py)
@@ -207,8 +226,16 @@ scoreboard_histogram = Table(
     Column("n", BigInteger, nullable=False),
 )
 
-READ_MODELS = (case_facts, dispatches, checkins, escalations, reports, score_rollup, handling_histogram,
-               scoreboard_histogram)
+READ_MODELS = (
+    case_facts,
+    dispatches,
+    checkins,
+    escalations,
+    reports,
+    score_rollup,
+    handling_histogram,
+    scoreboard_histogram,
+)
 
 
 # Operator input, not a projection: never truncated by a rebuild (not in READ_MODELS).

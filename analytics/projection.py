@@ -198,8 +198,17 @@ def _dispatched(r: CaseRecord, e: c.CaseDispatched, _: str) -> None:
     f.dispatched_at = e.at
     f.department_code = e.department_code
     _reset_handling(f)
-    r.dispatches.append(Dispatch(f.case_id, f.dispatch_count, e.department_code, e.at, e.redispatch,
-                                 acknowledge_due_at=f.acknowledge_due_at, filed_at=f.filed_at))
+    r.dispatches.append(
+        Dispatch(
+            f.case_id,
+            f.dispatch_count,
+            e.department_code,
+            e.at,
+            e.redispatch,
+            acknowledge_due_at=f.acknowledge_due_at,
+            filed_at=f.filed_at,
+        )
+    )
     _set_deadlines(r, e)
 
 
@@ -298,8 +307,11 @@ def _escalated(r: CaseRecord, e: c.CaseEscalated, event_id: str) -> None:
     f = r.fact
     f.escalation_count += 1
     f.max_escalation_level = max(f.max_escalation_level, e.level)
-    r.escalations.append(Escalation(event_id, f.case_id, e.department_code or f.department_code, e.kind, e.level,
-                                    e.at, e.due_at, e.escalated_to))
+    r.escalations.append(
+        Escalation(
+            event_id, f.case_id, e.department_code or f.department_code, e.kind, e.level, e.at, e.due_at, e.escalated_to
+        )
+    )
 
 
 def _whistle(r: CaseRecord, e: c.WhistleBlown, _: str) -> None:
@@ -309,14 +321,18 @@ def _whistle(r: CaseRecord, e: c.WhistleBlown, _: str) -> None:
     for department in e.departments:
         if department not in known:
             known.add(department)
-            r.checkins.append(CheckIn(f.case_id, f.whistle_count, department, e.street_code, e.at, e.checkin_due_at,
-                                      filed_at=f.filed_at))
+            r.checkins.append(
+                CheckIn(
+                    f.case_id, f.whistle_count, department, e.street_code, e.at, e.checkin_due_at, filed_at=f.filed_at
+                )
+            )
 
 
 def _open_checkin(r: CaseRecord, department: str) -> CheckIn | None:
     """The latest summons of `department` it has not answered yet."""
-    return next((ci for ci in reversed(r.checkins)
-                 if ci.department_code == department and ci.checked_in_at is None), None)
+    return next(
+        (ci for ci in reversed(r.checkins) if ci.department_code == department and ci.checked_in_at is None), None
+    )
 
 
 def _checked_in(r: CaseRecord, e: c.DepartmentCheckedIn, _: str) -> None:

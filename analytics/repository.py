@@ -17,7 +17,11 @@ from analytics.models import READ_MODELS, case_facts, checkins, dispatches, esca
 from analytics.projection import CaseRecord, CheckIn, Dispatch, Escalation, Fact
 
 _ARRAY_TYPES: tuple[tuple[type, str], ...] = (
-    (Text, "text[]"), (DateTime, "timestamptz[]"), (Integer, "int[]"), (Float, "float8[]"), (Boolean, "bool[]"),
+    (Text, "text[]"),
+    (DateTime, "timestamptz[]"),
+    (Integer, "int[]"),
+    (Float, "float8[]"),
+    (Boolean, "bool[]"),
 )
 
 
@@ -32,8 +36,10 @@ def _array_type(table: Table, column: str) -> str:
 def _upsert_sql(table: Table, columns: Sequence[str], *, update: bool) -> str:
     keys = [c.name for c in table.primary_key.columns]
     arrays = ", ".join(f"CAST(:{name} AS {_array_type(table, name)})" for name in columns)
-    sql = (f'INSERT INTO {table.schema}.{table.name} ({", ".join(columns)}) '
-           f"SELECT * FROM unnest({arrays}) ON CONFLICT ({', '.join(keys)}) ")
+    sql = (
+        f"INSERT INTO {table.schema}.{table.name} ({', '.join(columns)}) "
+        f"SELECT * FROM unnest({arrays}) ON CONFLICT ({', '.join(keys)}) "
+    )
     updates = [name for name in columns if name not in keys]
     if update and updates:
         return sql + "DO UPDATE SET " + ", ".join(f"{n} = excluded.{n}" for n in updates)
@@ -62,8 +68,10 @@ async def claim(session: AsyncSession, consumer: str, event_ids: Sequence[str]) 
     if not event_ids:
         return set()
     result = await session.execute(
-        text(f"INSERT INTO {inbox.schema}.inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[])) "
-             "ON CONFLICT DO NOTHING RETURNING event_id"),
+        text(
+            f"INSERT INTO {inbox.schema}.inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[])) "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        ),
         {"consumer": consumer, "ids": list(event_ids)},
     )
     return set(result.scalars())
@@ -79,12 +87,16 @@ async def load(session: AsyncSession, case_ids: Iterable[str]) -> dict[str, Case
     fact_sql = f"SELECT {', '.join(_COLUMNS[Fact])} FROM analytics.case_facts WHERE case_id = ANY(CAST(:ids AS text[]))"
     for row in await session.execute(text(fact_sql), params):
         records[row.case_id] = CaseRecord(Fact(*row))
-    dispatch_sql = (f"SELECT {', '.join(_COLUMNS[Dispatch])} FROM analytics.dispatches "
-                    "WHERE case_id = ANY(CAST(:ids AS text[])) ORDER BY case_id, seq")
+    dispatch_sql = (
+        f"SELECT {', '.join(_COLUMNS[Dispatch])} FROM analytics.dispatches "
+        "WHERE case_id = ANY(CAST(:ids AS text[])) ORDER BY case_id, seq"
+    )
     for row in await session.execute(text(dispatch_sql), params):
         records[row.case_id].dispatches.append(Dispatch(*row))
-    checkin_sql = (f"SELECT {', '.join(_COLUMNS[CheckIn])} FROM analytics.checkins "
-                   "WHERE case_id = ANY(CAST(:ids AS text[])) ORDER BY case_id, whistle_seq, department_code")
+    checkin_sql = (
+        f"SELECT {', '.join(_COLUMNS[CheckIn])} FROM analytics.checkins "
+        "WHERE case_id = ANY(CAST(:ids AS text[])) ORDER BY case_id, whistle_seq, department_code"
+    )
     for row in await session.execute(text(checkin_sql), params):
         records[row.case_id].checkins.append(CheckIn(*row))
     return records
@@ -103,9 +115,14 @@ async def add_reports(session: AsyncSession, rows: Mapping[str, tuple[str, Any]]
     """Received reports by id: (channel, received_at); a report seen before is left as it was."""
     if rows:
         ids = list(rows)
-        await session.execute(text(_REPORTS_SQL), {
-            "report_id": ids, "channel": [rows[i][0] for i in ids], "received_at": [rows[i][1] for i in ids],
-        })
+        await session.execute(
+            text(_REPORTS_SQL),
+            {
+                "report_id": ids,
+                "channel": [rows[i][0] for i in ids],
+                "received_at": [rows[i][1] for i in ids],
+            },
+        )
 
 
 async def truncate(session: AsyncSession) -> None:
@@ -120,47 +137,88 @@ TARGET_COLUMNS = ("target_id", "score", "scope", "unit", "period", "value", "not
 async def set_target(session: AsyncSession, row: Mapping[str, Any]) -> tuple[dict[str, Any], float | None]:
     """Insert or replace the target of (score, scope, unit, period) and record the change; returns it and the
     value it replaced (None when new)."""
-    old = (await session.execute(text(
-        "SELECT target_id, value FROM analytics.targets WHERE score = :score AND scope = :scope AND unit = :unit "
-        "AND period = :period FOR UPDATE"), row)).first()
+    old = (
+        await session.execute(
+            text(
+                "SELECT target_id, value FROM analytics.targets "
+                "WHERE score = :score AND scope = :scope AND unit = :unit AND period = :period FOR UPDATE"
+            ),
+            row,
+        )
+    ).first()
     stored = {**row, "target_id": old.target_id if old else row["target_id"]}
-    await session.execute(text(
-        f"INSERT INTO analytics.targets ({', '.join(TARGET_COLUMNS)}) "
-        f"VALUES ({', '.join(':' + c for c in TARGET_COLUMNS)}) "
-        "ON CONFLICT (target_id) DO UPDATE SET value = excluded.value, note = excluded.note, "
-        "set_by = excluded.set_by, set_at = excluded.set_at"), stored)
-    await _record_change(session, stored["target_id"], "changed" if old else "set", old.value if old else None,
-                         row["value"], row["note"], row["set_by"], row["set_at"])
+    await session.execute(
+        text(
+            f"INSERT INTO analytics.targets ({', '.join(TARGET_COLUMNS)}) "
+            f"VALUES ({', '.join(':' + c for c in TARGET_COLUMNS)}) "
+            "ON CONFLICT (target_id) DO UPDATE SET value = excluded.value, note = excluded.note, "
+            "set_by = excluded.set_by, set_at = excluded.set_at"
+        ),
+        stored,
+    )
+    await _record_change(
+        session,
+        stored["target_id"],
+        "changed" if old else "set",
+        old.value if old else None,
+        row["value"],
+        row["note"],
+        row["set_by"],
+        row["set_at"],
+    )
     return stored, old.value if old else None
 
 
 async def delete_target(session: AsyncSession, target_id: str, actor: str, at: Any) -> dict[str, Any] | None:
-    row = (await session.execute(text(
-        f"DELETE FROM analytics.targets WHERE target_id = :id RETURNING {', '.join(TARGET_COLUMNS)}"),
-        {"id": target_id})).mappings().first()
+    row = (
+        (
+            await session.execute(
+                text(f"DELETE FROM analytics.targets WHERE target_id = :id RETURNING {', '.join(TARGET_COLUMNS)}"),
+                {"id": target_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is not None:
         await _record_change(session, target_id, "deleted", row["value"], None, None, actor, at)
     return dict(row) if row else None
 
 
-async def _record_change(session: AsyncSession, target_id: str, action: str, old: float | None, new: float | None,
-                         note: str | None, actor: str, at: Any) -> None:
-    await session.execute(text(
-        "INSERT INTO analytics.target_changes (target_id, action, old_value, new_value, note, actor, at) "
-        "VALUES (:target_id, :action, :old, :new, :note, :actor, :at)"),
-        {"target_id": target_id, "action": action, "old": old, "new": new, "note": note, "actor": actor, "at": at})
+async def _record_change(
+    session: AsyncSession,
+    target_id: str,
+    action: str,
+    old: float | None,
+    new: float | None,
+    note: str | None,
+    actor: str,
+    at: Any,
+) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO analytics.target_changes (target_id, action, old_value, new_value, note, actor, at) "
+            "VALUES (:target_id, :action, :old, :new, :note, :actor, :at)"
+        ),
+        {"target_id": target_id, "action": action, "old": old, "new": new, "note": note, "actor": actor, "at": at},
+    )
 
 
 async def targets(session: AsyncSession, period: str | None = None) -> list[dict[str, Any]]:
     where = " WHERE period = :period" if period else ""
-    result = await session.execute(text(
-        f"SELECT {', '.join(TARGET_COLUMNS)} FROM analytics.targets{where} ORDER BY period, score, scope, unit"),
-        {"period": period})
+    result = await session.execute(
+        text(f"SELECT {', '.join(TARGET_COLUMNS)} FROM analytics.targets{where} ORDER BY period, score, scope, unit"),
+        {"period": period},
+    )
     return [dict(m) for m in result.mappings()]
 
 
 async def target_changes(session: AsyncSession, target_id: str) -> list[dict[str, Any]]:
-    result = await session.execute(text(
-        "SELECT change_id, target_id, action, old_value, new_value, note, actor, at FROM analytics.target_changes "
-        "WHERE target_id = :id ORDER BY change_id"), {"id": target_id})
+    result = await session.execute(
+        text(
+            "SELECT change_id, target_id, action, old_value, new_value, note, actor, at FROM analytics.target_changes "
+            "WHERE target_id = :id ORDER BY change_id"
+        ),
+        {"id": target_id},
+    )
     return [dict(m) for m in result.mappings()]

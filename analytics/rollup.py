@@ -26,8 +26,12 @@ from analytics.scores import LIVE_ONLY, MEASURES, MEDIAN, SCOREBOARD_DIMENSIONS
 
 DIMENSIONS: tuple[str, ...] = ("department", "street", "community", "category", "channel")
 KEY: tuple[str, ...] = ("grain", "period", *DIMENSIONS)
-_CASE_DIMENSION = {"street": "f.street_code", "community": "f.community_code", "category": "f.category_code",
-                   "channel": "f.channel"}
+_CASE_DIMENSION = {
+    "street": "f.street_code",
+    "community": "f.community_code",
+    "category": "f.category_code",
+    "channel": "f.channel",
+}
 _OWN_DEPARTMENT = {"case": "f.department_code", "dispatch": "d.department_code", "checkin": "w.department_code"}
 _ORIGIN = {
     "case": "analytics.case_facts f",
@@ -41,14 +45,20 @@ _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('analytics.score_rollup'))")
 
 
 def _day_key(source: str) -> list[str]:
-    return ["(f.filed_at AT TIME ZONE :tz)::date", f"coalesce({_OWN_DEPARTMENT[source]}, '')",
-            *(f"coalesce({_CASE_DIMENSION[d]}, '')" for d in DIMENSIONS[1:])]
+    return [
+        "(f.filed_at AT TIME ZONE :tz)::date",
+        f"coalesce({_OWN_DEPARTMENT[source]}, '')",
+        *(f"coalesce({_CASE_DIMENSION[d]}, '')" for d in DIMENSIONS[1:]),
+    ]
 
 
 _DAY_KEY = ("day", *DIMENSIONS)
 _PERIOD = "date_trunc(g.unit, x.day::timestamp)::date"
-_SCOREBOARD_VALUES = "(VALUES " + ", ".join(
-    "('total', 'all')" if d == "total" else f"('{d}', x.{d})" for d in SCOREBOARD_DIMENSIONS) + ") v(dimension, value)"
+_SCOREBOARD_VALUES = (
+    "(VALUES "
+    + ", ".join("('total', 'all')" if d == "total" else f"('{d}', x.{d})" for d in SCOREBOARD_DIMENSIONS)
+    + ") v(dimension, value)"
+)
 
 
 def _upsert_sql(where: str) -> str:
@@ -62,8 +72,10 @@ def _upsert_sql(where: str) -> str:
     for source in ("case", "dispatch", "checkin"):
         items = [f"{m.expression} AS {m.name}" if m.source == source else f"0 AS {m.name}" for m in MEASURES]
         keys = [f"{expr} AS {name}" for expr, name in zip(_day_key(source), _DAY_KEY, strict=True)]
-        selects.append(f"SELECT {', '.join(keys + items)} FROM {_ORIGIN[source]} "
-                       f"WHERE f.filed_at IS NOT NULL AND {LIVE_ONLY[source]} AND {where}")
+        selects.append(
+            f"SELECT {', '.join(keys + items)} FROM {_ORIGIN[source]} "
+            f"WHERE f.filed_at IS NOT NULL AND {LIVE_ONLY[source]} AND {where}"
+        )
     day_key = ", ".join(_DAY_KEY)
     key = ", ".join(KEY)
     dims = ", ".join(f"x.{d}" for d in DIMENSIONS)
@@ -86,7 +98,8 @@ def _upsert_sql(where: str) -> str:
         f"INSERT INTO analytics.score_rollup AS t ({key}, {', '.join(names)}) "
         f"SELECT g.grain, {_PERIOD}, {dims}, {', '.join(f':sign * sum(x.{n})' for n in names)} "
         f"FROM days x CROSS JOIN {_GRAINS} GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7 "
-        f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{n} = t.{n} + excluded.{n}" for n in names))
+        f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{n} = t.{n} + excluded.{n}" for n in names)
+    )
 
 
 # built once: the text of a statement this size is parsed for its parameters on every construction
@@ -96,8 +109,12 @@ _LOCKED = "analytics.rollup_locked"
 
 
 def params(config: ScoringConfig, sign: int) -> dict[str, Any]:
-    return {"sign": sign, "tz": config.timezone, "filing_limit_minutes": config.filing_limit_minutes,
-            "closing_limit_hours": float(config.closing_limit_hours)}
+    return {
+        "sign": sign,
+        "tz": config.timezone,
+        "filing_limit_minutes": config.filing_limit_minutes,
+        "closing_limit_hours": float(config.closing_limit_hours),
+    }
 
 
 async def _lock(session: AsyncSession) -> None:
@@ -128,8 +145,9 @@ async def add(session: AsyncSession, config: ScoringConfig, case_ids: Collection
 async def rebuild(session: AsyncSession, config: ScoringConfig) -> None:
     """Recompute both rollups from all stored rows: the bulk path, equal to what the fold keeps."""
     await _lock(session)
-    await session.execute(text("TRUNCATE analytics.score_rollup, analytics.handling_histogram, "
-                               "analytics.scoreboard_histogram"))
+    await session.execute(
+        text("TRUNCATE analytics.score_rollup, analytics.handling_histogram, analytics.scoreboard_histogram")
+    )
     await session.execute(text(ALL_SQL), params(config, 1))
 
 

@@ -113,8 +113,7 @@ class TargetIn(BaseModel):
     scope: Literal["total", "department", "street"] = Field(description="the whole city, a department or a street")
     unit: str | None = Field(default=None, max_length=64, description="department or street code; none for total")
     period: str = Field(max_length=7, description="YYYY, YYYY-Qn or YYYY-MM (local calendar)", examples=["2026"])
-    value: float = Field(description="rates as fractions (0.98), composite 0-100, counts, hours",
-                         allow_inf_nan=False)
+    value: float = Field(description="rates as fractions (0.98), composite 0-100, counts, hours", allow_inf_nan=False)
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -48,15 +48,19 @@ HANDLING_SECONDS = "(extract(epoch FROM f.closed_at - f.filed_at) - f.suspended_
 MEDIAN_ALPHA = 0.01
 MEDIAN_GAMMA = (1 + MEDIAN_ALPHA) / (1 - MEDIAN_ALPHA)
 MEDIAN_FLOOR_HOURS = 1 / 60
-HANDLING_BUCKET = (f"CASE WHEN {HANDLING_SECONDS} < {MEDIAN_FLOOR_HOURS * 3600!r} THEN 0 ELSE 1 + floor(ln("
-                   f"{HANDLING_SECONDS}::float8 / {MEDIAN_FLOOR_HOURS * 3600!r}) / {math.log(MEDIAN_GAMMA)!r})::int "
-                   "END")
+HANDLING_BUCKET = (
+    f"CASE WHEN {HANDLING_SECONDS} < {MEDIAN_FLOOR_HOURS * 3600!r} THEN 0 ELSE 1 + floor(ln("
+    f"{HANDLING_SECONDS}::float8 / {MEDIAN_FLOOR_HOURS * 3600!r}) / {math.log(MEDIAN_GAMMA)!r})::int "
+    "END"
+)
 
 
 def bucket_value_sql(bucket: str) -> str:
     """The hours a histogram bucket stands for (see HANDLING_BUCKET)."""
-    return (f"CASE WHEN {bucket} = 0 THEN 0 ELSE {MEDIAN_FLOOR_HOURS!r} * 2 * power({MEDIAN_GAMMA!r}, {bucket}) "
-            f"/ {MEDIAN_GAMMA + 1!r} END")
+    return (
+        f"CASE WHEN {bucket} = 0 THEN 0 ELSE {MEDIAN_FLOOR_HOURS!r} * 2 * power({MEDIAN_GAMMA!r}, {bucket}) "
+        f"/ {MEDIAN_GAMMA + 1!r} END"
+    )
 
 
 # the facts part of a query may group many rows: at the default 4MB a month of a big city spills to disk
@@ -92,12 +96,19 @@ class Pending:
 
 
 PENDING: dict[str, Pending] = {
-    "overdue": Pending("case", f"{LIVE} AND f.state NOT IN ('closed', 'suspended') AND f.handled_at IS NULL "
-                               "AND f.handle_due_at IS NOT NULL", "f.handle_due_at"),
-    "first_contact": Pending("case", f"{LIVE} AND f.first_contact_at IS NULL AND f.first_contact_due_at IS NOT NULL",
-                             "f.first_contact_due_at"),
-    "response": Pending("dispatch", "d.responded_at IS NULL AND d.acknowledge_due_at IS NOT NULL",
-                        "d.acknowledge_due_at"),
+    "overdue": Pending(
+        "case",
+        f"{LIVE} AND f.state NOT IN ('closed', 'suspended') AND f.handled_at IS NULL AND f.handle_due_at IS NOT NULL",
+        "f.handle_due_at",
+    ),
+    "first_contact": Pending(
+        "case",
+        f"{LIVE} AND f.first_contact_at IS NULL AND f.first_contact_due_at IS NOT NULL",
+        "f.first_contact_due_at",
+    ),
+    "response": Pending(
+        "dispatch", "d.responded_at IS NULL AND d.acknowledge_due_at IS NOT NULL", "d.acknowledge_due_at"
+    ),
     "checkin": Pending("checkin", "w.checked_in_at IS NULL AND w.due_at IS NOT NULL", "w.due_at"),
 }
 
@@ -108,8 +119,9 @@ def _when(condition: str) -> str:
 
 SCORES: tuple[Score, ...] = (
     Score("cases", "Cases filed", "count", numerator="1"),
-    Score("withdrawn", "Cases withdrawn", "count", numerator=_when("f.withdrawn_at IS NOT NULL"),
-          higher_is_better=False),
+    Score(
+        "withdrawn", "Cases withdrawn", "count", numerator=_when("f.withdrawn_at IS NOT NULL"), higher_is_better=False
+    ),
     Score("closed", "Cases closed", "count", numerator=_when(f"{LIVE} AND f.state = 'closed'")),
     Score("open", "Cases open", "count", numerator=_when(f"{LIVE} AND f.state <> 'closed'"), higher_is_better=False),
     Score("overdue", "Cases overdue", "count", pending="overdue", higher_is_better=False),
@@ -117,50 +129,123 @@ SCORES: tuple[Score, ...] = (
     Score("reopened", "Cases reopened", "count", numerator=_when("f.reopen_count > 0"), higher_is_better=False),
     Score("extended", "Cases extended", "count", numerator=_when("f.extension_count > 0")),
     Score("escalations", "Escalations (督办)", "count", numerator="f.escalation_count", higher_is_better=False),
-    Score("response_rate", "Response rate (响应率)", "rate", "dispatch",
-          numerator="d.responded_at IS NOT NULL AND (d.acknowledge_due_at IS NULL "
-                    "OR d.responded_at <= d.acknowledge_due_at)",
-          denominator="d.responded_at IS NOT NULL", pending="response"),
-    Score("on_time_handling_rate", "On-time handling rate (按期处置率)", "rate",
-          numerator=f"{LIVE} AND f.handled_at IS NOT NULL AND (f.handle_due_at IS NULL "
-                    "OR f.handled_at <= f.handle_due_at)",
-          denominator=f"{LIVE} AND f.handled_at IS NOT NULL", pending="overdue"),
-    Score("closure_rate", "Closure rate (办结率)", "rate",
-          numerator=f"{LIVE} AND f.state = 'closed'", denominator=LIVE),
-    Score("satisfaction_rate", "Satisfaction rate (满意率)", "rate",
-          numerator=f"{LIVE} AND {SATISFIED}", denominator=f"{LIVE} AND f.satisfaction IS NOT NULL"),
-    Score("rework_rate", "Rework rate (返工率)", "rate", higher_is_better=False,
-          numerator=f"{LIVE} AND f.first_handled_at IS NOT NULL "
-                    "AND f.failed_verification_count + f.reopen_count > 0",
-          denominator=f"{LIVE} AND f.first_handled_at IS NOT NULL"),
-    Score("same_day_closure_rate", "Same-day closure (当日清)", "rate",
-          numerator=f"{LIVE} AND f.reopen_count = 0 AND f.first_closed_at IS NOT NULL "
-                    "AND (f.first_closed_at AT TIME ZONE :tz)::date = (f.filed_at AT TIME ZONE :tz)::date",
-          denominator=LIVE),
-    Score("mean_handling_hours", "Mean handling time (hours)", "mean", higher_is_better=False,
-          numerator=HANDLING_SECONDS, denominator=f"{LIVE} AND f.state = 'closed'"),
-    Score("median_handling_hours", "Median handling time (hours)", "median", higher_is_better=False,
-          numerator=HANDLING_BUCKET, denominator=f"{LIVE} AND f.state = 'closed'"),
-    Score("first_contact_rate", "First contact within limit (1515 先行联系)", "rate",
-          numerator=f"{LIVE} AND f.first_contact_on_time",
-          denominator=f"{LIVE} AND f.first_contact_at IS NOT NULL", pending="first_contact"),
-    Score("on_time_filing_rate", "On-time filing (按时立案率)", "rate",
-          numerator=f"{LIVE} AND f.filed_at - f.received_at "
-                    "<= make_interval(mins => CAST(:filing_limit_minutes AS int))",
-          denominator=f"{LIVE} AND f.received_at IS NOT NULL"),
-    Score("accurate_dispatch_rate", "Accurate dispatch (准确派遣率)", "rate", "dispatch",
-          numerator="d.returned_at IS NULL", denominator="true"),
-    Score("on_time_closing_rate", "On-time closing (按时结案率)", "rate",
-          numerator=f"{LIVE} AND f.state = 'closed' AND f.closed_at <= coalesce(f.verify_due_at, "
-                    "f.handled_at + make_interval(secs => CAST(:closing_limit_hours AS float8) * 3600))",
-          denominator=f"{LIVE} AND f.state = 'closed'"),
-    Score("whistle_checkin_rate", "Whistle check-in within limit (吹哨报到)", "rate", "checkin",
-          numerator="w.checked_in_at IS NOT NULL AND w.checked_in_at <= w.due_at",
-          denominator="w.checked_in_at IS NOT NULL", pending="checkin"),
-    Score("whistle_closure_rate", "Whistle cases closed (professionalism)", "rate", "checkin",
-          numerator="f.state = 'closed'", denominator="true"),
-    Score("whistle_satisfaction_rate", "Whistle cases satisfaction", "rate", "checkin",
-          numerator=SATISFIED, denominator="f.satisfaction IS NOT NULL"),
+    Score(
+        "response_rate",
+        "Response rate (响应率)",
+        "rate",
+        "dispatch",
+        numerator="d.responded_at IS NOT NULL AND (d.acknowledge_due_at IS NULL "
+        "OR d.responded_at <= d.acknowledge_due_at)",
+        denominator="d.responded_at IS NOT NULL",
+        pending="response",
+    ),
+    Score(
+        "on_time_handling_rate",
+        "On-time handling rate (按期处置率)",
+        "rate",
+        numerator=f"{LIVE} AND f.handled_at IS NOT NULL AND (f.handle_due_at IS NULL "
+        "OR f.handled_at <= f.handle_due_at)",
+        denominator=f"{LIVE} AND f.handled_at IS NOT NULL",
+        pending="overdue",
+    ),
+    Score(
+        "closure_rate", "Closure rate (办结率)", "rate", numerator=f"{LIVE} AND f.state = 'closed'", denominator=LIVE
+    ),
+    Score(
+        "satisfaction_rate",
+        "Satisfaction rate (满意率)",
+        "rate",
+        numerator=f"{LIVE} AND {SATISFIED}",
+        denominator=f"{LIVE} AND f.satisfaction IS NOT NULL",
+    ),
+    Score(
+        "rework_rate",
+        "Rework rate (返工率)",
+        "rate",
+        higher_is_better=False,
+        numerator=f"{LIVE} AND f.first_handled_at IS NOT NULL AND f.failed_verification_count + f.reopen_count > 0",
+        denominator=f"{LIVE} AND f.first_handled_at IS NOT NULL",
+    ),
+    Score(
+        "same_day_closure_rate",
+        "Same-day closure (当日清)",
+        "rate",
+        numerator=f"{LIVE} AND f.reopen_count = 0 AND f.first_closed_at IS NOT NULL "
+        "AND (f.first_closed_at AT TIME ZONE :tz)::date = (f.filed_at AT TIME ZONE :tz)::date",
+        denominator=LIVE,
+    ),
+    Score(
+        "mean_handling_hours",
+        "Mean handling time (hours)",
+        "mean",
+        higher_is_better=False,
+        numerator=HANDLING_SECONDS,
+        denominator=f"{LIVE} AND f.state = 'closed'",
+    ),
+    Score(
+        "median_handling_hours",
+        "Median handling time (hours)",
+        "median",
+        higher_is_better=False,
+        numerator=HANDLING_BUCKET,
+        denominator=f"{LIVE} AND f.state = 'closed'",
+    ),
+    Score(
+        "first_contact_rate",
+        "First contact within limit (1515 先行联系)",
+        "rate",
+        numerator=f"{LIVE} AND f.first_contact_on_time",
+        denominator=f"{LIVE} AND f.first_contact_at IS NOT NULL",
+        pending="first_contact",
+    ),
+    Score(
+        "on_time_filing_rate",
+        "On-time filing (按时立案率)",
+        "rate",
+        numerator=f"{LIVE} AND f.filed_at - f.received_at <= make_interval(mins => CAST(:filing_limit_minutes AS int))",
+        denominator=f"{LIVE} AND f.received_at IS NOT NULL",
+    ),
+    Score(
+        "accurate_dispatch_rate",
+        "Accurate dispatch (准确派遣率)",
+        "rate",
+        "dispatch",
+        numerator="d.returned_at IS NULL",
+        denominator="true",
+    ),
+    Score(
+        "on_time_closing_rate",
+        "On-time closing (按时结案率)",
+        "rate",
+        numerator=f"{LIVE} AND f.state = 'closed' AND f.closed_at <= coalesce(f.verify_due_at, "
+        "f.handled_at + make_interval(secs => CAST(:closing_limit_hours AS float8) * 3600))",
+        denominator=f"{LIVE} AND f.state = 'closed'",
+    ),
+    Score(
+        "whistle_checkin_rate",
+        "Whistle check-in within limit (吹哨报到)",
+        "rate",
+        "checkin",
+        numerator="w.checked_in_at IS NOT NULL AND w.checked_in_at <= w.due_at",
+        denominator="w.checked_in_at IS NOT NULL",
+        pending="checkin",
+    ),
+    Score(
+        "whistle_closure_rate",
+        "Whistle cases closed (professionalism)",
+        "rate",
+        "checkin",
+        numerator="f.state = 'closed'",
+        denominator="true",
+    ),
+    Score(
+        "whistle_satisfaction_rate",
+        "Whistle cases satisfaction",
+        "rate",
+        "checkin",
+        numerator=SATISFIED,
+        denominator="f.satisfaction IS NOT NULL",
+    ),
     Score("composite_score", "Composite department score (GB/T 30428.4 style, 0-100)", "composite"),
 )
 BY_NAME: dict[str, Score] = {s.name: s for s in SCORES}
@@ -180,18 +265,26 @@ class Measure:
 
 def _measures() -> tuple[Measure, ...]:
     # a group exists when it has a case, a live dispatch or a live summons (as the per-row scan had it)
-    out = [Measure("case_rows", "case", "1"), Measure("dispatch_rows", "dispatch", "1"),
-           Measure("checkin_rows", "checkin", "1")]
+    out = [
+        Measure("case_rows", "case", "1"),
+        Measure("dispatch_rows", "dispatch", "1"),
+        Measure("checkin_rows", "checkin", "1"),
+    ]
     for s in SCORES:
         if s.kind == "count" and s.numerator:
             out.append(Measure(s.name, s.source, s.numerator))
         elif s.kind == "rate":
-            out += [Measure(f"{s.name}_num", s.source, _when(s.numerator)),
-                    Measure(f"{s.name}_den", s.source, _when(s.denominator))]
+            out += [
+                Measure(f"{s.name}_num", s.source, _when(s.numerator)),
+                Measure(f"{s.name}_den", s.source, _when(s.denominator)),
+            ]
         elif s.kind == "mean":
-            out += [Measure(f"{s.name}_sum", s.source, f"CASE WHEN {s.denominator} THEN {s.numerator} ELSE 0 END",
-                            numeric=True),
-                    Measure(f"{s.name}_n", s.source, _when(s.denominator))]
+            out += [
+                Measure(
+                    f"{s.name}_sum", s.source, f"CASE WHEN {s.denominator} THEN {s.numerator} ELSE 0 END", numeric=True
+                ),
+                Measure(f"{s.name}_n", s.source, _when(s.denominator)),
+            ]
     return tuple(out)
 
 
@@ -221,16 +314,23 @@ class Interval(StrEnum):
 
 
 _CASE_COLUMN = {
-    Dimension.DEPARTMENT: "department_code", Dimension.STREET: "street_code", Dimension.COMMUNITY: "community_code",
-    Dimension.CELL: "cell_code", Dimension.CATEGORY: "category_code", Dimension.CHANNEL: "channel",
+    Dimension.DEPARTMENT: "department_code",
+    Dimension.STREET: "street_code",
+    Dimension.COMMUNITY: "community_code",
+    Dimension.CELL: "cell_code",
+    Dimension.CATEGORY: "category_code",
+    Dimension.CHANNEL: "channel",
 }
 _OWN_DEPARTMENT = {"case": "f.department_code", "dispatch": "d.department_code", "checkin": "w.department_code"}
 _PERIOD_FORMAT = {"day": "YYYY-MM-DD", "week": "YYYY-MM-DD", "month": "YYYY-MM"}
 FILTERS: tuple[str, ...] = ("department", "street", "community", "cell", "category", "channel")
 
 ROLLUP_KEY: dict[Dimension, str] = {
-    Dimension.DEPARTMENT: "department", Dimension.STREET: "street", Dimension.COMMUNITY: "community",
-    Dimension.CATEGORY: "category", Dimension.CHANNEL: "channel",
+    Dimension.DEPARTMENT: "department",
+    Dimension.STREET: "street",
+    Dimension.COMMUNITY: "community",
+    Dimension.CATEGORY: "category",
+    Dimension.CHANNEL: "channel",
 }
 """The rollups' grain besides the filing period: every dimension and filter of /v1/kpis but the grid cell.
 
@@ -241,8 +341,14 @@ Street and community are functionally one column (a community lies in one street
 SCOREBOARD_DIMENSIONS: tuple[str, ...] = ("total", "department", "street")
 """Dimensions with their own median histogram (`scoreboard_histogram`): the scoreboards' questions.
 Other dimensions, and any filtered question, add up the full `handling_histogram`."""
-_OWN_HISTOGRAM = {Dimension.TOTAL: "total", Dimension.DAY: "total", Dimension.WEEK: "total",
-                  Dimension.MONTH: "total", Dimension.DEPARTMENT: "department", Dimension.STREET: "street"}
+_OWN_HISTOGRAM = {
+    Dimension.TOTAL: "total",
+    Dimension.DAY: "total",
+    Dimension.WEEK: "total",
+    Dimension.MONTH: "total",
+    Dimension.DEPARTMENT: "department",
+    Dimension.STREET: "street",
+}
 GRAINS: tuple[tuple[str, str], ...] = (("d", "day"), ("m", "month"), ("y", "year"))
 """Rollup rows per filing day, month and year: any window is a few year, month and day rows plus
 the facts of its two partial days, so all time costs about as much as one month."""
@@ -283,8 +389,11 @@ def _rollup_key(dimension: Dimension) -> str:
 def _final_items(score: Score, config: ScoringConfig) -> list[str]:
     n = score.name
     if score.kind == "rate":
-        return [f"coalesce({n}_num, 0) AS {n}_num", f"coalesce({n}_den, 0) AS {n}_den",
-                f"{n}_num::float8 / NULLIF({n}_den, 0) AS {n}"]
+        return [
+            f"coalesce({n}_num, 0) AS {n}_num",
+            f"coalesce({n}_den, 0) AS {n}_den",
+            f"{n}_num::float8 / NULLIF({n}_den, 0) AS {n}",
+        ]
     if score.kind in ("mean", "median"):
         return [f"{n}::float8 AS {n}", f"coalesce({n}_den, 0) AS {n}_den"]
     if score.kind == "count":
@@ -320,8 +429,9 @@ def _rollup_filters(active: Mapping[str, str]) -> str:
 
 
 def _ceil(x: str, unit: str) -> str:
-    return (f"CASE WHEN date_trunc('{unit}', {x}) = {x} THEN {x} "
-            f"ELSE date_trunc('{unit}', {x}) + interval '1 {unit}' END")
+    return (
+        f"CASE WHEN date_trunc('{unit}', {x}) = {x} THEN {x} ELSE date_trunc('{unit}', {x}) + interval '1 {unit}' END"
+    )
 
 
 # The window's whole local days [d0, d1), months [m0, m1) and years [y0, y1), and as times e0, e1: the
@@ -380,8 +490,10 @@ def build(
     period = period_expr(interval.value) if interval else "''"
     grouping = interval.value if interval else dimension.value if dimension.value in _PERIOD_FORMAT else ""
     top = {"day": "d", "week": "d", "month": "m"}.get(grouping, "y")
-    department = {src: _filters({"department": active["department"]}, src) if "department" in active else ""
-                  for src in ("case", "dispatch", "checkin")}
+    department = {
+        src: _filters({"department": active["department"]}, src) if "department" in active else ""
+        for src in ("case", "dispatch", "checkin")
+    }
     case_filter = _filters({k: v for k, v in active.items() if k != "department"}, "case")
     if rollup:
         edges = [(":from", f"least({_b('e0')}, :to)"), (f"greatest({_b('e1')}, {_b('e0')}, :from)", ":to")]
@@ -391,10 +503,15 @@ def build(
     def in_edges(column: str) -> str:
         return "(" + " OR ".join(f"({column} >= {lo} AND {column} < {hi})" for lo, hi in edges) + ")"
 
-    parts = [f"WITH {_BOUNDS}",
-             ", cohort AS NOT MATERIALIZED (" + " UNION ALL ".join(
-                 f"SELECT f.* FROM analytics.case_facts f WHERE f.filed_at >= {lo} AND f.filed_at < {hi}{case_filter}"
-                 for lo, hi in edges) + ")"]
+    parts = [
+        f"WITH {_BOUNDS}",
+        ", cohort AS NOT MATERIALIZED ("
+        + " UNION ALL ".join(
+            f"SELECT f.* FROM analytics.case_facts f WHERE f.filed_at >= {lo} AND f.filed_at < {hi}{case_filter}"
+            for lo, hi in edges
+        )
+        + ")",
+    ]
     selects: list[str] = []
     if rollup:
         key = f"coalesce({_rollup_key(dimension)}, '')"
@@ -402,7 +519,9 @@ def build(
         items = ", ".join(f"sum(r.{c}) AS {c}" if c in _ROLLUP_COLUMNS else f"0 AS {c}" for c in columns)
         rows = " UNION ALL ".join(
             f"SELECT * FROM analytics.score_rollup r WHERE r.grain = '{g}' AND r.period >= {_b(lo)} "
-            f"AND r.period < {_b(hi)}{_rollup_filters(active)}" for g, lo, hi in _rollup_ranges(top))
+            f"AND r.period < {_b(hi)}{_rollup_filters(active)}"
+            for g, lo, hi in _rollup_ranges(top)
+        )
         selects.append(f"SELECT {rperiod} AS p, {key} AS k, {items} FROM ({rows}) r GROUP BY 1, 2")
     for source in ("case", "dispatch", "checkin"):
         key = f"coalesce({_key(dimension, source)}, '')"
@@ -416,16 +535,23 @@ def build(
     for name, pending in PENDING.items():
         key = f"coalesce({_key(dimension, pending.source)}, '')"
         items = ", ".join("count(*)" if c == f"pending_{name}" else "0" for c in columns)
-        origin = ("analytics.case_facts f" if pending.source == "case" else
-                  _SOURCE_FROM[pending.source].format(cohort="analytics.case_facts"))
+        origin = (
+            "analytics.case_facts f"
+            if pending.source == "case"
+            else _SOURCE_FROM[pending.source].format(cohort="analytics.case_facts")
+        )
         filed = _SOURCE_FILED[pending.source]
         selects.append(
             f"SELECT {period} AS p, {key} AS k, {items} FROM {origin} WHERE {pending.condition} "
             f"AND {pending.due} < :as_of AND {filed} >= :from AND {filed} < :to AND {LIVE}"
-            f"{case_filter}{department[pending.source]} GROUP BY 1, 2")
+            f"{case_filter}{department[pending.source]} GROUP BY 1, 2"
+        )
     rows_exist = " + ".join(f"sum({c})" for c in ("case_rows", "dispatch_rows", "checkin_rows"))
-    parts.append(", totals AS (SELECT p, k, " + ", ".join(f"sum({c}) AS {c}" for c in columns)
-                 + f" FROM ({' UNION ALL '.join(selects)}) parts GROUP BY p, k HAVING {rows_exist} > 0)")
+    parts.append(
+        ", totals AS (SELECT p, k, "
+        + ", ".join(f"sum({c}) AS {c}" for c in columns)
+        + f" FROM ({' UNION ALL '.join(selects)}) parts GROUP BY p, k HAVING {rows_exist} > 0)"
+    )
     # the median: histogram counts per bucket from the rollups plus the partial days' facts
     hist = []
     if rollup:
@@ -436,17 +562,28 @@ def build(
         else:  # the scoreboard's one dimension: its own, much smaller histogram
             source, key = "analytics.scoreboard_histogram r", "r.value" if dimension in ROLLUP_KEY else key
             where = f" AND r.dimension = '{_OWN_HISTOGRAM[dimension]}'"
-        hist += [f"SELECT {rperiod} AS p, {key} AS k, r.bucket AS b, sum(r.n) AS n FROM {source} "
-                 f"WHERE r.grain = '{g}' AND r.period >= {_b(lo)} AND r.period < {_b(hi)}{where} "
-                 "GROUP BY 1, 2, 3" for g, lo, hi in _rollup_ranges(top)]
-    hist.append(f"SELECT {period} AS p, coalesce({_key(dimension, 'case')}, '') AS k, {MEDIAN.numerator} AS b, "
-                f"count(*) AS n FROM cohort f WHERE {MEDIAN.denominator}{department['case']} GROUP BY 1, 2, 3")
-    parts.append(f", hist AS (SELECT p, k, b, sum(n) AS n FROM ({' UNION ALL '.join(hist)}) h "
-                 "GROUP BY 1, 2, 3 HAVING sum(n) > 0)")
-    parts.append(", cum AS (SELECT p, k, b, sum(n) OVER (PARTITION BY p, k ORDER BY b) AS upto, "
-                 "sum(n) OVER (PARTITION BY p, k) AS total FROM hist)")
-    parts.append(", med AS (SELECT p, k, max(total) AS n, min(b) FILTER (WHERE upto >= floor((total + 1) / 2)) AS b1, "
-                 "min(b) FILTER (WHERE upto >= floor(total / 2) + 1) AS b2 FROM cum GROUP BY p, k)")
+        hist += [
+            f"SELECT {rperiod} AS p, {key} AS k, r.bucket AS b, sum(r.n) AS n FROM {source} "
+            f"WHERE r.grain = '{g}' AND r.period >= {_b(lo)} AND r.period < {_b(hi)}{where} "
+            "GROUP BY 1, 2, 3"
+            for g, lo, hi in _rollup_ranges(top)
+        ]
+    hist.append(
+        f"SELECT {period} AS p, coalesce({_key(dimension, 'case')}, '') AS k, {MEDIAN.numerator} AS b, "
+        f"count(*) AS n FROM cohort f WHERE {MEDIAN.denominator}{department['case']} GROUP BY 1, 2, 3"
+    )
+    parts.append(
+        f", hist AS (SELECT p, k, b, sum(n) AS n FROM ({' UNION ALL '.join(hist)}) h "
+        "GROUP BY 1, 2, 3 HAVING sum(n) > 0)"
+    )
+    parts.append(
+        ", cum AS (SELECT p, k, b, sum(n) OVER (PARTITION BY p, k ORDER BY b) AS upto, "
+        "sum(n) OVER (PARTITION BY p, k) AS total FROM hist)"
+    )
+    parts.append(
+        ", med AS (SELECT p, k, max(total) AS n, min(b) FILTER (WHERE upto >= floor((total + 1) / 2)) AS b1, "
+        "min(b) FILTER (WHERE upto >= floor(total / 2) + 1) AS b2 FROM cum GROUP BY p, k)"
+    )
     scored = []
     for s in SCORES:
         n = s.name
@@ -458,8 +595,10 @@ def build(
         elif s.kind == "mean":
             scored += [f"{n}_sum / NULLIF({n}_n, 0) / 3600.0 AS {n}", f"{n}_n AS {n}_den"]
         elif s.kind == "median":
-            scored += [f"({bucket_value_sql('b1')} + {bucket_value_sql('b2')}) / 2 AS {n}",
-                       f"coalesce(med.n, 0) AS {n}_den"]
+            scored += [
+                f"({bucket_value_sql('b1')} + {bucket_value_sql('b2')}) / 2 AS {n}",
+                f"coalesce(med.n, 0) AS {n}_den",
+            ]
     parts.append(f", scored AS (SELECT p, k, {', '.join(scored)} FROM totals LEFT JOIN med USING (p, k))")
     final = [i for s in SCORES for i in _final_items(s, config)]
     parts.append(f" SELECT NULLIF(p, '') AS period, NULLIF(k, '') AS key, {', '.join(final)} FROM scored ORDER BY p, k")
@@ -469,11 +608,18 @@ def build(
 _ROLLUP_COLUMNS: frozenset[str] = frozenset(m.name for m in MEASURES)
 
 
-def params(config: ScoringConfig, start: datetime, end: datetime, as_of: datetime,
-           filters: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return {"from": start, "to": end, "as_of": as_of, "tz": config.timezone,
-            "filing_limit_minutes": config.filing_limit_minutes,
-            "closing_limit_hours": float(config.closing_limit_hours), **(filters or {})}
+def params(
+    config: ScoringConfig, start: datetime, end: datetime, as_of: datetime, filters: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "from": start,
+        "to": end,
+        "as_of": as_of,
+        "tz": config.timezone,
+        "filing_limit_minutes": config.filing_limit_minutes,
+        "closing_limit_hours": float(config.closing_limit_hours),
+        **(filters or {}),
+    }
 
 
 @dataclass(frozen=True)
@@ -520,13 +666,23 @@ async def compute(
     return [_row(dict(m)) for m in result.mappings()]
 
 
-def grafana_sql(config: ScoringConfig, dimension: Dimension, columns: Sequence[str], *,
-                start: str = "$__timeFrom()", end: str = "$__timeTo()", key: str | None = None) -> str:
+def grafana_sql(
+    config: ScoringConfig,
+    dimension: Dimension,
+    columns: Sequence[str],
+    *,
+    start: str = "$__timeFrom()",
+    end: str = "$__timeTo()",
+    key: str | None = None,
+) -> str:
     """The scoreboard query for a Grafana PostgreSQL panel: the dashboard's time range (or the SQL
     expressions `start`, `end`), now() as of; `key` replaces the group column (default: named after the dimension)."""
     sql = build(config, dimension)
     literals = {
-        ":from": start, ":to": end, ":as_of": "now()", ":tz": f"'{config.timezone}'",
+        ":from": start,
+        ":to": end,
+        ":as_of": "now()",
+        ":tz": f"'{config.timezone}'",
         ":filing_limit_minutes": str(config.filing_limit_minutes),
         ":closing_limit_hours": repr(float(config.closing_limit_hours)),
     }

@@ -51,8 +51,14 @@ async def on_merged(ctx: HandlerContext, body: ReportMerged) -> None:
 
 
 async def on_queued(ctx: HandlerContext, body: ManualDispatchNeeded) -> None:
-    await repo.set_routing(ctx.session, body.report_id, stage="queued", at=ctx.envelope.time, reason=body.reason,
-                           street_code=body.grid.street_code)
+    await repo.set_routing(
+        ctx.session,
+        body.report_id,
+        stage="queued",
+        at=ctx.envelope.time,
+        reason=body.reason,
+        street_code=body.grid.street_code,
+    )
 
 
 def units_of(body: CaseEvent) -> list[tuple[str, str]]:
@@ -79,8 +85,15 @@ async def _link(session: AsyncSession, body: CaseEvent) -> None:
     elif isinstance(body, CaseClosed):
         linked = list(body.report_ids)
     if linked:
-        await repo.link_case(session, linked, case_id=body.case_id, case_no=body.case_no, state=body.state,
-                             version=body.version, at=body.at)
+        await repo.link_case(
+            session,
+            linked,
+            case_id=body.case_id,
+            case_no=body.case_no,
+            state=body.state,
+            version=body.version,
+            at=body.at,
+        )
 
 
 async def _follow(ctx: HandlerContext | BatchContext, body: CaseEvent) -> None:
@@ -92,8 +105,9 @@ async def _follow(ctx: HandlerContext | BatchContext, body: CaseEvent) -> None:
         await repo.add_case_photos(ctx.session, body.case_id, media_names(body.photos))
     await _link(ctx.session, body)
     if isinstance(body, CaseHandled):
-        await repo.set_case_result(ctx.session, case_id=body.case_id, result=body.result, version=body.version,
-                                   at=body.at)
+        await repo.set_case_result(
+            ctx.session, case_id=body.case_id, result=body.result, version=body.version, at=body.at
+        )
     if ctx.services.get("intake.progress") is not None:
         await progress.record(ctx.session, body, ctx.clock.now())
 

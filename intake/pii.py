@@ -57,8 +57,9 @@ class ContactVault:
         if not contact:
             return None
         data_key = AESGCM.generate_key(bit_length=256)
-        return Sealed(_encrypt(AESGCM(data_key), report_id, orjson.dumps(contact)),
-                      _encrypt(self._aead, report_id, data_key))
+        return Sealed(
+            _encrypt(AESGCM(data_key), report_id, orjson.dumps(contact)), _encrypt(self._aead, report_id, data_key)
+        )
 
     def open(self, report_id: str, sealed: bytes, wrapped_key: bytes | None) -> dict[str, str]:
         """Raises ValueError when the ciphertext was tampered with or sealed for another report or key.

@@ -28,8 +28,12 @@ from shared.service import ServiceRuntime
 log = get_logger(__name__)
 
 
-STEPS: dict[type[CaseEvent], str] = {CaseFiled: "accepted", CaseDispatched: "dispatched", CaseHandled: "handled",
-                                     CaseClosed: "closed"}
+STEPS: dict[type[CaseEvent], str] = {
+    CaseFiled: "accepted",
+    CaseDispatched: "dispatched",
+    CaseHandled: "handled",
+    CaseClosed: "closed",
+}
 
 
 def message_text(step: str, body: CaseEvent) -> str:
@@ -51,16 +55,29 @@ async def record(session: AsyncSession, body: CaseEvent, at: datetime) -> None:
         return
     if isinstance(body, CaseDispatched) and body.redispatch:
         return
-    stmt = (select(reports.c.report_id, reports.c.body["reporter"]["id"].astext.label("openid"))
-            .join(report_status, report_status.c.report_id == reports.c.report_id)
-            .where(report_status.c.case_id == body.case_id, reports.c.channel == "wechat"))
+    stmt = (
+        select(reports.c.report_id, reports.c.body["reporter"]["id"].astext.label("openid"))
+        .join(report_status, report_status.c.report_id == reports.c.report_id)
+        .where(report_status.c.case_id == body.case_id, reports.c.channel == "wechat")
+    )
     rows = [r for r in (await session.execute(stmt)).all() if r.openid]
     if not rows:
         return
     content = message_text(step, body)
-    await session.execute(pg_insert(wechat_progress).on_conflict_do_nothing(), [
-        {"report_id": r.report_id, "openid": r.openid, "step": step, "text": content, "next_attempt_at": at,
-         "created_at": at} for r in rows])
+    await session.execute(
+        pg_insert(wechat_progress).on_conflict_do_nothing(),
+        [
+            {
+                "report_id": r.report_id,
+                "openid": r.openid,
+                "step": step,
+                "text": content,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
+            for r in rows
+        ],
+    )
 
 
 _HEADS = """SELECT DISTINCT ON (report_id) id FROM intake.wechat_progress WHERE status = 'pending'
@@ -83,8 +100,10 @@ class ConfigurableClient(WeChatClient):  # type: ignore[misc]
     """wechatpy's client with the token URL under the configured base too (wechatpy hard-codes it)."""
 
     def fetch_access_token(self) -> Any:
-        return self._fetch_access_token(url=f"{self.API_BASE_URL.rstrip('/')}/token", params={
-            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+        return self._fetch_access_token(
+            url=f"{self.API_BASE_URL.rstrip('/')}/token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        )
 
 
 class ProgressSender:
@@ -108,8 +127,9 @@ class ProgressSender:
     async def sweep(self, limit: int = 50) -> int:
         now = self.runtime.clock.now()
         async with self.runtime.transaction() as session:
-            rows = list((await session.execute(_CLAIM, {"now": now, "limit": limit,
-                                                        "lease": now + timedelta(minutes=5)})).all())
+            rows = list(
+                (await session.execute(_CLAIM, {"now": now, "limit": limit, "lease": now + timedelta(minutes=5)})).all()
+            )
         for row in rows:
             try:
                 await asyncio.to_thread(self._send, row.openid, row.text)
@@ -117,8 +137,11 @@ class ProgressSender:
             except Exception as exc:  # WeChat down, token refused, user blocked the account: never the case's problem
                 failed = row.attempts >= self.config.wechat_max_attempts
                 wait = min(3600.0, 10.0 * 2 ** (row.attempts - 1)) * (0.5 + random.random() / 2)
-                values = {"status": "failed" if failed else "pending", "last_error": repr(exc)[:500],
-                          "next_attempt_at": self.runtime.clock.now() + timedelta(seconds=wait)}
+                values = {
+                    "status": "failed" if failed else "pending",
+                    "last_error": repr(exc)[:500],
+                    "next_attempt_at": self.runtime.clock.now() + timedelta(seconds=wait),
+                }
                 log.info("wechat_progress_failed", id=row.id, attempt=row.attempts, error=repr(exc)[:200])
             async with self.runtime.transaction() as session:
                 await session.execute(update(wechat_progress).where(wechat_progress.c.id == row.id).values(**values))

@@ -173,17 +173,25 @@ class ReadScope:
         """SQL condition on a `report_status` alias: the report's case reached the department, or lies in the
         street (by its case, or by where the router located it before a case existed)."""
         if self.department is not None:
-            return select(case_units.c.case_id).where(
-                case_units.c.case_id == status.c.case_id, case_units.c.kind == "department",
-                case_units.c.unit == self.department,
-            ).exists()
+            return (
+                select(case_units.c.case_id)
+                .where(
+                    case_units.c.case_id == status.c.case_id,
+                    case_units.c.kind == "department",
+                    case_units.c.unit == self.department,
+                )
+                .exists()
+            )
         if self.street is not None:
             return or_(
                 status.c.street_code == self.street,
-                select(case_units.c.case_id).where(
-                    case_units.c.case_id == status.c.case_id, case_units.c.kind == "street",
+                select(case_units.c.case_id)
+                .where(
+                    case_units.c.case_id == status.c.case_id,
+                    case_units.c.kind == "street",
                     case_units.c.unit == self.street,
-                ).exists(),
+                )
+                .exists(),
             )
         return literal(True)
 
@@ -217,9 +225,7 @@ async def add_case_photos(session: AsyncSession, case_id: str, names: Sequence[s
     """Photos a case event carries (a department's result, an inspector's check) join the case's reports."""
     for name in dict.fromkeys(names):
         rows = select(literal(name), report_status.c.report_id).where(report_status.c.case_id == case_id)
-        await session.execute(
-            insert(report_photos).from_select(["name", "report_id"], rows).on_conflict_do_nothing()
-        )
+        await session.execute(insert(report_photos).from_select(["name", "report_id"], rows).on_conflict_do_nothing())
 
 
 async def add_case_units(session: AsyncSession, case_id: str, units: Sequence[tuple[str, str]]) -> None:
@@ -265,8 +271,16 @@ async def due_erasures(session: AsyncSession, closed_before: datetime, limit: in
     return (await session.execute(stmt)).all()
 
 
-async def erase_contact(session: AsyncSession, *, report_id: str, case_id: str | None, closed_at: datetime | None,
-                        erased_at: datetime, retention_days: int, reason: str) -> None:
+async def erase_contact(
+    session: AsyncSession,
+    *,
+    report_id: str,
+    case_id: str | None,
+    closed_at: datetime | None,
+    erased_at: datetime,
+    retention_days: int,
+    reason: str,
+) -> None:
     """Drop the report's data key (the ciphertext is then noise) and audit it, in one transaction.
 
     A legacy row sealed directly under the PII key has no data key to drop: its ciphertext is deleted."""
@@ -274,8 +288,16 @@ async def erase_contact(session: AsyncSession, *, report_id: str, case_id: str |
     if not dropped.rowcount:  # type: ignore[attr-defined]
         await session.execute(update(reports).where(reports.c.report_id == report_id).values(contact_sealed=None))
     await session.execute(
-        insert(pii_erasures).values(report_id=report_id, case_id=case_id, closed_at=closed_at, erased_at=erased_at,
-                                    retention_days=retention_days, reason=reason).on_conflict_do_nothing()
+        insert(pii_erasures)
+        .values(
+            report_id=report_id,
+            case_id=case_id,
+            closed_at=closed_at,
+            erased_at=erased_at,
+            retention_days=retention_days,
+            reason=reason,
+        )
+        .on_conflict_do_nothing()
     )
 
 
@@ -387,8 +409,14 @@ async def link_case(
     at: datetime,
 ) -> None:
     """Tie reports (and reports merged into them) to a case; later case events then find them by case id."""
-    values = {"case_id": case_id, "case_no": case_no, "case_state": state, "case_version": version, "updated_at": at,
-              "closed_at": at if state in CLOSED_STATES else None}
+    values = {
+        "case_id": case_id,
+        "case_no": case_no,
+        "case_state": state,
+        "case_version": version,
+        "updated_at": at,
+        "closed_at": at if state in CLOSED_STATES else None,
+    }
     for report_id in report_ids:
         stmt = insert(report_status).values(report_id=report_id, stage="routed", **values)
         await session.execute(
@@ -413,8 +441,12 @@ async def set_case_state(session: AsyncSession, *, case_id: str, state: str, ver
             report_status.c.case_id == case_id,
             or_(report_status.c.case_version.is_(None), report_status.c.case_version < version),
         )
-        .values(case_state=state, case_version=version, updated_at=at,
-                closed_at=(func.coalesce(report_status.c.closed_at, at) if state in CLOSED_STATES else None))
+        .values(
+            case_state=state,
+            case_version=version,
+            updated_at=at,
+            closed_at=(func.coalesce(report_status.c.closed_at, at) if state in CLOSED_STATES else None),
+        )
     )
 
 
@@ -422,8 +454,10 @@ async def set_case_result(session: AsyncSession, *, case_id: str, result: str, v
     """The handling result of a case, on every report it holds (the patrol officer's list shows it)."""
     await session.execute(
         update(report_status)
-        .where(report_status.c.case_id == case_id,
-               or_(report_status.c.case_result_at.is_(None), report_status.c.case_result_at <= at))
+        .where(
+            report_status.c.case_id == case_id,
+            or_(report_status.c.case_result_at.is_(None), report_status.c.case_result_at <= at),
+        )
         .values(case_result=result, case_result_at=at)
     )
 
@@ -434,7 +468,9 @@ async def patrol_reports_of(session: AsyncSession, inspector: str, limit: int, o
         select(reports, *[c for c in report_status.c if c.name != "report_id"])
         .join(report_status, report_status.c.report_id == reports.c.report_id, isouter=True)
         .where(reports.c.channel == "patrol", reports.c.body["reporter"]["id"].astext == inspector)
-        .order_by(reports.c.received_at.desc(), reports.c.report_id).limit(limit).offset(offset)
+        .order_by(reports.c.received_at.desc(), reports.c.report_id)
+        .limit(limit)
+        .offset(offset)
     )
     return (await session.execute(stmt)).all()
 
@@ -445,8 +481,10 @@ _SET_CASE_STATES = text(
     "FROM unnest(:case_ids, :states, :versions, :ats) AS v(case_id, state, version, at) "
     "WHERE s.case_id = v.case_id AND (s.case_version IS NULL OR s.case_version < v.version)"
 ).bindparams(
-    bindparam("case_ids", type_=ARRAY(Text)), bindparam("states", type_=ARRAY(Text)),
-    bindparam("versions", type_=ARRAY(Integer)), bindparam("ats", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("case_ids", type_=ARRAY(Text)),
+    bindparam("states", type_=ARRAY(Text)),
+    bindparam("versions", type_=ARRAY(Integer)),
+    bindparam("ats", type_=ARRAY(DateTime(timezone=True))),
     bindparam("closed_states", type_=ARRAY(Text)),
 )
 
@@ -455,8 +493,16 @@ async def set_case_states(session: AsyncSession, latest: Sequence[tuple[str, str
     """`set_case_state` for many cases in one statement: (case id, state, version, at), one row per case."""
     if latest:
         case_ids, states, versions, ats = (list(column) for column in zip(*latest, strict=True))
-        await session.execute(_SET_CASE_STATES, {"case_ids": case_ids, "states": states, "versions": versions,
-                                                 "ats": ats, "closed_states": sorted(CLOSED_STATES)})
+        await session.execute(
+            _SET_CASE_STATES,
+            {
+                "case_ids": case_ids,
+                "states": states,
+                "versions": versions,
+                "ats": ats,
+                "closed_states": sorted(CLOSED_STATES),
+            },
+        )
 
 
 # --- video streaks ---------------------------------------------------------------------------------------------

@@ -277,8 +277,9 @@ class Intake:
             raise Invalid(f"unknown service_code {code!r}", field="service_code")
         return service
 
-    async def open311_request(self, session: AsyncSession, request: open311.Open311Request, client: str,
-                              photos: Sequence[Photo] = ()) -> str:
+    async def open311_request(
+        self, session: AsyncSession, request: open311.Open311Request, client: str, photos: Sequence[Photo] = ()
+    ) -> str:
         jurisdiction = self.config.open311_jurisdiction_id
         if jurisdiction and request.jurisdiction_id not in (None, jurisdiction):
             raise Invalid(f"this endpoint serves jurisdiction {jurisdiction!r}", field="jurisdiction_id")
@@ -327,8 +328,11 @@ class Intake:
         if row is None:
             raise NotFound(f"no report {report_id!r}", field="report_id")
         if row.erased_at is not None:
-            raise Gone(f"the reporter's contact details were erased on {row.erased_at.isoformat()} "
-                       f"({self.config.pii_retention_days} days after the case closed)", field="contact")
+            raise Gone(
+                f"the reporter's contact details were erased on {row.erased_at.isoformat()} "
+                f"({self.config.pii_retention_days} days after the case closed)",
+                field="contact",
+            )
         return self.vault.open(report_id, row.contact_sealed, row.wrapped_key) if row.contact_sealed else {}
 
     async def record_uploads(self, session: AsyncSession, photos: list[Photo], who: Principal) -> None:
@@ -349,10 +353,22 @@ class Intake:
         days = self.config.pii_retention_days
         rows = await repo.due_erasures(session, now - timedelta(days=days), limit)
         for row in rows:
-            await repo.erase_contact(session, report_id=row.report_id, case_id=row.case_id, closed_at=row.closed_at,
-                                     erased_at=now, retention_days=days, reason="retention")
-            log.info("pii_erased", report_id=row.report_id, case_id=row.case_id, closed_at=row.closed_at.isoformat(),
-                     retention_days=days)
+            await repo.erase_contact(
+                session,
+                report_id=row.report_id,
+                case_id=row.case_id,
+                closed_at=row.closed_at,
+                erased_at=now,
+                retention_days=days,
+                reason="retention",
+            )
+            log.info(
+                "pii_erased",
+                report_id=row.report_id,
+                case_id=row.case_id,
+                closed_at=row.closed_at.isoformat(),
+                retention_days=days,
+            )
         return len(rows)
 
 

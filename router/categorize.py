@@ -56,8 +56,11 @@ class Categorizer:
                 return Classification(ids[0], 1.0, f"taxonomy hint {hint.code}")
             if ids:
                 chosen = self.classifier.classify(text or hint.name or "", among=ids)
-                return replace(chosen, confidence=max(chosen.confidence, hint_confidence),
-                               method=f"taxonomy hint {hint.code} is {'/'.join(ids)}; the text chose")
+                return replace(
+                    chosen,
+                    confidence=max(chosen.confidence, hint_confidence),
+                    method=f"taxonomy hint {hint.code} is {'/'.join(ids)}; the text chose",
+                )
         target = self.channels.resolve(hint)
         if target is None:
             return None
@@ -76,8 +79,9 @@ class Categorizer:
             if category_id:
                 return Classification(category_id, hint_confidence, f"{label} of a {owner_kind or 'unknown'} device")
             # Whose it is decides the class (and the department): unknown owner, the dispatchers decide.
-            return Classification(None, 0.0, f"{label} of a device whose owner is not registered: the dispatchers "
-                                  "decide")
+            return Classification(
+                None, 0.0, f"{label} of a device whose owner is not registered: the dispatchers decide"
+            )
         if target.category_id:
             return Classification(target.category_id, hint_confidence, f"{label} maps to {target.category_id}")
         if target.among:

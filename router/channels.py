@@ -55,8 +55,9 @@ def parse_target(raw: Any, taxonomy: Taxonomy, where: str) -> Target:
             if value not in taxonomy:
                 raise ValueError(f"{where}: unknown taxonomy category {value!r}")
         return Target(category_id=default, by_owner_kind=owners)
-    raise ValueError(f"{where}: expected a category id, {{among: [...]}}, {{by_owner_kind: ...}} or 'queue', "
-                     f"got {raw!r}")
+    raise ValueError(
+        f"{where}: expected a category id, {{among: [...]}}, {{by_owner_kind: ...}} or 'queue', got {raw!r}"
+    )
 
 
 class ChannelCategories:

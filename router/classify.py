@@ -280,8 +280,9 @@ class TextClassifier:
         cached = cache_dir / f"classifier-{_fingerprint(taxonomy, rows)}.npz" if cache_dir else None
         if cached is not None and cached.exists():
             try:
-                return cls(LinearTextModel.load(cached, segmenter), matcher, calibration=calibration,
-                           cover_owners=covers)
+                return cls(
+                    LinearTextModel.load(cached, segmenter), matcher, calibration=calibration, cover_owners=covers
+                )
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable classifier cache %s: %s", cached, exc)
         model = LinearTextModel.fit(rows, segmenter)
@@ -352,14 +353,15 @@ class TextClassifier:
             # real out-of-scope prose); which class it is, the model's among the classes.
             scope = self.calibration.in_scope(words)
             if scope < SCOPE_MIN:
-                return Classification(None, round(1.0 - scope, 4), f"model: no city-management matter (in scope "
-                                      f"{scope:.2f})", candidates)
+                return Classification(
+                    None, round(1.0 - scope, 4), f"model: no city-management matter (in scope {scope:.2f})", candidates
+                )
         if best == NONE_LABEL:
             return Classification(None, confidence, "model: no city-management matter", candidates)
-        if self.cover_owners and any(w in text for w in COVER_WORDS) and not any(
-                w in text for w in self.cover_owners):
-            return Classification(None, 0.0, "a manhole cover whose owner the text does not name: the dispatchers "
-                                  "decide", candidates)
+        if self.cover_owners and any(w in text for w in COVER_WORDS) and not any(w in text for w in self.cover_owners):
+            return Classification(
+                None, 0.0, "a manhole cover whose owner the text does not name: the dispatchers decide", candidates
+            )
         if scope is not None and self.calibration is not None:
             confidence = round(self.calibration.confidence(confidence * scope), 4)
             method = f"{method}, in scope {scope:.2f}, calibrated"

@@ -48,8 +48,11 @@ async def get_rules(rt: Runtime, _: Reader) -> dict[str, object]:
     return _svc(rt).describe(row)
 
 
-@router.get("/v1/routing/rules/history", response_model=list[RuleSetVersion],
-            summary="Every stored version: who, when, why, and the diff to the one before")
+@router.get(
+    "/v1/routing/rules/history",
+    response_model=list[RuleSetVersion],
+    summary="Every stored version: who, when, why, and the diff to the one before",
+)
 async def rules_history(
     rt: Runtime, _: RulesAdmin, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[dict[str, object]]:
@@ -57,22 +60,35 @@ async def rules_history(
         return await repo.rulesets_desc(session, limit)
 
 
-@router.put("/v1/routing/rules", response_model=RuleSetOut,
-            summary="Replace the rules: validated (422 names line and reason), versioned, audited; in force at once")
+@router.put(
+    "/v1/routing/rules",
+    response_model=RuleSetOut,
+    summary="Replace the rules: validated (422 names line and reason), versioned, audited; in force at once",
+)
 async def put_rules(body: RuleSetIn, rt: Runtime, who: RulesAdmin) -> dict[str, object]:
     svc = _svc(rt)
     try:
         async with rt.transaction() as session:
-            rules = await svc.save_rules(session, body.yaml, source="api", who=who.subject, now=rt.clock.now(),
-                                         comment=body.comment, expected_version=body.expected_version)
+            rules = await svc.save_rules(
+                session,
+                body.yaml,
+                source="api",
+                who=who.subject,
+                now=rt.clock.now(),
+                comment=body.comment,
+                expected_version=body.expected_version,
+            )
     except IntegrityError as exc:
         raise Conflict("another rule set was saved at the same moment; reload and retry", field="version") from exc
     svc.install(rules)
     return await get_rules(rt, who)
 
 
-@router.post("/v1/routing/rules/reload", response_model=RuleSetOut,
-             summary="Read the rules file again; a malformed file is refused with file, line and reason")
+@router.post(
+    "/v1/routing/rules/reload",
+    response_model=RuleSetOut,
+    summary="Read the rules file again; a malformed file is refused with file, line and reason",
+)
 async def reload_rules(rt: Runtime, who: RulesAdmin) -> dict[str, object]:
     svc = _svc(rt)
     try:
@@ -84,8 +100,11 @@ async def reload_rules(rt: Runtime, who: RulesAdmin) -> dict[str, object]:
     return await get_rules(rt, who)
 
 
-@router.post("/v1/routing/dry-run", response_model=DryRunOut,
-             summary="What a report would get under the rules in force or proposed ones; nothing is stored")
+@router.post(
+    "/v1/routing/dry-run",
+    response_model=DryRunOut,
+    summary="What a report would get under the rules in force or proposed ones; nothing is stored",
+)
 async def dry_run(body: DryRunIn, rt: Runtime, _: Reader) -> dict[str, object]:
     now = rt.clock.now()
     data = body.report.model_dump()
@@ -119,15 +138,21 @@ async def queue_item(report_id: ReportId, rt: Runtime, _: Dispatcher) -> dict[st
     return item
 
 
-@router.post("/v1/dispatch/queue/{report_id}/claim", response_model=QueueItem,
-             summary="Take a queued report; someone else's claim is a 409 (a supervisor may take it over)")
+@router.post(
+    "/v1/dispatch/queue/{report_id}/claim",
+    response_model=QueueItem,
+    summary="Take a queued report; someone else's claim is a 409 (a supervisor may take it over)",
+)
 async def claim(report_id: ReportId, rt: Runtime, who: Dispatcher) -> dict[str, object]:
     async with rt.transaction() as session:
         return await _svc(rt).claim(session, report_id, who, rt.clock.now())
 
 
-@router.post("/v1/dispatch/queue/{report_id}/dispatch", response_model=DispatchOut,
-             summary="Decide by hand: category, department, profile and reason; published as RoutingDecided")
+@router.post(
+    "/v1/dispatch/queue/{report_id}/dispatch",
+    response_model=DispatchOut,
+    summary="Decide by hand: category, department, profile and reason; published as RoutingDecided",
+)
 async def dispatch(report_id: ReportId, body: DispatchIn, rt: Runtime, who: Dispatcher) -> dict[str, object]:
     async with rt.transaction() as session:
 

@@ -37,27 +37,42 @@ class Locator:
             located = self.at(lon, lat)
             if located is not None:
                 return located
-            outside = Located(_wgs84(lon, lat), GridRef(), "point",
-                              f"({lon:.6f}, {lat:.6f}) lies outside the district's grid")
+            outside = Located(
+                _wgs84(lon, lat), GridRef(), "point", f"({lon:.6f}, {lat:.6f}) lies outside the district's grid"
+            )
             if not (report.place.address or report.grid_hint):
                 return outside
         hint = report.grid_hint
         if hint is not None and hint.cell_code and hint.cell_code in self.cells.areas:
             cell = self.cells.areas[hint.cell_code]
             centre = cell.geometry.representative_point()
-            return Located(_wgs84(centre.x, centre.y), self._grid(cell), "grid-hint",
-                           f"registered source stands in cell {cell.key}")
+            return Located(
+                _wgs84(centre.x, centre.y),
+                self._grid(cell),
+                "grid-hint",
+                f"registered source stands in cell {cell.key}",
+            )
         for method, text in (("gazetteer", report.place.address), ("gazetteer-text", report.text)):
             if text:
                 hit = self.gazetteer.lookup(text)
                 if hit is not None:
                     place = hit.place
                     area = self.cells.areas.get(place.cell_code or "") or self.cells.locate(place.lon, place.lat)
-                    grid = self._grid(area) if area else GridRef(
-                        district_code=self.district_code, street_code=place.street_code,
-                        community_code=place.community_code)
-                    return Located(_wgs84(place.lon, place.lat), grid, method,
-                                   f"{place.kind.value} {place.name!r} named as {hit.matched!r}")
+                    grid = (
+                        self._grid(area)
+                        if area
+                        else GridRef(
+                            district_code=self.district_code,
+                            street_code=place.street_code,
+                            community_code=place.community_code,
+                        )
+                    )
+                    return Located(
+                        _wgs84(place.lon, place.lat),
+                        grid,
+                        method,
+                        f"{place.kind.value} {place.name!r} named as {hit.matched!r}",
+                    )
         if point is not None:
             return outside
         return Located(None, GridRef(), "none", "no coordinates, and no known place in the address or text")

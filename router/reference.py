@@ -79,8 +79,9 @@ class ReferenceData:
         gazetteer = Gazetteer.from_json(district / "gazetteer.json")
         timed("grid", t)
         t = time.perf_counter()
-        classifier = TextClassifier.build(taxonomy, training_rows(settings), settings.model_cache_dir,
-                                          settings.classifier_calibration_path)
+        classifier = TextClassifier.build(
+            taxonomy, training_rows(settings), settings.model_cache_dir, settings.classifier_calibration_path
+        )
         timed("classifier", t)
         owner_kinds = {
             device: departments.by_code[owner].kind for device, owner in device_owners.items() if owner in departments
@@ -94,8 +95,14 @@ class ReferenceData:
             calendar=default_calendar(),
             load_seconds=timings,
         )
-        log.info("router_reference_loaded", cells=len(cells), places=len(gazetteer), classes=len(taxonomy),
-                 departments=len(departments.by_code), seconds=timings)
+        log.info(
+            "router_reference_loaded",
+            cells=len(cells),
+            places=len(gazetteer),
+            classes=len(taxonomy),
+            departments=len(departments.by_code),
+            seconds=timings,
+        )
         return ref
 
 

@@ -46,8 +46,9 @@ async def seed_ruleset(session: AsyncSession, **values: Any) -> bool:
 
 
 async def decision_exists(session: AsyncSession, report_id: str) -> bool:
-    return (await session.execute(select(decisions.c.report_id).where(decisions.c.report_id == report_id))).first() \
-        is not None
+    return (
+        await session.execute(select(decisions.c.report_id).where(decisions.c.report_id == report_id))
+    ).first() is not None
 
 
 async def upsert_decision(session: AsyncSession, **values: Any) -> None:
@@ -60,8 +61,9 @@ def _upsert_decision(columns: frozenset[str]) -> Any:
     """One statement object per column set, built once: its compiled form and cache key are reused (building
     and keying the upsert per report was a tenth of the router's CPU)."""
     stmt = pg_insert(decisions)
-    return stmt.on_conflict_do_update(index_elements=[decisions.c.report_id],
-                                      set_={k: stmt.excluded[k] for k in sorted(columns) if k != "report_id"})
+    return stmt.on_conflict_do_update(
+        index_elements=[decisions.c.report_id], set_={k: stmt.excluded[k] for k in sorted(columns) if k != "report_id"}
+    )
 
 
 # -- open primaries ----------------------------------------------------------------------------------------------
@@ -80,8 +82,11 @@ async def open_primaries_near(
     c = open_primaries.c
     rows = await session.execute(
         select(c.report_id, c.category_id, c.lon, c.lat, c.received_at, c.case_id).where(
-            c.open, c.category_id == category_id, c.received_at >= since,
-            c.lon.between(box.west, box.east), c.lat.between(box.south, box.north),
+            c.open,
+            c.category_id == category_id,
+            c.received_at >= since,
+            c.lon.between(box.west, box.east),
+            c.lat.between(box.south, box.north),
         )
     )
     return [OpenPrimary(**r) for r in rows.mappings()]
@@ -89,10 +94,16 @@ async def open_primaries_near(
 
 async def add_primary(session: AsyncSession, primary: OpenPrimary) -> None:
     await session.execute(
-        pg_insert(open_primaries).values(
-            report_id=primary.report_id, category_id=primary.category_id, lon=primary.lon, lat=primary.lat,
-            received_at=primary.received_at, case_id=primary.case_id,
-        ).on_conflict_do_nothing()
+        pg_insert(open_primaries)
+        .values(
+            report_id=primary.report_id,
+            category_id=primary.category_id,
+            lon=primary.lon,
+            lat=primary.lat,
+            received_at=primary.received_at,
+            case_id=primary.case_id,
+        )
+        .on_conflict_do_nothing()
     )
 
 
@@ -106,7 +117,8 @@ async def primary_case_filed(session: AsyncSession, report_id: str, case_id: str
 async def primaries_closed(session: AsyncSession, case_id: str, report_ids: list[str], at: datetime) -> int:
     c = open_primaries.c
     result = await session.execute(
-        update(open_primaries).where(or_(c.case_id == case_id, c.report_id.in_(report_ids)), c.open)
+        update(open_primaries)
+        .where(or_(c.case_id == case_id, c.report_id.in_(report_ids)), c.open)
         .values(open=False, closed_at=at)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -135,8 +147,11 @@ async def queue_item(session: AsyncSession, report_id: str, *, for_update: bool 
 
 async def queue_items(session: AsyncSession, statuses: list[str], limit: int, offset: int) -> list[dict[str, Any]]:
     rows = await session.execute(
-        select(queue).where(queue.c.status.in_(statuses)).order_by(queue.c.queued_at, queue.c.report_id)
-        .limit(limit).offset(offset)
+        select(queue)
+        .where(queue.c.status.in_(statuses))
+        .order_by(queue.c.queued_at, queue.c.report_id)
+        .limit(limit)
+        .offset(offset)
     )
     return [dict(r) for r in rows.mappings()]
 

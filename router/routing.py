@@ -43,9 +43,18 @@ class Analysis:
         assert self.category is not None
         r, g = self.report, self.located.grid
         return Facts(
-            category_id=self.category.id, kind=self.category.kind, street_code=g.street_code,
-            community_code=g.community_code, cell_code=g.cell_code, channel=r.channel.value, night=self.night,
-            holiday=self.holiday, text=r.text, severity=r.severity, urgency=r.urgency, hotline_class=r.hotline_class,
+            category_id=self.category.id,
+            kind=self.category.kind,
+            street_code=g.street_code,
+            community_code=g.community_code,
+            cell_code=g.cell_code,
+            channel=r.channel.value,
+            night=self.night,
+            holiday=self.holiday,
+            text=r.text,
+            severity=r.severity,
+            urgency=r.urgency,
+            hotline_class=r.hotline_class,
         )
 
 
@@ -87,7 +96,9 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
 
     def manual(reason: str, rule_id: str = "classification") -> Decision:
         body = ManualDispatchNeeded(
-            report_id=report.report_id, reason=reason, grid=located.grid,
+            report_id=report.report_id,
+            reason=reason,
+            grid=located.grid,
             candidates=[_ref(ref, code) for code, _ in c.candidates if code in ref.taxonomy],
         )
         return Decision("manual", body, analysis, rule_id, rules.version, reason)
@@ -95,8 +106,7 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
     if category is None:
         if c.category_id is None:
             return manual(f"not classified ({c.method})")
-        return manual(f"classification {c.explain()} is below the threshold "
-                      f"{rules.doc.classification_threshold:.2f}")
+        return manual(f"classification {c.explain()} is below the threshold {rules.doc.classification_threshold:.2f}")
     if not located.found:
         return manual(f"cannot place the report on the grid: {located.detail}", "location")
 
@@ -105,11 +115,18 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
         window = rules.doc.merge.window_for(category.id)
         dup = find_duplicate(primaries, category.id, location.lon, location.lat, report.received_at, window)
         if dup is not None:
-            reason = (f"same category {category.id} {category.name} {dup.distance_m:.0f} m from report "
-                      f"{dup.primary.report_id} (case {dup.primary.case_id or 'being filed'}), within "
-                      f"{window.radius_m:g} m and {window.window_hours:g} h")
-            merged = ReportMerged(report_id=report.report_id, primary_report_id=dup.primary.report_id,
-                                  report=routed_report(report), distance_m=round(dup.distance_m, 1), reason=reason)
+            reason = (
+                f"same category {category.id} {category.name} {dup.distance_m:.0f} m from report "
+                f"{dup.primary.report_id} (case {dup.primary.case_id or 'being filed'}), within "
+                f"{window.radius_m:g} m and {window.window_hours:g} h"
+            )
+            merged = ReportMerged(
+                report_id=report.report_id,
+                primary_report_id=dup.primary.report_id,
+                report=routed_report(report),
+                distance_m=round(dup.distance_m, 1),
+                reason=reason,
+            )
             return Decision("merged", merged, analysis, "merge", rules.version, reason)
 
     facts = analysis.facts()
@@ -129,8 +146,10 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
     whistle_departments = _whistle_departments(rule, street, ref, rules, department) if whistle else []
 
     head = f"rule {rule.id}: {rule.description} ({'; '.join(why)})" if rule else "no rule matched: taxonomy defaults"
-    reason = (f"{head}; {c.explain()}; located by {located.method} ({located.detail}); "
-              f"department {dept_how}; profile {profile}")
+    reason = (
+        f"{head}; {c.explain()}; located by {located.method} ({located.detail}); "
+        f"department {dept_how}; profile {profile}"
+    )
     body = RoutingDecided(
         report_id=report.report_id,
         report=routed_report(report),
@@ -157,8 +176,13 @@ def route(
 
 def routed_report(report: ReportReceived) -> RoutedReport:
     return RoutedReport(
-        channel=report.channel, external_id=report.external_id, reporter=report.reporter, text=report.text,
-        photos=report.photos, address=report.place.address, received_at=report.received_at,
+        channel=report.channel,
+        external_id=report.external_id,
+        reporter=report.reporter,
+        text=report.text,
+        photos=report.photos,
+        address=report.place.address,
+        received_at=report.received_at,
         occurred_at=report.occurred_at,
     )
 

@@ -204,8 +204,12 @@ def _cross_checks(doc: RuleSetDoc, ctx: RuleContext | None) -> list[tuple[tuple[
                 value = getattr(rule.then, attr)
                 for kind in [value] if isinstance(value, str) else list(value or ()):
                     if not _resolvable(kind, have, doc.department_fallbacks):
-                        problems.append((("rules", i, "then", attr),
-                                         f"no department of kind {kind!r} and no department_fallbacks entry for it"))
+                        problems.append(
+                            (
+                                ("rules", i, "then", attr),
+                                f"no department of kind {kind!r} and no department_fallbacks entry for it",
+                            )
+                        )
         for i, override in enumerate(doc.merge.overrides):
             for pattern in override.categories:
                 if not any(category_matches(pattern, c.id) for c in ctx.taxonomy):
@@ -253,8 +257,13 @@ def match(rule: Rule, facts: Facts) -> list[str] | None:
         return ok
 
     conditions = (
-        (not w.categories or check(any(category_matches(p, facts.category_id) for p in w.categories),
-                                   f"category {facts.category_id} in {list(w.categories)}")),
+        (
+            not w.categories
+            or check(
+                any(category_matches(p, facts.category_id) for p in w.categories),
+                f"category {facts.category_id} in {list(w.categories)}",
+            )
+        ),
         (not w.kinds or check(facts.kind in w.kinds, f"kind {facts.kind}")),
         (not w.streets or check(facts.street_code in w.streets, f"street {facts.street_code}")),
         (not w.communities or check(facts.community_code in w.communities, f"community {facts.community_code}")),
@@ -262,14 +271,25 @@ def match(rule: Rule, facts: Facts) -> list[str] | None:
         (not w.channels or check(facts.channel in w.channels, f"channel {facts.channel}")),
         (w.night is None or check(facts.night == w.night, "at night" if w.night else "by day")),
         (w.holiday is None or check(facts.holiday == w.holiday, "on a day off" if w.holiday else "on a working day")),
-        (not w.keywords_any or check(any(k in facts.text for k in w.keywords_any),
-                                     f"text mentions {[k for k in w.keywords_any if k in facts.text]}")),
-        (w.severity_at_least is None or check(
-            facts.severity is not None and SEVERITY_ORDER[facts.severity] >= SEVERITY_ORDER[w.severity_at_least],
-            f"severity {facts.severity}")),
+        (
+            not w.keywords_any
+            or check(
+                any(k in facts.text for k in w.keywords_any),
+                f"text mentions {[k for k in w.keywords_any if k in facts.text]}",
+            )
+        ),
+        (
+            w.severity_at_least is None
+            or check(
+                facts.severity is not None and SEVERITY_ORDER[facts.severity] >= SEVERITY_ORDER[w.severity_at_least],
+                f"severity {facts.severity}",
+            )
+        ),
         (w.urgency is None or check(facts.urgency == w.urgency, f"urgency {facts.urgency}")),
-        (w.hotline_class is None or check(facts.hotline_class == w.hotline_class,
-                                          f"12345 class {facts.hotline_class}")),
+        (
+            w.hotline_class is None
+            or check(facts.hotline_class == w.hotline_class, f"12345 class {facts.hotline_class}")
+        ),
     )
     return why if all(conditions) else None
 

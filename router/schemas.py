@@ -53,8 +53,9 @@ class DryRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     report: DryRunReport
-    rules_yaml: str | None = Field(default=None, max_length=1_000_000, description="a proposed rule set; "
-                                   "omitted: the rules in force")
+    rules_yaml: str | None = Field(
+        default=None, max_length=1_000_000, description="a proposed rule set; omitted: the rules in force"
+    )
 
 
 class DryRunOut(BaseModel):

@@ -58,14 +58,14 @@ class RouterService:
     def install(self, rules: RuleSet) -> None:
         """Put a stored, validated rule set in force (after its transaction committed)."""
         if rules.version != self.rules.version:
-            log.info("router_rules_installed", version=rules.version, previous=self.rules.version,
-                     name=rules.doc.name)
+            log.info("router_rules_installed", version=rules.version, previous=self.rules.version, name=rules.doc.name)
         self.rules = rules
         RULESET_VERSION.set(rules.version)
 
     @staticmethod
-    async def initial_rules(session: AsyncSession, ref: ReferenceData, settings: RouterSettings, now: datetime
-                            ) -> RuleSet:
+    async def initial_rules(
+        session: AsyncSession, ref: ReferenceData, settings: RouterSettings, now: datetime
+    ) -> RuleSet:
         """The newest stored rule set that still validates; on an empty store, the rules file as version 1."""
         for row in await repo.rulesets_desc(session):
             try:
@@ -74,32 +74,62 @@ class RouterService:
                 log.error("router_stored_rules_invalid", version=row["version"], error=str(exc))
         text = settings.rules_path.read_text(encoding="utf-8")
         rules = parse_rules(text, str(settings.rules_path), ref.context, 1)
-        if not await repo.seed_ruleset(session, version=1, name=rules.doc.name, yaml=text,
-                                       source=f"file:{settings.rules_path.name}", created_by="system",
-                                       created_at=now, comment="seeded from the rules file at first start"):
+        if not await repo.seed_ruleset(
+            session,
+            version=1,
+            name=rules.doc.name,
+            yaml=text,
+            source=f"file:{settings.rules_path.name}",
+            created_by="system",
+            created_at=now,
+            comment="seeded from the rules file at first start",
+        ):
             # Another replica starting at the same moment seeded it first (and has committed): use its row.
             return await RouterService.initial_rules(session, ref, settings, now)
         return rules
 
     async def save_rules(
-        self, session: AsyncSession, text: str, *, source: str, who: str, now: datetime, comment: str = "",
+        self,
+        session: AsyncSession,
+        text: str,
+        *,
+        source: str,
+        who: str,
+        now: datetime,
+        comment: str = "",
         expected_version: int | None = None,
     ) -> RuleSet:
         """Validate and store a new version (audited: who, when, diff); `install` it after commit."""
         current = await repo.latest_ruleset(session)
         current_version = current["version"] if current else 0
         if expected_version is not None and expected_version != current_version:
-            raise Conflict(f"the rules in force are version {current_version}, not {expected_version}",
-                           field="expected_version")
+            raise Conflict(
+                f"the rules in force are version {current_version}, not {expected_version}", field="expected_version"
+            )
         try:
             rules = self.parse(text, source, current_version + 1)
         except YamlFileError as exc:
             raise problems_error(exc, "yaml") from exc
         old = current["yaml"] if current else ""
-        diff = "".join(difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True),
-                                            f"v{current_version}", f"v{current_version + 1}"))
-        await repo.insert_ruleset(session, version=rules.version, name=rules.doc.name, yaml=text, source=source,
-                                  created_by=who, created_at=now, comment=comment, diff=diff)
+        diff = "".join(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"v{current_version}",
+                f"v{current_version + 1}",
+            )
+        )
+        await repo.insert_ruleset(
+            session,
+            version=rules.version,
+            name=rules.doc.name,
+            yaml=text,
+            source=source,
+            created_by=who,
+            created_at=now,
+            comment=comment,
+            diff=diff,
+        )
         return rules
 
     async def reload_file(self, session: AsyncSession, who: str, now: datetime, path: Path | None = None) -> RuleSet:
@@ -112,8 +142,9 @@ class RouterService:
             self.parse(text, str(path))
         except YamlFileError as exc:
             raise problems_error(exc, "rules_path") from exc
-        return await self.save_rules(session, text, source=f"file:{path.name}", who=who, now=now,
-                                     comment=f"reloaded from {path}")
+        return await self.save_rules(
+            session, text, source=f"file:{path.name}", who=who, now=now, comment=f"reloaded from {path}"
+        )
 
     async def refresh(self, session: AsyncSession) -> RuleSet | None:
         """A newer version another replica stored, parsed; None if there is none (or it does not validate)."""
@@ -152,8 +183,13 @@ class RouterService:
         await repo.lock_neighbourhoods(session, keys)
 
     async def decide(
-        self, session: AsyncSession, report: ReportReceived, now: datetime, rules: RuleSet | None = None,
-        *, serialise: bool = False,
+        self,
+        session: AsyncSession,
+        report: ReportReceived,
+        now: datetime,
+        rules: RuleSet | None = None,
+        *,
+        serialise: bool = False,
     ) -> Decision:
         """route() with the open primaries read from the database in between its two halves.
 
@@ -186,11 +222,13 @@ class RouterService:
             return []
         window = rules.doc.merge.window_for(analysis.category.id)
         since = analysis.report.received_at - timedelta(hours=window.window_hours)
-        return await repo.open_primaries_near(session, analysis.category.id, location.lon, location.lat,
-                                              window.radius_m, since)
+        return await repo.open_primaries_near(
+            session, analysis.category.id, location.lon, location.lat, window.radius_m, since
+        )
 
-    async def handle_report(self, session: AsyncSession, emit: Emit, report: ReportReceived, now: datetime
-                            ) -> Decision | None:
+    async def handle_report(
+        self, session: AsyncSession, emit: Emit, report: ReportReceived, now: datetime
+    ) -> Decision | None:
         if await repo.decision_exists(session, report.report_id):
             return None  # the same report published again under another envelope id
         decision = await self.decide(session, report, now, serialise=True)
@@ -204,24 +242,42 @@ class RouterService:
     async def _record(self, session: AsyncSession, d: Decision, now: datetime, decided_by: str | None = None) -> None:
         body = d.body
         await repo.upsert_decision(
-            session, report_id=body.report_id, outcome=d.outcome, category_id=d.category_id,
-            department_code=getattr(body, "department_code", None), rule_id=d.rule_id,
-            ruleset_version=d.ruleset_version, reason=d.reason, decided_by=decided_by, decided_at=now,
+            session,
+            report_id=body.report_id,
+            outcome=d.outcome,
+            category_id=d.category_id,
+            department_code=getattr(body, "department_code", None),
+            rule_id=d.rule_id,
+            ruleset_version=d.ruleset_version,
+            reason=d.reason,
+            decided_by=decided_by,
+            decided_at=now,
         )
         if isinstance(body, RoutingDecided) and body.location is not None:
-            await repo.add_primary(session, OpenPrimary(
-                report_id=body.report_id, category_id=body.category.code, lon=body.location.lon,
-                lat=body.location.lat, received_at=body.report.received_at,
-            ))
+            await repo.add_primary(
+                session,
+                OpenPrimary(
+                    report_id=body.report_id,
+                    category_id=body.category.code,
+                    lon=body.location.lon,
+                    lat=body.location.lat,
+                    received_at=body.report.received_at,
+                ),
+            )
 
     async def _enqueue(self, session: AsyncSession, d: Decision, now: datetime) -> None:
         assert isinstance(d.body, ManualDispatchNeeded)
         location = d.analysis.located.location
         await repo.enqueue(
-            session, report_id=d.body.report_id, report=d.analysis.report.model_dump(mode="json"),
-            reason=d.body.reason, candidates=[c.model_dump(mode="json") for c in d.body.candidates],
-            grid=d.body.grid.model_dump(mode="json"), lon=location.lon if location else None,
-            lat=location.lat if location else None, queued_at=now,
+            session,
+            report_id=d.body.report_id,
+            report=d.analysis.report.model_dump(mode="json"),
+            reason=d.body.reason,
+            candidates=[c.model_dump(mode="json") for c in d.body.candidates],
+            grid=d.body.grid.model_dump(mode="json"),
+            lon=location.lon if location else None,
+            lat=location.lat if location else None,
+            queued_at=now,
         )
 
     async def handle_update(self, session: AsyncSession, update: ReportUpdated) -> None:
@@ -229,8 +285,9 @@ class RouterService:
         if item is None or item["status"] not in ("waiting", "claimed"):
             return
         if update.kind == "withdrawn":
-            await repo.update_queue(session, update.report_id, status="withdrawn", closed_at=update.at,
-                                    closed_by="reporter")
+            await repo.update_queue(
+                session, update.report_id, status="withdrawn", closed_at=update.at, closed_by="reporter"
+            )
         elif update.kind in ("supplement", "repeated"):
             note = {"kind": update.kind, "at": update.at.isoformat(), "text": update.text, "count": update.count}
             await repo.update_queue(session, update.report_id, notes=[*item["notes"], note])
@@ -240,8 +297,7 @@ class RouterService:
     async def claim(self, session: AsyncSession, report_id: str, who: Principal, now: datetime) -> dict[str, Any]:
         item = await self._open_item(session, report_id)
         if item["status"] == "claimed" and item["claimed_by"] != who.subject and not _overrides(who):
-            raise Conflict(f"claimed by {item['claimed_by']} at {item['claimed_at']:%Y-%m-%d %H:%M}",
-                           field="report_id")
+            raise Conflict(f"claimed by {item['claimed_by']} at {item['claimed_at']:%Y-%m-%d %H:%M}", field="report_id")
         await repo.update_queue(session, report_id, status="claimed", claimed_by=who.subject, claimed_at=now)
         return {**item, "status": "claimed", "claimed_by": who.subject, "claimed_at": now}
 
@@ -279,26 +335,46 @@ class RouterService:
             raise Invalid("the report has no place on the grid: give the cell_code it belongs to", field="cell_code")
         report = ReportReceived.model_validate(item["report"])
         body = RoutingDecided(
-            report_id=report_id, report=routed_report(report), category=category.ref(), category_kind=category.kind,
-            classification_confidence=1.0, location=location, grid=grid, department_code=req.department,
-            priority=req.priority, deadline_profile=profile, whistle=req.whistle,
+            report_id=report_id,
+            report=routed_report(report),
+            category=category.ref(),
+            category_kind=category.kind,
+            classification_confidence=1.0,
+            location=location,
+            grid=grid,
+            department_code=req.department,
+            priority=req.priority,
+            deadline_profile=profile,
+            whistle=req.whistle,
             whistle_departments=req.whistle_departments,
-            rule=RuleRef(rule_id=MANUAL_RULE_ID, ruleset_version=self.rules.version,
-                         reason=f"dispatched by hand by {who.subject}: {req.reason}"),
+            rule=RuleRef(
+                rule_id=MANUAL_RULE_ID,
+                ruleset_version=self.rules.version,
+                reason=f"dispatched by hand by {who.subject}: {req.reason}",
+            ),
             decided_by=Actor(id=who.subject, role=who.role.value, unit=who.unit),
         )
         await repo.update_queue(session, report_id, status="dispatched", closed_by=who.subject, closed_at=now)
         await repo.upsert_decision(
-            session, report_id=report_id, outcome="routed", category_id=category.id, department_code=req.department,
-            rule_id=MANUAL_RULE_ID, ruleset_version=self.rules.version, reason=body.rule.reason,
-            decided_by=who.subject, decided_at=now,
+            session,
+            report_id=report_id,
+            outcome="routed",
+            category_id=category.id,
+            department_code=req.department,
+            rule_id=MANUAL_RULE_ID,
+            ruleset_version=self.rules.version,
+            reason=body.rule.reason,
+            decided_by=who.subject,
+            decided_at=now,
         )
         if body.location is not None:
             radius_m = self.rules.doc.merge.window_for(category.id).radius_m
-            await repo.lock_neighbourhoods(session, neighbourhood_keys(
-                category.id, body.location.lon, body.location.lat, radius_m))
-            await repo.add_primary(session, OpenPrimary(report_id, category.id, body.location.lon,
-                                                        body.location.lat, report.received_at))
+            await repo.lock_neighbourhoods(
+                session, neighbourhood_keys(category.id, body.location.lon, body.location.lat, radius_m)
+            )
+            await repo.add_primary(
+                session, OpenPrimary(report_id, category.id, body.location.lon, body.location.lat, report.received_at)
+            )
         await emit(body)
         DECISIONS.labels("routed", MANUAL_RULE_ID).inc()
         return body
@@ -313,8 +389,9 @@ class RouterService:
 
     # -- dry run -------------------------------------------------------------------------------------------------
 
-    async def dry_run(self, session: AsyncSession, report: ReportReceived, now: datetime,
-                      rules_yaml: str | None) -> dict[str, Any]:
+    async def dry_run(
+        self, session: AsyncSession, report: ReportReceived, now: datetime, rules_yaml: str | None
+    ) -> dict[str, Any]:
         rules = self.rules
         if rules_yaml is not None:
             try:
@@ -324,16 +401,23 @@ class RouterService:
         d = await self.decide(session, report, now, rules)
         a = d.analysis
         return {
-            "outcome": d.outcome, "rule_id": d.rule_id, "ruleset_version": d.ruleset_version, "reason": d.reason,
+            "outcome": d.outcome,
+            "rule_id": d.rule_id,
+            "ruleset_version": d.ruleset_version,
+            "reason": d.reason,
             "event": d.body.model_dump(mode="json", exclude_none=True),
             "classification": asdict(a.classification),
-            "located": {"method": a.located.method, "detail": a.located.detail,
-                        "grid": a.located.grid.model_dump(mode="json"),
-                        "location": a.located.location.model_dump(mode="json") if a.located.location else None},
-            "local_time": a.local_time, "night": a.night, "holiday": a.holiday,
+            "located": {
+                "method": a.located.method,
+                "detail": a.located.detail,
+                "grid": a.located.grid.model_dump(mode="json"),
+                "location": a.located.location.model_dump(mode="json") if a.located.location else None,
+            },
+            "local_time": a.local_time,
+            "night": a.night,
+            "holiday": a.holiday,
         }
 
 
 def _overrides(who: Principal) -> bool:
     return who.role in (Role.SUPERVISOR, Role.ADMIN)
-

@@ -88,14 +88,28 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: tuple[Any, ...], doc:
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if key == "<<":
-                raise YamlFileError([Problem(doc.source, key_node.start_mark.line + 1, dotted(path),
-                                             "merge keys (<<) are not supported")])
+                raise YamlFileError(
+                    [
+                        Problem(
+                            doc.source, key_node.start_mark.line + 1, dotted(path), "merge keys (<<) are not supported"
+                        )
+                    ]
+                )
             if not isinstance(key, str | int | float | bool) or key is None:
-                raise YamlFileError([Problem(doc.source, key_node.start_mark.line + 1, dotted(path),
-                                             f"a key must be a plain value, got {type(key).__name__}")])
+                raise YamlFileError(
+                    [
+                        Problem(
+                            doc.source,
+                            key_node.start_mark.line + 1,
+                            dotted(path),
+                            f"a key must be a plain value, got {type(key).__name__}",
+                        )
+                    ]
+                )
             if key in out:
-                raise YamlFileError([Problem(doc.source, key_node.start_mark.line + 1, dotted((*path, key)),
-                                             "duplicate key")])
+                raise YamlFileError(
+                    [Problem(doc.source, key_node.start_mark.line + 1, dotted((*path, key)), "duplicate key")]
+                )
             doc.lines[(*path, key)] = key_node.start_mark.line + 1
             out[key] = _build(loader, value_node, (*path, key), doc)
         return out

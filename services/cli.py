@@ -53,8 +53,10 @@ def run(
 
     settings = get_settings()
     if simulate > 0 and settings.environment == "prod":
-        raise typer.BadParameter("the simulator files made-up reports: it never runs in production "
-                                 "(CITYLOOP_ENVIRONMENT=prod)", param_hint="--simulate")
+        raise typer.BadParameter(
+            "the simulator files made-up reports: it never runs in production (CITYLOOP_ENVIRONMENT=prod)",
+            param_hint="--simulate",
+        )
     configure_logging(settings.log_level, settings.log_json)
     _log_environment(settings)
     settings, server = _settings_with_database(settings)
@@ -62,8 +64,14 @@ def run(
     api = create_app(platform)
     if simulate > 0:
         _attach_simulator(api, settings, host or settings.http_host, port or settings.http_port, simulate)
-    config = uvicorn.Config(api, host=host or settings.http_host, port=port or settings.http_port,
-                            loop="uvloop", log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        api,
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        loop="uvloop",
+        log_level="warning",
+        lifespan="on",
+    )
     try:
         uvicorn.Server(config).run()
     finally:
@@ -80,9 +88,12 @@ def _log_environment(settings: Settings) -> None:
         log.info("environment", environment="prod")
         return
     unsafe = settings.model_copy(update={"environment": "prod"}).production_problems()
-    log.warning("environment", environment=settings.environment,
-                note="development mode: not for citizens' data; CITYLOOP_ENVIRONMENT=prod refuses these settings",
-                unsafe_settings=unsafe)
+    log.warning(
+        "environment",
+        environment=settings.environment,
+        note="development mode: not for citizens' data; CITYLOOP_ENVIRONMENT=prod refuses these settings",
+        unsafe_settings=unsafe,
+    )
 
 
 def _attach_simulator(api: FastAPI, settings: Settings, host: str, port: int, per_minute: float) -> None:
@@ -103,8 +114,9 @@ def simulate(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    stats = asyncio.run(run_simulation(url, rate_per_minute=rate, seed=seed, duration_s=duration,
-                                       **options_from_settings(settings)))
+    stats = asyncio.run(
+        run_simulation(url, rate_per_minute=rate, seed=seed, duration_s=duration, **options_from_settings(settings))
+    )
     typer.echo(stats.summary())
 
 
@@ -219,10 +231,19 @@ def export_indicators(
             await engine.dispose()
         if format == "csv":
             return analytics_service.to_csv(rows, key_header=dimension)
-        answer = schemas.Indicators.model_validate({
-            "from": span.start, "to": span.end, "as_of": now, "period": span.label, "dimension": dimension,
-            "rows": [{"period": r.period, "key": r.key, "scores": {n: vars(v) for n, v in r.scores.items()}}
-                     for r in rows]})
+        answer = schemas.Indicators.model_validate(
+            {
+                "from": span.start,
+                "to": span.end,
+                "as_of": now,
+                "period": span.label,
+                "dimension": dimension,
+                "rows": [
+                    {"period": r.period, "key": r.key, "scores": {n: vars(v) for n, v in r.scores.items()}}
+                    for r in rows
+                ],
+            }
+        )
         return answer.model_dump_json(by_alias=True, indent=2) + "\n"
 
     try:
@@ -239,8 +260,10 @@ def export_indicators(
 
 
 @app.command("pg")
-def pg(action: Annotated[str, typer.Argument(help="start | stop | url")],
-       data_dir: Annotated[Path, typer.Option(help="PGDATA")] = Path("var/pg")) -> None:
+def pg(
+    action: Annotated[str, typer.Argument(help="start | stop | url")],
+    data_dir: Annotated[Path, typer.Option(help="PGDATA")] = Path("var/pg"),
+) -> None:
     """Manage the embedded PostgreSQL server used by `make run` and `make stack`."""
     from services.pgserver import PostgresServer
 

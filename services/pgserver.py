@@ -59,8 +59,18 @@ class PostgresServer:
         self._prepare()
         if (self.pgdata / "PG_VERSION").exists():
             return
-        self._run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
-                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+        self._run(
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
         with open(self.pgdata / "postgresql.conf", "a") as conf:
             conf.write(
                 "\nmax_connections = 300\nshared_buffers = 256MB\nunix_socket_directories = ''\n"
@@ -76,8 +86,21 @@ class PostgresServer:
         log = self.pgdata / "server.log"
         for attempt in range(3):
             try:
-                self._run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-l", str(log), "-w",
-                           "-t", str(int(timeout_s)), "-o", f"-p {self.port}", "start"])
+                self._run(
+                    [
+                        str(POSTGRES_BIN_PATH / "pg_ctl"),
+                        "-D",
+                        str(self.pgdata),
+                        "-l",
+                        str(log),
+                        "-w",
+                        "-t",
+                        str(int(timeout_s)),
+                        "-o",
+                        f"-p {self.port}",
+                        "start",
+                    ]
+                )
                 break
             except subprocess.CalledProcessError as exc:
                 if attempt == 2:
@@ -92,15 +115,17 @@ class PostgresServer:
         return self
 
     def running(self) -> bool:
-        result = subprocess.run([str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                                capture_output=True)
+        result = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+        )
         return result.returncode == 0
 
     def stop(self, mode: str = "fast") -> None:
         if (self.pgdata / "postmaster.pid").exists():
             subprocess.run(
                 [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-m", mode, "-w", "stop"],
-                capture_output=True, user=_RUN_AS if os.geteuid() == 0 else None,
+                capture_output=True,
+                user=_RUN_AS if os.geteuid() == 0 else None,
             )
 
     def kill(self) -> None:

@@ -59,15 +59,21 @@ class Platform:
     """Writing requests that run at once; more wait up to `HTTP_QUEUE_S` for a turn, then get 503."""
     HTTP_QUEUE_S = 2.0
 
-    def __init__(self, definitions: Sequence[ServiceDefinition], settings: Settings, clock: Clock | None = None,
-                 bus: Bus | None = None) -> None:
+    def __init__(
+        self,
+        definitions: Sequence[ServiceDefinition],
+        settings: Settings,
+        clock: Clock | None = None,
+        bus: Bus | None = None,
+    ) -> None:
         settings.refuse_unsafe()
         if not settings.database_url:
             raise ValueError("CITYLOOP_DATABASE_URL is not set")
         self.definitions = list(definitions)
         self.settings = settings
-        self.clock = clock or clock_for(settings.clock_speed, settings.data_dir / "city-clock.txt",
-                                        _city_start(settings))
+        self.clock = clock or clock_for(
+            settings.clock_speed, settings.data_dir / "city-clock.txt", _city_start(settings)
+        )
         self.engine = create_engine(settings.database_url, pool_size=self.POOL_SIZE, max_overflow=10)
         self.sessions = session_factory(self.engine)
         self.bus: Bus = bus or (
@@ -99,26 +105,52 @@ class Platform:
         await self.bus.ensure_topics(list(specs.values()))
         for d in self.definitions:
             runtime = ServiceRuntime(
-                name=d.name, settings=self.settings, engine=self.engine, sessions=self.sessions, bus=self.bus,
-                clock=self.clock, outbox=Outbox(d.outbox_table, f"/cityloop/{d.name}"), inbox=Inbox(d.inbox_table),
+                name=d.name,
+                settings=self.settings,
+                engine=self.engine,
+                sessions=self.sessions,
+                bus=self.bus,
+                clock=self.clock,
+                outbox=Outbox(d.outbox_table, f"/cityloop/{d.name}"),
+                inbox=Inbox(d.inbox_table),
             )
             self.runtimes[d.name] = runtime
             if d.on_startup:
                 await d.on_startup(runtime)
         for d in self.definitions:
             runtime = self.runtimes[d.name]
-            relay = OutboxRelay(self.engine, d.outbox_table, self.bus, service=d.name,
-                                batch_size=self.settings.outbox_batch_size, wakeup=runtime.outbox.committed)
+            relay = OutboxRelay(
+                self.engine,
+                d.outbox_table,
+                self.bus,
+                service=d.name,
+                batch_size=self.settings.outbox_batch_size,
+                wakeup=runtime.outbox.committed,
+            )
             self.relays.append(relay)
             self._spawn(f"{d.name}:relay", relay.run())
             for spec in d.consumers:
-                processor = InboxProcessor(spec.group, spec.handlers, self.sessions, runtime.inbox, runtime.outbox,
-                                           self.clock, runtime.services,
-                                           spec.prepare(runtime) if spec.prepare else None, spec.fold)
+                processor = InboxProcessor(
+                    spec.group,
+                    spec.handlers,
+                    self.sessions,
+                    runtime.inbox,
+                    runtime.outbox,
+                    self.clock,
+                    runtime.services,
+                    spec.prepare(runtime) if spec.prepare else None,
+                    spec.fold,
+                )
                 handle = spec.batch(runtime) if spec.batch else processor.handle_batch
-                loop = ConsumerLoop(self.bus, spec.group, spec.topics, handle, service=d.name,
-                                    max_attempts=self.settings.consumer_max_attempts,
-                                    batch_size=self.settings.consumer_batch_size)
+                loop = ConsumerLoop(
+                    self.bus,
+                    spec.group,
+                    spec.topics,
+                    handle,
+                    service=d.name,
+                    max_attempts=self.settings.consumer_max_attempts,
+                    batch_size=self.settings.consumer_batch_size,
+                )
                 self.loops.append(loop)
                 self._spawn(f"{d.name}:consumer:{spec.group}", loop.run())
             if self.settings.run_workers:
@@ -218,16 +250,21 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     install_error_handlers(app)
     service_label = platform.name
 
-    app.add_middleware(LoadShedMiddleware, service=service_label, limit=platform.HTTP_WRITES,
-                       queue_s=platform.HTTP_QUEUE_S)
+    app.add_middleware(
+        LoadShedMiddleware, service=service_label, limit=platform.HTTP_WRITES, queue_s=platform.HTTP_QUEUE_S
+    )
     if platform.settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=platform.settings.cors_origins,
-                           allow_methods=["*"], allow_headers=["*"])
-    app.add_middleware(BodyLimitMiddleware, max_bytes=platform.settings.max_body_bytes,
-                       max_upload_bytes=platform.settings.max_upload_bytes,
-                       by_path=platform.settings.max_body_bytes_by_path)
+        app.add_middleware(
+            CORSMiddleware, allow_origins=platform.settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=platform.settings.max_body_bytes,
+        max_upload_bytes=platform.settings.max_upload_bytes,
+        by_path=platform.settings.max_body_bytes_by_path,
+    )
     app.add_middleware(LatencyMiddleware, service=service_label)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
@@ -286,9 +323,7 @@ class LatencyMiddleware:
             await self.app(scope, receive, record_status)
         finally:
             path = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_LATENCY.labels(self.service, scope["method"], path, str(status)).observe(
-                time.perf_counter() - started
-            )
+            HTTP_LATENCY.labels(self.service, scope["method"], path, str(status)).observe(time.perf_counter() - started)
 
 
 class LoadShedMiddleware:
@@ -317,7 +352,8 @@ class LoadShedMiddleware:
             SHED_REQUESTS.labels(self.service).inc()
             response = JSONResponse(
                 {"error": {"code": "overloaded", "reason": "too many requests at once; retry after the given seconds"}},
-                status_code=503, headers={"Retry-After": "1"},
+                status_code=503,
+                headers={"Retry-After": "1"},
             )
             await response(scope, receive, send)
             return
@@ -325,6 +361,8 @@ class LoadShedMiddleware:
             await self.app(scope, receive, send)
         finally:
             self._slots.release()
+
+
 class BodyLimitMiddleware:
     """413 for a body over the limit, decided before any endpoint reads or parses it.
 
@@ -386,9 +424,17 @@ class BodyLimitMiddleware:
 
 async def _too_large(send: Send, reason: str) -> None:
     payload = orjson.dumps({"error": {"code": "too_large", "field": "body", "reason": reason}})
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -399,8 +445,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if not (is_transient(exc) or isinstance(exc, sqlalchemy.exc.TimeoutError)):
             raise exc
         log.warning("database_unavailable", error=repr(exc))
-        return JSONResponse({"error": {"code": "unavailable", "reason": "the database is unavailable; retry"}},
-                            status_code=503, headers={"Retry-After": "1"})
+        return JSONResponse(
+            {"error": {"code": "unavailable", "reason": "the database is unavailable; retry"}},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -417,7 +466,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                413: "too_large", 415: "unsupported_media_type"}.get(exc.status_code, "error")
-        return JSONResponse({"error": {"code": code, "reason": str(exc.detail)}}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            415: "unsupported_media_type",
+        }.get(exc.status_code, "error")
+        return JSONResponse(
+            {"error": {"code": code, "reason": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

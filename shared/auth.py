@@ -99,8 +99,12 @@ class UserDirectory:
     @classmethod
     def from_yaml(cls, path: Path) -> UserDirectory:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls({u["username"]: User(u["username"], u["password_hash"], Role(u["role"]), u.get("unit"),
-                                        u.get("name")) for u in raw.get("users", [])})
+        return cls(
+            {
+                u["username"]: User(u["username"], u["password_hash"], Role(u["role"]), u.get("unit"), u.get("name"))
+                for u in raw.get("users", [])
+            }
+        )
 
     def authenticate(self, username: str, password: str) -> User | None:
         user = self.users.get(username)
@@ -124,7 +128,10 @@ def issue_token(principal: Principal, settings: Settings, now: datetime | None =
 def decode_token(token: str, settings: Settings) -> Principal:
     try:
         claims = jwt.decode(
-            token, settings.jwt_secret.get_secret_value(), algorithms=["HS256"], issuer=settings.jwt_issuer,
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=["HS256"],
+            issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "role"]},
         )
         return Principal(claims["sub"], Role(claims["role"]), claims.get("unit"), claims.get("name"))
@@ -187,5 +194,10 @@ async def token(
     if user is None:
         raise Unauthorized("wrong username or password", field="password")
     principal = Principal(user.username, user.role, user.unit, user.name)
-    return {"access_token": issue_token(principal, settings), "token_type": "bearer",
-            "expires_in": settings.jwt_ttl_seconds, "role": user.role.value, "unit": user.unit}
+    return {
+        "access_token": issue_token(principal, settings),
+        "token_type": "bearer",
+        "expires_in": settings.jwt_ttl_seconds,
+        "role": user.role.value,
+        "unit": user.unit,
+    }

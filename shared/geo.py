@@ -326,12 +326,19 @@ class Gazetteer:
         places = []
         for i, raw in enumerate(data.get("places", []) if isinstance(data, Mapping) else []):
             try:
-                places.append(Place(
-                    name=str(raw["name"]), kind=PlaceKind(raw["kind"]), lon=float(raw["lon"]), lat=float(raw["lat"]),
-                    aliases=tuple(raw.get("aliases") or ()), category=raw.get("category"),
-                    cell_code=raw.get("cell_code"), community_code=raw.get("community_code"),
-                    street_code=raw.get("street_code"),
-                ))
+                places.append(
+                    Place(
+                        name=str(raw["name"]),
+                        kind=PlaceKind(raw["kind"]),
+                        lon=float(raw["lon"]),
+                        lat=float(raw["lat"]),
+                        aliases=tuple(raw.get("aliases") or ()),
+                        category=raw.get("category"),
+                        cell_code=raw.get("cell_code"),
+                        community_code=raw.get("community_code"),
+                        street_code=raw.get("street_code"),
+                    )
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 raise GeoDataError(name, f"bad place: {exc!r}", i, item="place") from exc
         return cls(places)

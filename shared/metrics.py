@@ -10,9 +10,7 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-EVENTS_CONSUMED = Counter(
-    "cityloop_events_consumed_total", "Bus messages handled", ["service", "topic", "outcome"]
-)
+EVENTS_CONSUMED = Counter("cityloop_events_consumed_total", "Bus messages handled", ["service", "topic", "outcome"])
 EVENTS_PRODUCED = Counter("cityloop_events_produced_total", "Events published from the outbox", ["service", "topic"])
 HANDLER_LATENCY = Histogram(
     "cityloop_handler_duration_seconds",

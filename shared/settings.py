@@ -92,12 +92,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-
     def production_problems(self) -> list[str]:
         """Every setting that must not be in force in production, named, with the reason."""
         problems = []
-        for name, default in (("jwt_secret", DEV_JWT_SECRET), ("pii_key", DEV_PII_KEY),
-                              ("hotline_hmac_secret", DEV_HOTLINE_SECRET)):
+        for name, default in (
+            ("jwt_secret", DEV_JWT_SECRET),
+            ("pii_key", DEV_PII_KEY),
+            ("hotline_hmac_secret", DEV_HOTLINE_SECRET),
+        ):
             value = getattr(self, name).get_secret_value()
             if value == default:
                 problems.append(f"CITYLOOP_{name.upper()}: still the development default")

@@ -113,8 +113,11 @@ def load_places(path: Path) -> list[Place]:
     if path.exists():
         data = orjson.loads(path.read_bytes())
         items = data.get("places", data) if isinstance(data, dict) else data
-        found = [Place(p["name"], p["lon"], p["lat"]) for p in items
-                 if p.get("kind") in ("road", "landmark", "community") and "lon" in p]
+        found = [
+            Place(p["name"], p["lon"], p["lat"])
+            for p in items
+            if p.get("kind") in ("road", "landmark", "community") and "lon" in p
+        ]
         if found:
             return found
     return [Place("演示区和平街道", 116.4, 39.93)]
@@ -264,16 +267,27 @@ async def pg_counters(pg_url: str) -> tuple[int, int]:
     """Committed transactions and rows written in the database so far (a count the machine's load cannot skew)."""
     conn = await asyncpg.connect(pg_url)
     try:
-        row = await conn.fetchrow("SELECT xact_commit, tup_inserted + tup_updated + tup_deleted AS written "
-                                  "FROM pg_stat_database WHERE datname = current_database()")
+        row = await conn.fetchrow(
+            "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted AS written "
+            "FROM pg_stat_database WHERE datname = current_database()"
+        )
         return int(row["xact_commit"]), int(row["written"])
     finally:
         await conn.close()
 
 
-async def run_step(step: Step, url: str, secret: str, places: list[Place], procs: dict[str, list[psutil.Process]],
-                   watcher: Watcher, concurrency: int, drain_timeout_s: float, idle: dict[str, float],
-                   pg_url: str) -> None:
+async def run_step(
+    step: Step,
+    url: str,
+    secret: str,
+    places: list[Place],
+    procs: dict[str, list[psutil.Process]],
+    watcher: Watcher,
+    concurrency: int,
+    drain_timeout_s: float,
+    idle: dict[str, float],
+    pg_url: str,
+) -> None:
     mix = LoadMix(places, int(step.offered))
     pg_before = await pg_counters(pg_url)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -344,8 +358,9 @@ async def kafka_ceiling(bootstrap: str, n: int = 50_000, size: int = 1200) -> fl
     """Raw produce (idempotent, acks=all) + consume (group, commit per batch) messages/s."""
     topic = f"bench.raw.{uuid.uuid4().hex[:6]}"
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=2)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=topic, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=topic, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await producer.start()
     await consumer.start()
     payload = os.urandom(size // 2).hex().encode()
@@ -388,9 +403,11 @@ async def postgres_ceiling(pg_url: str, seconds: float = 10, concurrency: int = 
 
 def machine() -> str:
     load = os.getloadavg()
-    return (f"{platform.platform()}, Python {platform.python_version()}, {psutil.cpu_count()} cores "
-            f"({platform.processor() or platform.machine()}), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
-            f"load average before the run {load[0]:.1f}")
+    return (
+        f"{platform.platform()}, Python {platform.python_version()}, {psutil.cpu_count()} cores "
+        f"({platform.processor() or platform.machine()}), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
+        f"load average before the run {load[0]:.1f}"
+    )
 
 
 def _ms(value: float) -> str:
@@ -398,10 +415,14 @@ def _ms(value: float) -> str:
 
 
 def report(steps: list[Step], kafka_rate: float, pg_rate: float, info: str) -> str:
-    mix = ", ".join(f"{share:.0%} {what}" for what, share in (
-        ("new problems at distinct places (→ case)", MIX["case"]),
-        ("duplicates of a problem sent ≥ 1 s before (→ merge)", MIX["merge"]),
-        ("text no rule can decide (→ queue)", MIX["queue"])))
+    mix = ", ".join(
+        f"{share:.0%} {what}"
+        for what, share in (
+            ("new problems at distinct places (→ case)", MIX["case"]),
+            ("duplicates of a problem sent ≥ 1 s before (→ merge)", MIX["merge"]),
+            ("text no rule can decide (→ queue)", MIX["queue"]),
+        )
+    )
     lines = [
         "## End-to-end (make stack: Kafka, PostgreSQL, each service its own process)",
         "",
@@ -451,14 +472,16 @@ def summary(step: Step) -> str:
     total = sum(step.cpu_s.values()) * 1000 / step.reached if step.reached else float("nan")
     per = " ".join(f"{n}={step.cpu_ms_per_report(n):.2f}" for n in PROCESSES)
     lat = step.latencies_ms
-    return (f"offered {step.offered:.0f}/s: sent {step.sent / step.seconds:.0f}/s acked "
-            f"{step.accepted / step.seconds:.0f}/s shed {step.shed} errors {step.errors} reached "
-            f"{step.reached}/{step.accepted} drain {step.drain_s:.1f}s | p99 case {_ms(percentile(lat['case'], 99))} "
-            f"merge {_ms(percentile(lat['merge'], 99))} queue {_ms(percentile(lat['queue'], 99))} ms "
-            f"(n {len(lat['case'])}/{len(lat['merge'])}/{len(lat['queue'])}) | CPU ms/report {total:.2f} "
-            f"(above idle {step.net_ms_per_report():.2f}): {per} | PG commits/report "
-            f"{step.pg_commits / max(step.reached, 1):.1f}, rows written/report "
-            f"{step.pg_rows_written / max(step.reached, 1):.1f}")
+    return (
+        f"offered {step.offered:.0f}/s: sent {step.sent / step.seconds:.0f}/s acked "
+        f"{step.accepted / step.seconds:.0f}/s shed {step.shed} errors {step.errors} reached "
+        f"{step.reached}/{step.accepted} drain {step.drain_s:.1f}s | p99 case {_ms(percentile(lat['case'], 99))} "
+        f"merge {_ms(percentile(lat['merge'], 99))} queue {_ms(percentile(lat['queue'], 99))} ms "
+        f"(n {len(lat['case'])}/{len(lat['merge'])}/{len(lat['queue'])}) | CPU ms/report {total:.2f} "
+        f"(above idle {step.net_ms_per_report():.2f}): {per} | PG commits/report "
+        f"{step.pg_commits / max(step.reached, 1):.1f}, rows written/report "
+        f"{step.pg_rows_written / max(step.reached, 1):.1f}"
+    )
 
 
 async def main() -> None:
@@ -486,8 +509,18 @@ async def main() -> None:
     steps = []
     for rate in (float(r) for r in args.rates.split(",")):
         step = Step(rate, args.seconds)
-        await run_step(step, args.url, args.secret, places, procs, watcher, args.concurrency, args.drain_timeout, idle,
-                       args.pg.replace("postgresql+asyncpg://", "postgresql://"))
+        await run_step(
+            step,
+            args.url,
+            args.secret,
+            places,
+            procs,
+            watcher,
+            args.concurrency,
+            args.drain_timeout,
+            idle,
+            args.pg.replace("postgresql+asyncpg://", "postgresql://"),
+        )
         steps.append(step)
         print(summary(step), flush=True)
     await watcher.stop()

@@ -86,14 +86,29 @@ WHERE hashtext(case_id) % 33 = 0
 
 
 def machine() -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
     memory = ""
     if Path("/proc/meminfo").exists():
         kb = int(Path("/proc/meminfo").read_text().split()[1])
         memory = f"{kb / 1024 / 1024:.1f} GiB"
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": memory, "os": platform.platform(),
-            "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def positional(sql: str, bind: dict[str, object]) -> tuple[str, list[object]]:
@@ -118,8 +133,9 @@ async def run(url: str, cases: int, repeat: int, keep: bool) -> None:
             info["postgres"] = await conn.fetchval("SHOW server_version")
             for setting in ("shared_buffers", "work_mem", "max_parallel_workers_per_gather"):
                 info[setting] = await conn.fetchval(f"SHOW {setting}")
-            info["load average"] = " ".join(Path("/proc/loadavg").read_text().split()[:3]) \
-                if Path("/proc/loadavg").exists() else ""
+            info["load average"] = (
+                " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else ""
+            )
             for key, value in info.items():
                 print(f"{key:>32}: {value}")
             started = time.perf_counter()
@@ -137,13 +153,18 @@ async def run(url: str, cases: int, repeat: int, keep: bool) -> None:
             await conn.execute("RESET work_mem")
             rows = await conn.fetchval("SELECT count(*) FROM analytics.score_rollup")
             buckets = await conn.fetchval("SELECT count(*) FROM analytics.handling_histogram")
-            print(f"{'rollups (bulk path)':>32}: {time.perf_counter() - t:.1f} s, {rows:,} rollup rows, "
-                  f"{buckets:,} histogram rows")
+            print(
+                f"{'rollups (bulk path)':>32}: {time.perf_counter() - t:.1f} s, {rows:,} rollup rows, "
+                f"{buckets:,} histogram rows"
+            )
             for table in ("case_facts", "dispatches", "checkins", "score_rollup", "handling_histogram"):
                 await conn.execute(f"VACUUM ANALYZE analytics.{table}")
             print(f"{'load':>32}: {time.perf_counter() - started:.1f} s")
-            windows = (("last month", NOW - timedelta(days=30)), ("last year", NOW - timedelta(days=365)),
-                       ("all time", START))
+            windows = (
+                ("last month", NOW - timedelta(days=30)),
+                ("last year", NOW - timedelta(days=365)),
+                ("all time", START),
+            )
             for label, start in windows:
                 for dimension in (Dimension.DEPARTMENT, Dimension.STREET):
                     sql, args = positional(build(config, dimension), params(config, start, NOW, NOW))
@@ -156,9 +177,11 @@ async def run(url: str, cases: int, repeat: int, keep: bool) -> None:
                             result = await statement.fetch(*args)
                         timings.append(time.perf_counter() - t)
                     total = sum(r["cases"] for r in result)
-                    print(f"scoreboard {label} {dimension.value}: median {statistics.median(timings) * 1000:.0f} ms "
-                          f"(min {min(timings) * 1000:.0f} ms over {repeat} runs; {total:,} cases, "
-                          f"{len(result)} groups)")
+                    print(
+                        f"scoreboard {label} {dimension.value}: median {statistics.median(timings) * 1000:.0f} ms "
+                        f"(min {min(timings) * 1000:.0f} ms over {repeat} runs; {total:,} cases, "
+                        f"{len(result)} groups)"
+                    )
         finally:
             await conn.close()
     finally:

@@ -33,8 +33,15 @@ from intake.signing import signed_headers
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("intake", "router", "workflow", "analytics")
 GROUPS = (*SERVICES, "kafka", "postgres")
-TEXTS = ["{a}有人占道经营摆摊", "{a}垃圾桶满溢无人清理", "{a}路灯不亮", "{a}道路破损有大坑", "{a}污水井盖丢了",
-         "{a}绿化带里堆放建筑垃圾", "{a}机动车违章停在人行道上"]
+TEXTS = [
+    "{a}有人占道经营摆摊",
+    "{a}垃圾桶满溢无人清理",
+    "{a}路灯不亮",
+    "{a}道路破损有大坑",
+    "{a}污水井盖丢了",
+    "{a}绿化带里堆放建筑垃圾",
+    "{a}机动车违章停在人行道上",
+]
 
 
 @dataclass
@@ -101,8 +108,9 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
 
 def stack(command: str, replicas: int, stack_dir: Path) -> str:
     env = {**os.environ, "REPLICAS": str(replicas), "STACK_DIR": str(stack_dir)}
-    done = subprocess.run([str(ROOT / "deploy/stack.sh"), command], env=env, cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [str(ROOT / "deploy/stack.sh"), command], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
     if done.returncode:
         raise RuntimeError(f"deploy/stack.sh {command} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done.stdout
@@ -118,12 +126,19 @@ async def offer(run: Run, urls: list[str], seconds: float, secret: str, places: 
 
         async def send(i: int) -> None:
             place = rng.choice(places)
-            body = orjson.dumps({"ticket_no": f"R{uuid.uuid4().hex[:16]}", "call_time": datetime.now(UTC).isoformat(),
-                                 "caller": {"name": "市民", "phone": f"139{rng.randrange(10**8):08d}"},
-                                 "content": rng.choice(TEXTS).format(a=place), "address": place})
+            body = orjson.dumps(
+                {
+                    "ticket_no": f"R{uuid.uuid4().hex[:16]}",
+                    "call_time": datetime.now(UTC).isoformat(),
+                    "caller": {"name": "市民", "phone": f"139{rng.randrange(10**8):08d}"},
+                    "content": rng.choice(TEXTS).format(a=place),
+                    "address": place,
+                }
+            )
             try:
-                r = await clients[i % len(clients)].post("/v1/hotline/tickets", content=body,
-                                                         headers=signed_headers(secret, body, datetime.now(UTC)))
+                r = await clients[i % len(clients)].post(
+                    "/v1/hotline/tickets", content=body, headers=signed_headers(secret, body, datetime.now(UTC))
+                )
             except httpx.HTTPError as exc:
                 run.errors[type(exc).__name__] = run.errors.get(type(exc).__name__, 0) + 1
                 return
@@ -153,8 +168,11 @@ async def settle(run: Run, pg_url: str, acked: dict[str, float], started: float,
     try:
         deadline = time.monotonic() + timeout_s
         while True:
-            rows = await conn.fetch("SELECT report_id, updated_at FROM intake.report_status WHERE report_id = ANY($1) "
-                                    "AND (stage = 'queued' OR case_id IS NOT NULL)", list(acked))
+            rows = await conn.fetch(
+                "SELECT report_id, updated_at FROM intake.report_status WHERE report_id = ANY($1) "
+                "AND (stage = 'queued' OR case_id IS NOT NULL)",
+                list(acked),
+            )
             if len(rows) >= len(acked) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)

@@ -45,28 +45,41 @@ def generate(ref: ReferenceData, n: int, seed: int) -> list[ReportReceived]:
         label, text = rng.choice(texts)
         at = START + timedelta(minutes=i * 2)
         cell = rng.choice(cells).geometry.representative_point()
-        data: dict[str, Any] = {"report_id": f"b{i:05d}", "reporter": {"kind": "citizen"}, "received_at": at,
-                                "text": text}
+        data: dict[str, Any] = {
+            "report_id": f"b{i:05d}",
+            "reporter": {"kind": "citizen"},
+            "received_at": at,
+            "text": text,
+        }
         channel = rng.choices(["hotline", "patrol", "wechat", "video", "iot"], weights=[45, 25, 15, 10, 5])[0]
         data["channel"] = channel
         if channel == "hotline":
             place = rng.choice(places)
             data.update(place={"address": f"演示区{place.name}附近"}, hotline_class=rng.choice(["general", "complex"]))
         elif channel == "patrol" and label != "none":
-            data.update(category_hint={"scheme": "taxonomy", "code": label},
-                        place={"point": {"lon": cell.x, "lat": cell.y, "crs": "WGS84"}})
+            data.update(
+                category_hint={"scheme": "taxonomy", "code": label},
+                place={"point": {"lon": cell.x, "lat": cell.y, "crs": "WGS84"}},
+            )
         elif channel == "wechat":
             lon, lat = from_wgs84(cell.x, cell.y, Crs.GCJ02)
             data["place"] = {"point": {"lon": lon, "lat": lat, "crs": "GCJ02"}}
         elif channel == "video":
-            data.update(category_hint={"scheme": "video", "code": rng.choice(["street_vending", "exposed_garbage"])},
-                        place={"point": {"lon": cell.x, "lat": cell.y, "crs": "WGS84"}}, text="")
+            data.update(
+                category_hint={"scheme": "video", "code": rng.choice(["street_vending", "exposed_garbage"])},
+                place={"point": {"lon": cell.x, "lat": cell.y, "crs": "WGS84"}},
+                text="",
+            )
         else:
             device = rng.choice(sorted(ref.device_owners))
             kind = {"SMK": "smoke", "GAS": "gas", "WL-": "water_level", "MH-": "manhole_tilt"}.get(device[:3], "smoke")
-            data.update(channel="iot", category_hint={"scheme": "iot", "code": kind}, attributes={"device_id": device},
-                        place={"point": {"lon": cell.x, "lat": cell.y, "crs": "WGS84"}},
-                        severity=rng.choice(["minor", "major", "critical"]))
+            data.update(
+                channel="iot",
+                category_hint={"scheme": "iot", "code": kind},
+                attributes={"device_id": device},
+                place={"point": {"lon": cell.x, "lat": cell.y, "crs": "WGS84"}},
+                severity=rng.choice(["minor", "major", "critical"]),
+            )
         reports.append(ReportReceived.model_validate(data))
     return reports
 
@@ -80,8 +93,10 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-    return (f"{platform.system()} {platform.release()} · {cpu} · {os.cpu_count()} logical CPUs · "
-            f"Python {platform.python_version()} · load average {load[0]:.2f}")
+    return (
+        f"{platform.system()} {platform.release()} · {cpu} · {os.cpu_count()} logical CPUs · "
+        f"Python {platform.python_version()} · load average {load[0]:.2f}"
+    )
 
 
 def main() -> None:
@@ -112,19 +127,26 @@ def main() -> None:
         outcomes[decision.outcome] = outcomes.get(decision.outcome, 0) + 1
         body = decision.body
         if isinstance(body, RoutingDecided) and body.location is not None:
-            primaries.add(OpenPrimary(body.report_id, body.category.code, body.location.lon, body.location.lat,
-                                      report.received_at))
+            primaries.add(
+                OpenPrimary(
+                    body.report_id, body.category.code, body.location.lon, body.location.lat, report.received_at
+                )
+            )
 
     print(f"machine: {machine()}")
-    print(f"district: {len(ref.locator.cells)} cells, {len(ref.locator.gazetteer)} gazetteer places, "
-          f"{len(ref.departments.by_code)} departments, {len(ref.taxonomy)} categories, "
-          f"{len(rules.ordered)} rules; loaded in {loaded_s:.1f} s {ref.load_seconds}")
+    print(
+        f"district: {len(ref.locator.cells)} cells, {len(ref.locator.gazetteer)} gazetteer places, "
+        f"{len(ref.departments.by_code)} departments, {len(ref.taxonomy)} categories, "
+        f"{len(rules.ordered)} rules; loaded in {loaded_s:.1f} s {ref.load_seconds}"
+    )
     print(f"route(): {len(wall)} reports, outcomes {outcomes}")
     for name, samples in (("wall clock", wall), ("CPU time of the thread", cpu)):
         ms = sorted(t * 1000 for t in samples)
         q = statistics.quantiles(ms, n=100)
-        print(f"route() {name}: p50 {q[49]:.2f} ms · p90 {q[89]:.2f} ms · p99 {q[98]:.2f} ms · "
-              f"max {ms[-1]:.2f} ms · mean {statistics.fmean(ms):.2f} ms")
+        print(
+            f"route() {name}: p50 {q[49]:.2f} ms · p90 {q[89]:.2f} ms · p99 {q[98]:.2f} ms · "
+            f"max {ms[-1]:.2f} ms · mean {statistics.fmean(ms):.2f} ms"
+        )
     print("(wall clock includes time the OS gave other processes; on a busy machine CPU time is the routing cost)")
 
 

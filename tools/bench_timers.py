@@ -80,25 +80,39 @@ _IN_STREAM = f"({_A} + make_interval(secs => :from + :span * (g - :c - 1)::float
 
 async def seed(engine: AsyncEngine, plan: Plan, anchor: datetime = ANCHOR) -> None:
     """One case and one deadline per group member, its timers as the plan says, all in SQL."""
-    params = {"a": anchor, "n": plan.cohort + plan.stream + plan.filler, "c": plan.cohort, "s": plan.stream,
-              "from": plan.stream_from_s, "span": plan.stream_to_s - plan.stream_from_s, "at": plan.cohort_at_s}
+    params = {
+        "a": anchor,
+        "n": plan.cohort + plan.stream + plan.filler,
+        "c": plan.cohort,
+        "s": plan.stream,
+        "from": plan.stream_from_s,
+        "span": plan.stream_to_s - plan.stream_from_s,
+        "at": plan.cohort_at_s,
+    }
     async with engine.begin() as conn:
-        await conn.execute(text(f"""
+        await conn.execute(
+            text(f"""
             INSERT INTO workflow.cases (id, case_no, report_id, state, version, channel, category_scheme,
                 category_code, category_kind, priority, deadline_profile, street_code, department_code,
                 received_at, filed_at, updated_at)
             SELECT 'bench-' || g, 'BN' || lpad(g::text, 14, '0'), 'bench-r-' || g, 'dispatched', 2, 'patrol',
                 'taxonomy', '0101', 'component', 'normal', 'bench', 'S01', 'WATER', {_A}, {_A}, {_A}
-            FROM generate_series(1, :n) g"""), params)
-        await conn.execute(text(f"""
+            FROM generate_series(1, :n) g"""),
+            params,
+        )
+        await conn.execute(
+            text(f"""
             INSERT INTO workflow.deadlines (id, case_id, kind, department_code, basis, start_at, due_at)
             OVERRIDING SYSTEM VALUE
             SELECT g, 'bench-' || g, 'handle', 'WATER', 'wall', {_A},
                 CASE WHEN g <= :c THEN {_COHORT_AT} ELSE {_FAR} END
-            FROM generate_series(1, :n) g"""), params)
+            FROM generate_series(1, :n) g"""),
+            params,
+        )
         # Cohort deadlines: warned already, reminder due at the cohort instant, supervision days later.
         # Stream deadlines: the warning due inside the stream window, the rest days later. Filler: days later.
-        await conn.execute(text(f"""
+        await conn.execute(
+            text(f"""
             INSERT INTO workflow.timers (case_id, deadline_id, kind, fire_kind, due_at, status, fired_at)
             SELECT 'bench-' || g, g, 'handle', step,
                 CASE
@@ -110,7 +124,8 @@ async def seed(engine: AsyncEngine, plan: Plan, anchor: datetime = ANCHOR) -> No
                 CASE WHEN g <= :c AND step = 'warn' THEN 'fired' ELSE 'pending' END,
                 CASE WHEN g <= :c AND step = 'warn' THEN {_A} END
             FROM generate_series(1, :n) g, unnest(ARRAY['warn', 'due', 'escalate:1', 'escalate:2']) step"""),
-            params)
+            params,
+        )
         await conn.execute(text("SELECT setval(pg_get_serial_sequence('workflow.deadlines', 'id'), :n)"), params)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -154,10 +169,14 @@ def summarise(name: str, fired: list[Fired]) -> dict[str, float | int | str]:
     last_commit = max(f.committed for f in fired)
     span = (last_commit - first_due).total_seconds()
     return {
-        "phase": name, "fired": len(fired), "wall_s": round(span, 2),
+        "phase": name,
+        "fired": len(fired),
+        "wall_s": round(span, 2),
         "fired_per_s": round(len(fired) / span, 1) if span > 0 else float(len(fired)),
-        "delay_p50_s": round(_pct(delays, 50), 3), "delay_p95_s": round(_pct(delays, 95), 3),
-        "delay_p99_s": round(_pct(delays, 99), 3), "delay_max_s": round(max(delays), 3),
+        "delay_p50_s": round(_pct(delays, 50), 3),
+        "delay_p95_s": round(_pct(delays, 95), 3),
+        "delay_p99_s": round(_pct(delays, 99), 3),
+        "delay_max_s": round(max(delays), 3),
     }
 
 
@@ -175,8 +194,13 @@ def machine_info() -> dict[str, object]:
             mem_gb = round(kb / 1024 / 1024, 1)
     except (OSError, StopIteration, ValueError):
         pass
-    return {"python": platform.python_version(), "os": platform.platform(), "cpu": cpu,
-            "cpus": os.cpu_count(), "memory_gb": mem_gb}
+    return {
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gb": mem_gb,
+    }
 
 
 async def _admin(url: str, sql: str) -> None:
@@ -201,23 +225,40 @@ async def main(args: argparse.Namespace) -> None:
         seeded_s = time.perf_counter() - started
         async with engine.connect() as conn:
             pg = (await conn.execute(text("SHOW server_version"))).scalar_one()
-            pending = (await conn.execute(text("SELECT count(*) FROM workflow.timers WHERE status = 'pending'")))\
-                .scalar_one()
-        info = {**machine_info(), "postgres": pg, "pollers": args.pollers, "batch_size": args.batch_size,
-                "poll_interval_s": args.interval,
-                "pending_timers": pending, "seed_s": round(seeded_s, 1)}
+            pending = (
+                await conn.execute(text("SELECT count(*) FROM workflow.timers WHERE status = 'pending'"))
+            ).scalar_one()
+        info = {
+            **machine_info(),
+            "postgres": pg,
+            "pollers": args.pollers,
+            "batch_size": args.batch_size,
+            "poll_interval_s": args.interval,
+            "pending_timers": pending,
+            "seed_s": round(seeded_s, 1),
+        }
         print("machine:", json.dumps(info, ensure_ascii=False), flush=True)
 
         clock = OffsetClock(ANCHOR)
         sessions = session_factory(engine)
-        pollers = [TimerPoller(sessions, Outbox(outbox, "/cityloop/workflow"), clock, DepartmentDirectory([]),
-                               batch_size=args.batch_size) for _ in range(args.pollers)]
+        pollers = [
+            TimerPoller(
+                sessions,
+                Outbox(outbox, "/cityloop/workflow"),
+                clock,
+                DepartmentDirectory([]),
+                batch_size=args.batch_size,
+            )
+            for _ in range(args.pollers)
+        ]
         cohort_at = ANCHOR + timedelta(seconds=plan.cohort_at_s)
         fired = await run_pollers(pollers, plan.stream + plan.cohort, args.interval, args.timeout)
         stream = [f for f in fired if f.due < cohort_at]
         cohort = [f for f in fired if f.due == cohort_at]
-        results = [summarise("stream (due evenly over 50 s)", stream),
-                   summarise(f"cohort ({plan.cohort} due at one instant)", cohort)]
+        results = [
+            summarise("stream (due evenly over 50 s)", stream),
+            summarise(f"cohort ({plan.cohort} due at one instant)", cohort),
+        ]
         for r in results:
             print(json.dumps(r, ensure_ascii=False), flush=True)
         if len(fired) < plan.stream + plan.cohort:

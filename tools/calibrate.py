@@ -31,8 +31,9 @@ TARGET_PRECISION = 0.95
 GRID = 41
 
 
-def fit_scope(classifier: TextClassifier, texts: list[str], in_scope: list[bool], weights: list[float]
-              ) -> tuple[dict[str, float], float]:
+def fit_scope(
+    classifier: TextClassifier, texts: list[str], in_scope: list[bool], weights: list[float]
+) -> tuple[dict[str, float], float]:
     segment = classifier.model.segmenter
 
     def analyzer(text: str) -> list[str]:
@@ -41,8 +42,11 @@ def fit_scope(classifier: TextClassifier, texts: list[str], in_scope: list[bool]
     vectorizer = CountVectorizer(analyzer=analyzer, binary=True, min_df=MIN_DF)
     features = vectorizer.fit_transform(texts)
     model = LogisticRegression(C=SCOPE_C, max_iter=2000).fit(features, in_scope, sample_weight=weights)
-    words = {w: round(float(c), 4) for w, c in zip(vectorizer.get_feature_names_out(), model.coef_[0], strict=True)
-             if abs(c) >= 0.01 and not w.strip().isdigit()}
+    words = {
+        w: round(float(c), 4)
+        for w, c in zip(vectorizer.get_feature_names_out(), model.coef_[0], strict=True)
+        if abs(c) >= 0.01 and not w.strip().isdigit()
+    }
     return words, round(float(model.intercept_[0]), 4)
 
 
@@ -78,7 +82,7 @@ def main() -> None:
     assert path is not None
     document = {
         "about": "Learned by tools/calibrate.py from labelled real messages (train split: scope words; calibration "
-                 "split: the map). Words and numbers only; no message text.",
+        "split: the map). Words and numbers only; no message text.",
         "scope": {"bias": bias, "words": dict(sorted(words.items()))},
         "calibration": identity,
     }
@@ -88,18 +92,26 @@ def main() -> None:
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
     grid = np.linspace(0.0, 1.0, GRID)
     fitted = np.maximum.accumulate(iso.predict(grid))
-    document["calibration"] = {"x": [round(float(v), 4) for v in grid], "y": [round(float(v), 4) for v in fitted],
-                               "fitted_on": f"{len(x)} class decisions on {len(calibration)} calibration messages"}
+    document["calibration"] = {
+        "x": [round(float(v), 4) for v in grid],
+        "y": [round(float(v), 4) for v in fitted],
+        "fitted_on": f"{len(x)} class decisions on {len(calibration)} calibration messages",
+    }
     path.write_text(json.dumps(document, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
 
     calibrated = np.interp(x, grid, fitted)
-    print(f"{path}: {len(words)} scope words (bias {bias}), map from {len(x)} class decisions on "
-          f"{len(calibration)} calibration messages")
+    print(
+        f"{path}: {len(words)} scope words (bias {bias}), map from {len(x)} class decisions on "
+        f"{len(calibration)} calibration messages"
+    )
     print("threshold  dispatched  precision (calibration split)")
     for t in sorted(set(calibrated.tolist()), reverse=True):
         chosen = calibrated >= t
-        print(f"{t:9.4f}  {int(chosen.sum()):10d}  {y[chosen].mean():9.1%}"
-              f"{'  <- meets ' + format(TARGET_PRECISION, '.0%') if y[chosen].mean() >= TARGET_PRECISION else ''}")
+        print(
+            f"{t:9.4f}  {int(chosen.sum()):10d}  {y[chosen].mean():9.1%}"
+            f"{'  <- meets ' + format(TARGET_PRECISION, '.0%') if y[chosen].mean() >= TARGET_PRECISION else ''}"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -56,10 +56,32 @@ STYLES: dict[Split, Style] = {
             "来电人称{place}{obj}{prob}，{ask}",
         ),
         places=(
-            "东四北大街", "朝阳门内大街", "北新桥三条", "交道口南大街", "和平里西街", "安定门外大街",
-            "东直门南小街", "崇文门外大街", "天坛东路", "永定门东街", "龙潭路", "体育馆路", "前门大街",
-            "王府井大街", "东单北大街", "建国门内大街", "金宝街", "灯市口大街", "地安门东大街", "鼓楼东大街",
-            "雍和宫大街", "幸福大街", "和平里中街", "东四六条社区", "新中街", "景山后街",
+            "东四北大街",
+            "朝阳门内大街",
+            "北新桥三条",
+            "交道口南大街",
+            "和平里西街",
+            "安定门外大街",
+            "东直门南小街",
+            "崇文门外大街",
+            "天坛东路",
+            "永定门东街",
+            "龙潭路",
+            "体育馆路",
+            "前门大街",
+            "王府井大街",
+            "东单北大街",
+            "建国门内大街",
+            "金宝街",
+            "灯市口大街",
+            "地安门东大街",
+            "鼓楼东大街",
+            "雍和宫大街",
+            "幸福大街",
+            "和平里中街",
+            "东四六条社区",
+            "新中街",
+            "景山后街",
         ),
         times=("今天早上", "昨天晚上", "最近", "这两天", "刚才", "今天下午"),
         asks=("请尽快处理", "希望有关部门处理", "请派人来看看", "麻烦尽快解决", "请相关部门核实"),
@@ -76,8 +98,20 @@ STYLES: dict[Split, Style] = {
             "我家楼下{place}{obj}{prob}，{ask}",
         ),
         places=(
-            "南锣鼓巷", "东花市北里", "左安门内大街", "广渠门内大街", "光明路", "祈年大街", "花市大街",
-            "和平里北街", "青年湖南街", "地坛公园东门", "北京站东街", "东中街", "东四十条", "东华门大街",
+            "南锣鼓巷",
+            "东花市北里",
+            "左安门内大街",
+            "广渠门内大街",
+            "光明路",
+            "祈年大街",
+            "花市大街",
+            "和平里北街",
+            "青年湖南街",
+            "地坛公园东门",
+            "北京站东街",
+            "东中街",
+            "东四十条",
+            "东华门大街",
         ),
         times=("上周开始", "从前天起", "这一阵子", "夜里十点多", "一个多星期", "好几个月"),
         asks=("盼复", "恳请相关单位核实处置", "希望早日解决", "赶紧管管吧", "谢谢"),
@@ -96,9 +130,7 @@ def load_vocab(path: Path = VOCAB) -> dict[str, tuple[list[str], list[str]]]:
     """Class id → (objects, problems), problem sets expanded; the last entry of each is held-out only."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     sets = raw["problem_sets"]
-    return {
-        code: (list(entry["objects"]), _phrases(entry["problems"], sets)) for code, entry in raw["classes"].items()
-    }
+    return {code: (list(entry["objects"]), _phrases(entry["problems"], sets)) for code, entry in raw["classes"].items()}
 
 
 def generate(split: Split, vocab: dict[str, tuple[list[str], list[str]]] | None = None) -> list[tuple[str, str]]:

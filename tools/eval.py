@@ -69,16 +69,17 @@ def synthetic(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float) 
     confident = np.array([x.category_id is not None and x.confidence >= threshold for x in results])
     decided = confident | np.array([x.category_id is None for x in results])
     correct = np.array([a == b for a, b in zip(predicted, truth, strict=True)])
-    model_macro = float(np.mean(precision_recall_fscore_support(
-        truth, model_only, labels=labels, zero_division=0)[2]))
+    model_macro = float(np.mean(precision_recall_fscore_support(truth, model_only, labels=labels, zero_division=0)[2]))
     print()
     print(f"held-out: {len(heldout)} sentences; {per_text_ms:.2f} ms per text")
     print(f"macro-F1 (keywords + model, forced choice): {float(np.mean(f)):.3f}")
     print(f"macro-F1 (model alone, forced choice):      {model_macro:.3f}")
     print(f"accuracy (forced choice):                   {correct.mean():.3f}")
-    print(f"at threshold {threshold:.2f}: {confident.mean():.1%} dispatched automatically, "
-          f"{correct[confident].mean():.1%} of those right; {1 - decided.mean():.1%} of the rest to the queue "
-          f"below the threshold")
+    print(
+        f"at threshold {threshold:.2f}: {confident.mean():.1%} dispatched automatically, "
+        f"{correct[confident].mean():.1%} of those right; {1 - decided.mean():.1%} of the rest to the queue "
+        f"below the threshold"
+    )
 
 
 def decision(c: Classification, threshold: float) -> str:
@@ -107,8 +108,10 @@ def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split
         return
     rows = realdata.load([split])
     counts = Counter(r.label if not r.has_class else "a taxonomy class" for r in realdata.load())
-    print(f"labelled: {sum(counts.values())} messages ({', '.join(f'{k} {v}' for k, v in counts.most_common())}); "
-          f"this split: {len(rows)}")
+    print(
+        f"labelled: {sum(counts.values())} messages ({', '.join(f'{k} {v}' for k, v in counts.most_common())}); "
+        f"this split: {len(rows)}"
+    )
     results: list[Classification] = []
     cpu_ms: list[float] = []
     for row in rows:
@@ -135,8 +138,10 @@ def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split
     print(f"threshold {threshold:.2f}:")
     print(f"  auto-dispatched: {dispatched.sum()} of {len(rows)} messages")
     print(f"  precision of auto-dispatched decisions: {_rate(right[dispatched])}")
-    print(f"  auto-dispatch share of city-management messages with a class: {_rate(dispatched[has_class])}"
-          f" (right class: {_rate(right[has_class])}); of all city-management messages: {_rate(dispatched[city])}")
+    print(
+        f"  auto-dispatch share of city-management messages with a class: {_rate(dispatched[has_class])}"
+        f" (right class: {_rate(right[has_class])}); of all city-management messages: {_rate(dispatched[city])}"
+    )
     print(f"  out-of-scope messages auto-dispatched: {_rate(dispatched[outside])}")
     print(f"  unclassed city-management messages auto-dispatched: {_rate(dispatched[city & ~has_class])}")
     forced = [c.category_id for c in results]
@@ -148,8 +153,7 @@ def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split
     hits = np.array([c.category_id == t for c, t in zip(results, truth, strict=True)])[with_class]
     ece, table = reliability(conf, hits)
     print()
-    print(f"calibration of the {with_class.sum()} class decisions (confidence = P(the class is right)): "
-          f"ECE {ece:.3f}")
+    print(f"calibration of the {with_class.sum()} class decisions (confidence = P(the class is right)): ECE {ece:.3f}")
     print(f"  {'confidence':<11} {'n':>4} {'mean conf':>9} {'accuracy':>8}")
     for lo, hi, count, mean_conf, acc in table:
         print(f"  {lo:.1f}–{hi:.1f}     {count:4d} {mean_conf:9.3f} {acc:8.3f}")
@@ -158,10 +162,12 @@ def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split
     times = np.array(cpu_ms)
     long = lengths >= 200
     print()
-    print(f"classification CPU time per message: p50 {np.percentile(times, 50):.2f} ms, "
-          f"p99 {np.percentile(times, 99):.2f} ms over {len(rows)} (median {int(np.median(lengths))} chars, "
-          f"max {lengths.max()}); long texts (≥ 200 chars, n={long.sum()}): "
-          f"p50 {np.percentile(times[long], 50):.2f} ms, p99 {np.percentile(times[long], 99):.2f} ms")
+    print(
+        f"classification CPU time per message: p50 {np.percentile(times, 50):.2f} ms, "
+        f"p99 {np.percentile(times, 99):.2f} ms over {len(rows)} (median {int(np.median(lengths))} chars, "
+        f"max {lengths.max()}); long texts (≥ 200 chars, n={long.sum()}): "
+        f"p50 {np.percentile(times[long], 50):.2f} ms, p99 {np.percentile(times[long], 99):.2f} ms"
+    )
 
 
 def _rate(values: np.ndarray | Sequence[bool]) -> str:
@@ -171,8 +177,12 @@ def _rate(values: np.ndarray | Sequence[bool]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="confidence below which reports are queued (default: the district's rules.yaml)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="confidence below which reports are queued (default: the district's rules.yaml)",
+    )
     parser.add_argument("--split", choices=["test", "calibration", "train"], default="test")
     args = parser.parse_args()
     classifier, taxonomy, trained_s, n_train = build()

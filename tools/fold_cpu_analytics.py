@@ -51,8 +51,10 @@ async def run(url: str, cases: int, batch: int, without_rollups: bool) -> None:
     await admin.execute(f'CREATE DATABASE "{name}"')
     db_url = dsn.rsplit("/", 1)[0] + "/" + name
     if without_rollups:
+
         async def _skip(*_: object) -> None:
             return None
+
         rollup.retract = rollup.add = _skip  # type: ignore[assignment]
     try:
         await upgrade("analytics", db_url)
@@ -64,14 +66,16 @@ async def run(url: str, cases: int, batch: int, without_rollups: bool) -> None:
         rest = messages[batch:]
         py0, pg0, wall0 = time.process_time(), await _backends_cpu(admin, name), time.perf_counter()
         for i in range(0, len(rest), batch):
-            await projector.handle_batch(rest[i:i + batch])
+            await projector.handle_batch(rest[i : i + batch])
         py1, pg1, wall1 = time.process_time(), await _backends_cpu(admin, name), time.perf_counter()
         await engine.dispose()
         n = len(rest)
         label = "without rollups" if without_rollups else "with rollups"
-        print(f"fold {label}, polls of {batch}: {n:,} events; CPU per event: python {1e3 * (py1 - py0) / n:.3f} ms, "
-              f"postgres {1e3 * (pg1 - pg0) / n:.3f} ms, total {1e3 * (py1 - py0 + pg1 - pg0) / n:.3f} ms "
-              f"(wall {wall1 - wall0:.1f} s; load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])})")
+        print(
+            f"fold {label}, polls of {batch}: {n:,} events; CPU per event: python {1e3 * (py1 - py0) / n:.3f} ms, "
+            f"postgres {1e3 * (pg1 - pg0) / n:.3f} ms, total {1e3 * (py1 - py0 + pg1 - pg0) / n:.3f} ms "
+            f"(wall {wall1 - wall0:.1f} s; load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])})"
+        )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

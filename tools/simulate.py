@@ -102,10 +102,20 @@ async def run_simulation(
         secrets = Secrets(hotline_secret, wechat_token, wechat_aes_key, wechat_app_id)
         reporters = Reporters(client, district, scheduler, secrets, run_tag, actors.expect)
         await reporters.prepare()
-        log.info("simulator_started", base_url=base_url, rate_per_minute=rate_per_minute, seed=seed,
-                 speed=client.clock.speed, channels=sorted(reporters.mix()))
-        await asyncio.gather(scheduler.run(), actors.watch(), _traffic(reporters, scheduler, seed, rate_per_minute),
-                             _housekeeping(client, scheduler, config.summary_every_s))
+        log.info(
+            "simulator_started",
+            base_url=base_url,
+            rate_per_minute=rate_per_minute,
+            seed=seed,
+            speed=client.clock.speed,
+            channels=sorted(reporters.mix()),
+        )
+        await asyncio.gather(
+            scheduler.run(),
+            actors.watch(),
+            _traffic(reporters, scheduler, seed, rate_per_minute),
+            _housekeeping(client, scheduler, config.summary_every_s),
+        )
     finally:
         stop.set()
         if timer is not None:
@@ -180,8 +190,16 @@ def start_in_background(app: FastAPI, base_url: str, settings: Settings, per_min
             return
         config = SimulatorSettings()
         try:
-            await run_simulation(url, rate_per_minute=per_minute, seed=config.seed, duration_s=None,
-                                 stop=handle.stop, stats=handle.stats, config=config, **options_from_settings(settings))
+            await run_simulation(
+                url,
+                rate_per_minute=per_minute,
+                seed=config.seed,
+                duration_s=None,
+                stop=handle.stop,
+                stats=handle.stats,
+                config=config,
+                **options_from_settings(settings),
+            )
         except Exception:  # the platform keeps serving without its simulator
             log.exception("simulator_crashed")
 

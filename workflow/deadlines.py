@@ -42,8 +42,10 @@ class Clockwork:
     def __init__(self, calendar: WorkCalendar) -> None:
         self.calendar = calendar
         self.office_day = sum(
-            (datetime.combine(date.min, end) - datetime.combine(date.min, start)
-             for start, end in calendar.office_hours),
+            (
+                datetime.combine(date.min, end) - datetime.combine(date.min, start)
+                for start, end in calendar.office_hours
+            ),
             ZERO,
         )
 

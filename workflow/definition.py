@@ -26,8 +26,9 @@ async def on_startup(runtime: ServiceRuntime) -> None:
     runtime.services["workflow.patrol_grids"] = load_grids(PatrolSettings().patrol_grids_path)
     hooks = WebhookSettings()
     runtime.services["workflow.webhook_settings"] = hooks
-    runtime.services["workflow.webhooks"] = Deliverer(runtime.sessions, runtime.clock, hooks,
-                                                      runtime.settings.hotline_hmac_secret.get_secret_value())
+    runtime.services["workflow.webhooks"] = Deliverer(
+        runtime.sessions, runtime.clock, hooks, runtime.settings.hotline_hmac_secret.get_secret_value()
+    )
     await ensure_hotline_subscription(runtime, hooks)
 
 
@@ -41,9 +42,15 @@ SERVICE = ServiceDefinition(
     package="workflow",
     metadata=metadata,
     routers=[router, subscriptions_router, hotline_router, patrol_router],
-    consumers=[ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS, prepare=prepare),
-               ConsumerSpec(group=webhook_handlers.GROUP, handlers=webhook_handlers.HANDLERS,
-                            topics=webhook_handlers.TOPICS, batch=webhook_handlers.batch)],
+    consumers=[
+        ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS, prepare=prepare),
+        ConsumerSpec(
+            group=webhook_handlers.GROUP,
+            handlers=webhook_handlers.HANDLERS,
+            topics=webhook_handlers.TOPICS,
+            batch=webhook_handlers.batch,
+        ),
+    ],
     workers=[timer_worker, webhook_worker],
     on_startup=on_startup,
     is_idle=is_idle,

@@ -42,8 +42,15 @@ from workflow.views import audit_out, case_views
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of("workflow"))]
-CaseRef = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$",
-                              description="case id or case number (e.g. DC20261123000123)")]
+CaseRef = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9-]+$",
+        description="case id or case number (e.g. DC20261123000123)",
+    ),
+]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
 Anyone = Annotated[Principal, Depends(require(*Role))]
 
@@ -59,7 +66,7 @@ def expected_version(if_match: str | None, body: Command | None) -> int | None:
     if if_match is not None and if_match.strip() != "*":
         raw = if_match.strip().removeprefix("W/").strip('"')
         if not raw.isdigit():
-            raise Invalid("If-Match must be the case version, e.g. \"7\"", field="If-Match")
+            raise Invalid('If-Match must be the case version, e.g. "7"', field="If-Match")
         header = int(raw)
     in_body = body.version if body is not None else None
     if header is not None and in_body is not None and header != in_body:
@@ -67,8 +74,9 @@ def expected_version(if_match: str | None, body: Command | None) -> int | None:
     return header if header is not None else in_body
 
 
-async def _command(rt: ServiceRuntime, who: Principal, response: Response,
-                   act: Callable[[CaseService], Awaitable[Any]]) -> CaseOut:
+async def _command(
+    rt: ServiceRuntime, who: Principal, response: Response, act: Callable[[CaseService], Awaitable[Any]]
+) -> CaseOut:
     """Run one command in one transaction; answer only after it is committed."""
     async with rt.transaction() as session:
         service = CaseService(session, rt.outbox, rt.clock, rt.services["workflow"])
@@ -76,7 +84,6 @@ async def _command(rt: ServiceRuntime, who: Principal, response: Response,
         out = (await case_views(service.repo, service.wf, [row], who, rt.clock.now()))[0]
     response.headers["ETag"] = f'"{out.version}"'
     return out
-
 
 
 # -- reading ------------------------------------------------------------------------------------------------
@@ -122,44 +129,80 @@ async def get_audit(case_ref: CaseRef, rt: Runtime, who: Anyone) -> list[AuditOu
 # -- departments ---------------------------------------------------------------------------------------------
 
 
-@router.post("/{case_ref}/acknowledge", response_model=CaseOut, summary="Department signs for the case (签收)",
-             description=_roles(Action.ACKNOWLEDGE))
-async def acknowledge(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response,
-                      if_match: IfMatch = None, body: Command | None = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/acknowledge",
+    response_model=CaseOut,
+    summary="Department signs for the case (签收)",
+    description=_roles(Action.ACKNOWLEDGE),
+)
+async def acknowledge(
+    case_ref: CaseRef,
+    rt: Runtime,
+    who: Anyone,
+    response: Response,
+    if_match: IfMatch = None,
+    body: Command | None = None,
+) -> CaseOut:
     expected = expected_version(if_match, body)
     return await _command(rt, who, response, lambda s: s.acknowledge(case_ref, who, expected))
 
 
-@router.post("/{case_ref}/handle", response_model=CaseOut, summary="Department reports the result, with photos",
-             description=_roles(Action.HANDLE))
-async def handle(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: HandleIn,
-                 if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/handle",
+    response_model=CaseOut,
+    summary="Department reports the result, with photos",
+    description=_roles(Action.HANDLE),
+)
+async def handle(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: HandleIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
     photos = [p.contract() for p in body.photos]
     return await _command(rt, who, response, lambda s: s.handle(case_ref, who, body.result, photos, expected))
 
 
-@router.post("/{case_ref}/return", response_model=CaseOut, summary="Not ours: back to the dispatcher (退回)",
-             description=_roles(Action.RETURN))
-async def return_case(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn,
-                      if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/return",
+    response_model=CaseOut,
+    summary="Not ours: back to the dispatcher (退回)",
+    description=_roles(Action.RETURN),
+)
+async def return_case(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
     return await _command(rt, who, response, lambda s: s.return_case(case_ref, who, body.reason, expected))
 
 
-@router.post("/{case_ref}/extension", response_model=CaseOut, summary="Ask for more working days (延期)",
-             description=_roles(Action.REQUEST_EXTENSION))
-async def request_extension(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ExtensionIn,
-                            if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/extension",
+    response_model=CaseOut,
+    summary="Ask for more working days (延期)",
+    description=_roles(Action.REQUEST_EXTENSION),
+)
+async def request_extension(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ExtensionIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
-    return await _command(rt, who, response,
-                          lambda s: s.request_extension(case_ref, who, body.days, body.reason, expected))
+    return await _command(
+        rt, who, response, lambda s: s.request_extension(case_ref, who, body.days, body.reason, expected)
+    )
 
 
-@router.post("/{case_ref}/checkin", response_model=CaseOut, summary="A summoned department checks in (报到)",
-             description=_roles(Action.CHECK_IN))
-async def check_in(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response,
-                   if_match: IfMatch = None, body: CheckInIn | None = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/checkin",
+    response_model=CaseOut,
+    summary="A summoned department checks in (报到)",
+    description=_roles(Action.CHECK_IN),
+)
+async def check_in(
+    case_ref: CaseRef,
+    rt: Runtime,
+    who: Anyone,
+    response: Response,
+    if_match: IfMatch = None,
+    body: CheckInIn | None = None,
+) -> CaseOut:
     expected = expected_version(if_match, body)
     department = body.department_code if body else None
     return await _command(rt, who, response, lambda s: s.check_in(case_ref, who, department, expected))
@@ -168,60 +211,111 @@ async def check_in(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Respon
 # -- dispatchers ---------------------------------------------------------------------------------------------
 
 
-@router.post("/{case_ref}/dispatch", response_model=CaseOut, summary="Dispatch, or re-dispatch elsewhere",
-             description=_roles(Action.DISPATCH, Action.REDISPATCH))
-async def dispatch(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: DispatchIn,
-                   if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/dispatch",
+    response_model=CaseOut,
+    summary="Dispatch, or re-dispatch elsewhere",
+    description=_roles(Action.DISPATCH, Action.REDISPATCH),
+)
+async def dispatch(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: DispatchIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
-    return await _command(rt, who, response,
-                          lambda s: s.dispatch(case_ref, who, body.department_code, expected, body.reason))
+    return await _command(
+        rt, who, response, lambda s: s.dispatch(case_ref, who, body.department_code, expected, body.reason)
+    )
 
 
-@router.post("/{case_ref}/extension/grant", response_model=CaseOut, summary="Grant the extension asked for",
-             description=_roles(Action.GRANT_EXTENSION))
-async def grant_extension(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response,
-                          if_match: IfMatch = None, body: GrantIn | None = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/extension/grant",
+    response_model=CaseOut,
+    summary="Grant the extension asked for",
+    description=_roles(Action.GRANT_EXTENSION),
+)
+async def grant_extension(
+    case_ref: CaseRef,
+    rt: Runtime,
+    who: Anyone,
+    response: Response,
+    if_match: IfMatch = None,
+    body: GrantIn | None = None,
+) -> CaseOut:
     expected = expected_version(if_match, body)
     days = body.days if body else None
     return await _command(rt, who, response, lambda s: s.grant_extension(case_ref, who, days, expected))
 
 
-@router.post("/{case_ref}/extension/refuse", response_model=CaseOut, summary="Refuse the extension asked for",
-             description=_roles(Action.REFUSE_EXTENSION))
-async def refuse_extension(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn,
-                           if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/extension/refuse",
+    response_model=CaseOut,
+    summary="Refuse the extension asked for",
+    description=_roles(Action.REFUSE_EXTENSION),
+)
+async def refuse_extension(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
     return await _command(rt, who, response, lambda s: s.refuse_extension(case_ref, who, body.reason, expected))
 
 
-@router.post("/{case_ref}/close", response_model=CaseOut, summary="Close a verified case (结案)",
-             description=_roles(Action.CLOSE))
-async def close(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response,
-                if_match: IfMatch = None, body: Command | None = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/close",
+    response_model=CaseOut,
+    summary="Close a verified case (结案)",
+    description=_roles(Action.CLOSE),
+)
+async def close(
+    case_ref: CaseRef,
+    rt: Runtime,
+    who: Anyone,
+    response: Response,
+    if_match: IfMatch = None,
+    body: Command | None = None,
+) -> CaseOut:
     expected = expected_version(if_match, body)
     return await _command(rt, who, response, lambda s: s.close(case_ref, who, expected))
 
 
-@router.post("/{case_ref}/suspend", response_model=CaseOut, summary="Suspend: every clock stops (挂账)",
-             description=_roles(Action.SUSPEND))
-async def suspend(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn,
-                  if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/suspend",
+    response_model=CaseOut,
+    summary="Suspend: every clock stops (挂账)",
+    description=_roles(Action.SUSPEND),
+)
+async def suspend(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
     return await _command(rt, who, response, lambda s: s.suspend(case_ref, who, body.reason, expected))
 
 
-@router.post("/{case_ref}/resume", response_model=CaseOut, summary="Resume; deadlines move by the suspended time",
-             description=_roles(Action.RESUME))
-async def resume(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response,
-                 if_match: IfMatch = None, body: Command | None = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/resume",
+    response_model=CaseOut,
+    summary="Resume; deadlines move by the suspended time",
+    description=_roles(Action.RESUME),
+)
+async def resume(
+    case_ref: CaseRef,
+    rt: Runtime,
+    who: Anyone,
+    response: Response,
+    if_match: IfMatch = None,
+    body: Command | None = None,
+) -> CaseOut:
     expected = expected_version(if_match, body)
     return await _command(rt, who, response, lambda s: s.resume(case_ref, who, expected))
 
 
-@router.post("/{case_ref}/withdraw", response_model=CaseOut, summary="Withdraw a case not yet handled",
-             description=_roles(Action.WITHDRAW))
-async def withdraw(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn,
-                   if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/withdraw",
+    response_model=CaseOut,
+    summary="Withdraw a case not yet handled",
+    description=_roles(Action.WITHDRAW),
+)
+async def withdraw(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
     return await _command(rt, who, response, lambda s: s.withdraw(case_ref, who, body.reason, expected))
 
@@ -229,38 +323,69 @@ async def withdraw(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Respon
 # -- inspectors, streets, hotline -------------------------------------------------------------------------------
 
 
-@router.post("/{case_ref}/verify", response_model=CaseOut, summary="Inspector verifies on site, with photos (核查)",
-             description=_roles(Action.VERIFY_PASS, Action.VERIFY_FAIL))
-async def verify(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: VerifyIn,
-                 if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/verify",
+    response_model=CaseOut,
+    summary="Inspector verifies on site, with photos (核查)",
+    description=_roles(Action.VERIFY_PASS, Action.VERIFY_FAIL),
+)
+async def verify(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: VerifyIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
     photos = [p.contract() for p in body.photos]
-    return await _command(rt, who, response,
-                          lambda s: s.verify(case_ref, who, body.passed, body.note, photos, expected))
+    return await _command(
+        rt, who, response, lambda s: s.verify(case_ref, who, body.passed, body.note, photos, expected)
+    )
 
 
-@router.post("/{case_ref}/whistle", response_model=CaseOut, summary="Street summons departments (吹哨)",
-             description=_roles(Action.WHISTLE))
-async def whistle(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: WhistleIn,
-                  if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/whistle",
+    response_model=CaseOut,
+    summary="Street summons departments (吹哨)",
+    description=_roles(Action.WHISTLE),
+)
+async def whistle(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: WhistleIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
-    return await _command(rt, who, response,
-                          lambda s: s.whistle(case_ref, who, body.departments, body.reason, expected))
+    return await _command(
+        rt, who, response, lambda s: s.whistle(case_ref, who, body.departments, body.reason, expected)
+    )
 
 
-@router.post("/{case_ref}/first-contact", response_model=CaseOut, summary="Hotline called the citizen (先行联系)",
-             description=_roles(Action.FIRST_CONTACT))
-async def first_contact(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response,
-                        if_match: IfMatch = None, body: FirstContactIn | None = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/first-contact",
+    response_model=CaseOut,
+    summary="Hotline called the citizen (先行联系)",
+    description=_roles(Action.FIRST_CONTACT),
+)
+async def first_contact(
+    case_ref: CaseRef,
+    rt: Runtime,
+    who: Anyone,
+    response: Response,
+    if_match: IfMatch = None,
+    body: FirstContactIn | None = None,
+) -> CaseOut:
     expected = expected_version(if_match, body)
     note = body.note if body else ""
     return await _command(rt, who, response, lambda s: s.first_contact(case_ref, who, note, expected))
 
 
-@router.post("/{case_ref}/callback", response_model=CaseOut, summary="Citizen's satisfaction after closing (回访)",
-             description=_roles(Action.CALLBACK, Action.REOPEN))
-async def callback(case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: CallbackIn,
-                   if_match: IfMatch = None) -> CaseOut:
+@router.post(
+    "/{case_ref}/callback",
+    response_model=CaseOut,
+    summary="Citizen's satisfaction after closing (回访)",
+    description=_roles(Action.CALLBACK, Action.REOPEN),
+)
+async def callback(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: CallbackIn, if_match: IfMatch = None
+) -> CaseOut:
     expected = expected_version(if_match, body)
-    return await _command(rt, who, response, lambda s: s.callback(
-        case_ref, who, body.satisfaction, body.channel, body.comment, body.reopen, expected))
+    return await _command(
+        rt,
+        who,
+        response,
+        lambda s: s.callback(case_ref, who, body.satisfaction, body.channel, body.comment, body.reopen, expected),
+    )

@@ -34,9 +34,11 @@ async def on_report_updated(ctx: HandlerContext, body: ReportUpdated) -> None:
     await _service(ctx).report_updated(body)
 
 
-_REPORTS_OF = {"cityloop.routing.decided.v1": ("report_id",),
-               "cityloop.routing.merged.v1": ("primary_report_id", "report_id"),
-               "cityloop.report.updated.v1": ("report_id",)}
+_REPORTS_OF = {
+    "cityloop.routing.decided.v1": ("report_id",),
+    "cityloop.routing.merged.v1": ("primary_report_id", "report_id"),
+    "cityloop.report.updated.v1": ("report_id",),
+}
 """The reports whose lock each event's handler takes (`Repository.lock_reports`)."""
 
 

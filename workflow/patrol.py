@@ -40,17 +40,26 @@ def load_grids(path: Path) -> dict[str, Grid]:
     if not path.exists():
         return {}
     raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("inspectors") or {}
-    return {str(name): Grid(*(frozenset(str(c) for c in (g or {}).get(k) or ())
-                              for k in ("street_codes", "community_codes", "cell_codes")))
-            for name, g in raw.items()}
+    return {
+        str(name): Grid(
+            *(
+                frozenset(str(c) for c in (g or {}).get(k) or ())
+                for k in ("street_codes", "community_codes", "cell_codes")
+            )
+        )
+        for name, g in raw.items()
+    }
 
 
 router = APIRouter(tags=["patrol"])
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of("workflow"))]
 
 
-@router.get("/v1/patrol/verification-tasks", response_model=CaseList,
-            summary="Handled cases in the inspector's grid that wait for on-site verification (核查), oldest first")
+@router.get(
+    "/v1/patrol/verification-tasks",
+    response_model=CaseList,
+    summary="Handled cases in the inspector's grid that wait for on-site verification (核查), oldest first",
+)
 async def verification_tasks(
     rt: Runtime,
     who: Annotated[Principal, Depends(require(Role.INSPECTOR))],
@@ -61,7 +70,8 @@ async def verification_tasks(
     grid = grids.get(inspector if inspector and who.role is Role.ADMIN else who.subject, Grid())
     async with rt.sessions() as session:
         repo = Repository(session)
-        rows = await repo.awaiting_verification(sorted(grid.street_codes), sorted(grid.community_codes),
-                                                sorted(grid.cell_codes), limit)
+        rows = await repo.awaiting_verification(
+            sorted(grid.street_codes), sorted(grid.community_codes), sorted(grid.cell_codes), limit
+        )
         items = await case_views(repo, rt.services["workflow"], rows, who, rt.clock.now())
     return CaseList(items=items, limit=limit, offset=0, next_offset=None)

@@ -26,9 +26,20 @@ from workflow.models import (
 )
 
 ACTIVE = "active"
-_AUDIT_TYPES = {"case_id": "text", "version": "int", "at": "timestamptz", "actor_id": "text", "actor_role": "text",
-                "actor_unit": "text", "action": "text", "from_state": "text", "to_state": "text", "reason": "text",
-                "payload": "text", "event_id": "text"}
+_AUDIT_TYPES = {
+    "case_id": "text",
+    "version": "int",
+    "at": "timestamptz",
+    "actor_id": "text",
+    "actor_role": "text",
+    "actor_unit": "text",
+    "action": "text",
+    "from_state": "text",
+    "to_state": "text",
+    "reason": "text",
+    "payload": "text",
+    "event_id": "text",
+}
 _AUDIT_COLUMNS = tuple(_AUDIT_TYPES)
 _AUDIT_INSERT = text(
     f"INSERT INTO workflow.audit ({', '.join(_AUDIT_COLUMNS)}) "
@@ -73,7 +84,8 @@ class Repository:
     async def next_case_no(self, prefix: str, day: date) -> str:
         """`DC20261123000123`: prefix, local filing day, that day's 6-digit sequence (row-locked counter)."""
         stmt = (
-            pg_insert(case_counters).values(day=day, last=1)
+            pg_insert(case_counters)
+            .values(day=day, last=1)
             .on_conflict_do_update(index_elements=[case_counters.c.day], set_={"last": case_counters.c.last + 1})
             .returning(case_counters.c.last)
         )
@@ -98,8 +110,12 @@ class Repository:
         The row stays locked until the transaction ends, so the rest of the command runs alone; a
         concurrent command that read the same version waits here, then finds it gone and gets a 409.
         """
-        stmt = (update(cases).where(cases.c.id == case_id, cases.c.version == version)
-                .values(version=version + 1).returning(cases.c.id))
+        stmt = (
+            update(cases)
+            .where(cases.c.id == case_id, cases.c.version == version)
+            .values(version=version + 1)
+            .returning(cases.c.id)
+        )
         return (await self.session.execute(stmt)).first() is not None
 
     async def lock_reports(self, report_ids: Iterable[str]) -> None:
@@ -109,8 +125,10 @@ class Repository:
     async def case_for_report(self, report_id: str, *, lock: bool = False) -> Row[Any] | None:
         """The case holding a report; `lock` (FOR NO KEY UPDATE) makes event handlers wait for a concurrent
         command instead of losing the compare-and-set and retrying the whole batch."""
-        stmt = select(cases).join(case_reports, case_reports.c.case_id == cases.c.id).where(
-            case_reports.c.report_id == report_id
+        stmt = (
+            select(cases)
+            .join(case_reports, case_reports.c.case_id == cases.c.id)
+            .where(case_reports.c.report_id == report_id)
         )
         if lock:
             stmt = stmt.with_for_update(key_share=True, of=cases)  # renders FOR NO KEY UPDATE
@@ -130,8 +148,10 @@ class Repository:
         return list((await self.session.execute(stmt)).all())
 
     async def open_cases_by_state(self) -> dict[str, int]:
-        stmt = select(cases.c.state, func.count()).where(cases.c.state.not_in(["closed", "withdrawn"])).group_by(
-            cases.c.state
+        stmt = (
+            select(cases.c.state, func.count())
+            .where(cases.c.state.not_in(["closed", "withdrawn"]))
+            .group_by(cases.c.state)
         )
         return {state: int(n) for state, n in (await self.session.execute(stmt)).all()}
 
@@ -151,25 +171,36 @@ class Repository:
         await self.session.execute(stmt)
 
     async def departments_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
-        stmt = select(case_departments).where(case_departments.c.case_id.in_(list(case_ids))).order_by(
-            case_departments.c.since, case_departments.c.department_code
+        stmt = (
+            select(case_departments)
+            .where(case_departments.c.case_id.in_(list(case_ids)))
+            .order_by(case_departments.c.since, case_departments.c.department_code)
         )
         return list((await self.session.execute(stmt)).all())
 
-    async def add_report(self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime,
-                         external_id: str | None = None) -> bool:
+    async def add_report(
+        self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime, external_id: str | None = None
+    ) -> bool:
         stmt = (
             pg_insert(case_reports)
-            .values(case_id=case_id, report_id=report_id, channel=channel, is_primary=primary, attached_at=at,
-                    external_id=external_id)
+            .values(
+                case_id=case_id,
+                report_id=report_id,
+                channel=channel,
+                is_primary=primary,
+                attached_at=at,
+                external_id=external_id,
+            )
             .on_conflict_do_nothing()
             .returning(case_reports.c.report_id)
         )
         return (await self.session.execute(stmt)).first() is not None
 
     async def reports_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
-        stmt = select(case_reports).where(case_reports.c.case_id.in_(list(case_ids))).order_by(
-            case_reports.c.attached_at, case_reports.c.report_id
+        stmt = (
+            select(case_reports)
+            .where(case_reports.c.case_id.in_(list(case_ids)))
+            .order_by(case_reports.c.attached_at, case_reports.c.report_id)
         )
         return list((await self.session.execute(stmt)).all())
 
@@ -180,8 +211,9 @@ class Repository:
 
     async def park(self, awaits_report_id: str, event_type: str, body: dict[str, Any], at: datetime) -> None:
         await self.session.execute(
-            insert(parked_events).values(awaits_report_id=awaits_report_id, event_type=event_type, body=body,
-                                         parked_at=at)
+            insert(parked_events).values(
+                awaits_report_id=awaits_report_id, event_type=event_type, body=body, parked_at=at
+            )
         )
 
     async def parked_counts(self) -> tuple[int, datetime | None]:
@@ -192,7 +224,8 @@ class Repository:
 
     async def take_parked(self, report_id: str) -> list[Row[Any]]:
         stmt = (
-            delete(parked_events).where(parked_events.c.awaits_report_id == report_id)
+            delete(parked_events)
+            .where(parked_events.c.awaits_report_id == report_id)
             .returning(parked_events.c.id, parked_events.c.event_type, parked_events.c.body)
         )
         rows: list[Row[Any]] = [*(await self.session.execute(stmt))]
@@ -213,8 +246,11 @@ class Repository:
         return list((await self.session.execute(stmt)).all())
 
     async def add_whistle(self, case_id: str, street_code: str | None, at: datetime, by: str, reason: str) -> int:
-        stmt = insert(whistles).values(case_id=case_id, street_code=street_code, blown_at=at, blown_by=by,
-                                       reason=reason).returning(whistles.c.id)
+        stmt = (
+            insert(whistles)
+            .values(case_id=case_id, street_code=street_code, blown_at=at, blown_by=by, reason=reason)
+            .returning(whistles.c.id)
+        )
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def whistles_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
@@ -224,8 +260,9 @@ class Repository:
     # -- deadlines --------------------------------------------------------------------------------------
 
     async def insert_deadline(self, values: dict[str, Any]) -> int:
-        return int((await self.session.execute(insert(deadlines).values(**values).returning(deadlines.c.id)))
-                   .scalar_one())
+        return int(
+            (await self.session.execute(insert(deadlines).values(**values).returning(deadlines.c.id))).scalar_one()
+        )
 
     async def deadlines_of(self, case_ids: Iterable[str], *, active_only: bool = False) -> list[Row[Any]]:
         stmt = select(deadlines).where(deadlines.c.case_id.in_(list(case_ids)))
@@ -251,8 +288,10 @@ class Repository:
     # -- timers -----------------------------------------------------------------------------------------
 
     async def insert_timers(self, case_id: str, deadline_id: int, kind: str, schedule: dict[str, datetime]) -> None:
-        rows = [{"case_id": case_id, "deadline_id": deadline_id, "kind": kind, "fire_kind": fk, "due_at": at}
-                for fk, at in schedule.items()]
+        rows = [
+            {"case_id": case_id, "deadline_id": deadline_id, "kind": kind, "fire_kind": fk, "due_at": at}
+            for fk, at in schedule.items()
+        ]
         await self.session.execute(pg_insert(timers).on_conflict_do_nothing(), rows)
 
     async def reschedule_timers(self, deadline_id: int, schedule: dict[str, datetime]) -> None:
@@ -260,13 +299,17 @@ class Repository:
         for fire_kind, at in schedule.items():
             await self.session.execute(
                 update(timers)
-                .where(timers.c.deadline_id == deadline_id, timers.c.fire_kind == fire_kind,
-                       timers.c.status.in_(["pending", "paused"]))
+                .where(
+                    timers.c.deadline_id == deadline_id,
+                    timers.c.fire_kind == fire_kind,
+                    timers.c.status.in_(["pending", "paused"]),
+                )
                 .values(due_at=at, status="pending")
             )
 
-    async def set_timer_status(self, deadline_ids: Sequence[int], status: str,
-                               from_statuses: Sequence[str] = ("pending", "paused")) -> None:
+    async def set_timer_status(
+        self, deadline_ids: Sequence[int], status: str, from_statuses: Sequence[str] = ("pending", "paused")
+    ) -> None:
         """Timers are addressed through their deadline (the unique index leads with it): no index on case_id,
         one fewer index entry to write for every timer a sweep fires."""
         if deadline_ids:
@@ -312,10 +355,14 @@ class Repository:
 
     # -- verification tasks (核查) -----------------------------------------------------------------------
 
-    async def awaiting_verification(self, streets: Sequence[str], communities: Sequence[str], cells: Sequence[str],
-                                    limit: int) -> list[Row[Any]]:
+    async def awaiting_verification(
+        self, streets: Sequence[str], communities: Sequence[str], cells: Sequence[str], limit: int
+    ) -> list[Row[Any]]:
         """Handled cases in the given grids, oldest first: what an inspector has to verify on site."""
-        where = or_(cases.c.street_code.in_(list(streets)), cases.c.community_code.in_(list(communities)),
-                    cases.c.cell_code.in_(list(cells)))
+        where = or_(
+            cases.c.street_code.in_(list(streets)),
+            cases.c.community_code.in_(list(communities)),
+            cases.c.cell_code.in_(list(cells)),
+        )
         stmt = select(cases).where(cases.c.state == "handled", where).order_by(cases.c.updated_at, cases.c.id)
         return list((await self.session.execute(stmt.limit(limit))).all())

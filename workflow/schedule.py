@@ -37,13 +37,29 @@ class DeadlineBook:
     def points(self, kind: str) -> dict[str, float]:
         return CHECKIN_POINTS if kind.startswith("checkin:") else self.rules.escalation.fire_points()
 
-    async def open(self, case_id: str, kind: str, limit: Limit, start: datetime, *,
-                   department_code: str | None = None, whistle_id: int | None = None) -> DeadlineSet:
+    async def open(
+        self,
+        case_id: str,
+        kind: str,
+        limit: Limit,
+        start: datetime,
+        *,
+        department_code: str | None = None,
+        whistle_id: int | None = None,
+    ) -> DeadlineSet:
         due = self.clockwork.due(start, limit)
-        deadline_id = await self.repo.insert_deadline({
-            "case_id": case_id, "kind": kind, "department_code": department_code, "whistle_id": whistle_id,
-            "basis": limit.basis.value, "start_at": start, "due_at": due.at, "warnings": list(due.warnings),
-        })
+        deadline_id = await self.repo.insert_deadline(
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "department_code": department_code,
+                "whistle_id": whistle_id,
+                "basis": limit.basis.value,
+                "start_at": start,
+                "due_at": due.at,
+                "warnings": list(due.warnings),
+            }
+        )
         span = Span(limit.basis, start, due.at)
         await self.repo.insert_timers(case_id, deadline_id, kind, self.clockwork.schedule(span, self.points(kind)))
         return deadline_set(kind, due.at, due.warnings)
@@ -61,7 +77,6 @@ class DeadlineBook:
         for row in rows:
             await self.repo.update_deadline(row.id, {"status": "cancelled"})
         await self.repo.set_timer_status([r.id for r in rows], "cancelled")
-
 
     async def reassign(self, case_id: str, kinds: Iterable[str], department_code: str) -> None:
         for row in await self.repo.active_deadlines(case_id, kinds):
@@ -90,8 +105,14 @@ class DeadlineBook:
 
     async def _store(self, row: Row[Any], span: Span, warnings: tuple[str, ...]) -> DeadlineSet:
         merged = list(dict.fromkeys([*row.warnings, *warnings]))
-        await self.repo.update_deadline(row.id, {
-            "due_at": span.due, "paused": span.paused, "paused_at": span.paused_at, "warnings": merged,
-        })
+        await self.repo.update_deadline(
+            row.id,
+            {
+                "due_at": span.due,
+                "paused": span.paused,
+                "paused_at": span.paused_at,
+                "warnings": merged,
+            },
+        )
         await self.repo.reschedule_timers(row.id, self.clockwork.schedule(span, self.points(row.kind)))
         return deadline_set(row.kind, span.due, merged)

@@ -68,8 +68,9 @@ class WhistleIn(Command):
 
 
 class CheckInIn(Command):
-    department_code: Code | None = Field(default=None,
-                                         description="only for callers that are not the department itself")
+    department_code: Code | None = Field(
+        default=None, description="only for callers that are not the department itself"
+    )
 
 
 class FirstContactIn(Command):

@@ -48,21 +48,45 @@ class Workflow:
     def load(cls, settings: WorkflowSettings | None = None) -> Workflow:
         settings = settings or WorkflowSettings()
         calendar = default_calendar(settings.calendar_overrides_path)
-        return cls(settings, Rules.from_yaml(settings.profiles_path), Clockwork(calendar),
-                   DepartmentDirectory.from_yaml(settings.departments_path))
+        return cls(
+            settings,
+            Rules.from_yaml(settings.profiles_path),
+            Clockwork(calendar),
+            DepartmentDirectory.from_yaml(settings.departments_path),
+        )
 
 
 def actor_of(who: Principal) -> Actor:
     return Actor(id=who.subject, role=who.role.value, unit=who.unit)
 
 
-def audit_row(case_id: str, version: int, at: datetime, who: Principal, action: Action, from_state: str | None,
-              to_state: str | None, reason: str | None, payload: dict[str, Any],
-              event_id: str | None) -> dict[str, Any]:
+def audit_row(
+    case_id: str,
+    version: int,
+    at: datetime,
+    who: Principal,
+    action: Action,
+    from_state: str | None,
+    to_state: str | None,
+    reason: str | None,
+    payload: dict[str, Any],
+    event_id: str | None,
+) -> dict[str, Any]:
     """One line of the audit trail: who did what to which case when, from which state to which, and why."""
-    return {"case_id": case_id, "version": version, "at": at, "actor_id": who.subject, "actor_role": who.role.value,
-            "actor_unit": who.unit, "action": action.value, "from_state": from_state, "to_state": to_state,
-            "reason": reason, "payload": payload, "event_id": event_id}
+    return {
+        "case_id": case_id,
+        "version": version,
+        "at": at,
+        "actor_id": who.subject,
+        "actor_role": who.role.value,
+        "actor_unit": who.unit,
+        "action": action.value,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason,
+        "payload": payload,
+        "event_id": event_id,
+    }
 
 
 def scope_of(who: Principal) -> Scope:
@@ -103,18 +127,29 @@ class CaseService:
 
     async def _check(self, row: Row[Any], action: Action, who: Principal, expected: int | None = None) -> State:
         if expected is not None and expected != row.version:
-            raise Conflict(f"the case changed: it is at version {row.version}, the request was for {expected}",
-                           field="version", current_version=row.version)
+            raise Conflict(
+                f"the case changed: it is at version {row.version}, the request was for {expected}",
+                field="version",
+                current_version=row.version,
+            )
         pending = await self.repo.pending_checkins(row.id) if action is Action.CHECK_IN else frozenset()
         target = machine.check(action, facts_of(row, pending), who)
         if not await self.repo.claim_version(row.id, row.version):
-            raise Conflict("someone else changed the case at the same moment: reload it and try again",
-                           field="version")
+            raise Conflict("someone else changed the case at the same moment: reload it and try again", field="version")
         return target
 
-    async def _record(self, row: Row[Any], action: Action, who: Principal, target: State, *,
-                      values: dict[str, Any] | None = None, event: dict[str, Any] | None = None,
-                      reason: str | None = None, payload: dict[str, Any] | None = None) -> Row[Any]:
+    async def _record(
+        self,
+        row: Row[Any],
+        action: Action,
+        who: Principal,
+        target: State,
+        *,
+        values: dict[str, Any] | None = None,
+        event: dict[str, Any] | None = None,
+        reason: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Row[Any]:
         """Write the new state and version, the audit row and the event, all in the caller's transaction."""
         now = self.clock.now()
         new = await self.repo.update_case(
@@ -123,19 +158,47 @@ class CaseService:
         await self._emit(new, action, who, row.state, event or {}, reason, payload)
         return new
 
-    async def _emit(self, case: Row[Any], action: Action, who: Principal, from_state: str | None,
-                    event: dict[str, Any], reason: str | None, payload: dict[str, Any] | None) -> None:
+    async def _emit(
+        self,
+        case: Row[Any],
+        action: Action,
+        who: Principal,
+        from_state: str | None,
+        event: dict[str, Any],
+        reason: str | None,
+        payload: dict[str, Any] | None,
+    ) -> None:
         now = self.clock.now()
         event_id = None
         if action is not Action.NOTE:
             body = machine.TRANSITIONS[action].event(
-                case_id=case.id, case_no=case.case_no, state=case.state, version=case.version, at=now,
-                actor=actor_of(who), department_code=case.department_code, **event,
+                case_id=case.id,
+                case_no=case.case_no,
+                state=case.state,
+                version=case.version,
+                at=now,
+                actor=actor_of(who),
+                department_code=case.department_code,
+                **event,
             )
             event_id = (await self.outbox.add(self.session, body, subject=case.id)).id
         trail = {k: v for k, v in event.items() if k != "reason"}
-        await self.repo.add_audit([audit_row(case.id, case.version, now, who, action, from_state, case.state, reason,
-                                             _jsonable({**trail, **(payload or {})}), event_id)])
+        await self.repo.add_audit(
+            [
+                audit_row(
+                    case.id,
+                    case.version,
+                    now,
+                    who,
+                    action,
+                    from_state,
+                    case.state,
+                    reason,
+                    _jsonable({**trail, **(payload or {})}),
+                    event_id,
+                )
+            ]
+        )
 
     def _profile(self, row: Row[Any]) -> Profile:
         return self.wf.rules.profile(row.deadline_profile)[0]
@@ -146,8 +209,9 @@ class CaseService:
         now = self.clock.now()
         out = []
         if profile.acknowledge:
-            out.append(await self.book.open(row.id, "acknowledge", profile.acknowledge, now,
-                                            department_code=department_code))
+            out.append(
+                await self.book.open(row.id, "acknowledge", profile.acknowledge, now, department_code=department_code)
+            )
         if not await self.repo.active_deadlines(row.id, ["handle"]):
             out.append(await self.book.open(row.id, "handle", profile.handle, start, department_code=department_code))
         else:
@@ -171,30 +235,65 @@ class CaseService:
         if not self.wf.departments.knows(body.department_code):
             warnings.append(f"department {body.department_code} is not in the department directory")
         received = min(body.report.received_at, now)
-        row = await self.repo.insert_case({
-            "id": str(uuid.uuid4()),
-            "case_no": await self.repo.next_case_no(self.wf.settings.case_no_prefix, now.astimezone(SHANGHAI).date()),
-            "report_id": body.report_id, "state": State.FILED.value, "version": 1,
-            "channel": body.report.channel.value, "category_scheme": body.category.scheme,
-            "category_code": body.category.code, "category_name": body.category.name,
-            "category_kind": body.category_kind, "priority": body.priority, "deadline_profile": body.deadline_profile,
-            "district_code": body.grid.district_code, "street_code": body.grid.street_code,
-            "community_code": body.grid.community_code, "cell_code": body.grid.cell_code,
-            "lon": body.location.lon if body.location else None, "lat": body.location.lat if body.location else None,
-            "address": body.report.address, "description": body.report.text[:4000],
-            "received_at": received, "filed_at": now, "updated_at": now, "warnings": warnings,
-        })
-        await self.repo.add_report(row.id, body.report_id, body.report.channel.value, True, now,
-                                   body.report.external_id)
+        row = await self.repo.insert_case(
+            {
+                "id": str(uuid.uuid4()),
+                "case_no": await self.repo.next_case_no(
+                    self.wf.settings.case_no_prefix, now.astimezone(SHANGHAI).date()
+                ),
+                "report_id": body.report_id,
+                "state": State.FILED.value,
+                "version": 1,
+                "channel": body.report.channel.value,
+                "category_scheme": body.category.scheme,
+                "category_code": body.category.code,
+                "category_name": body.category.name,
+                "category_kind": body.category_kind,
+                "priority": body.priority,
+                "deadline_profile": body.deadline_profile,
+                "district_code": body.grid.district_code,
+                "street_code": body.grid.street_code,
+                "community_code": body.grid.community_code,
+                "cell_code": body.grid.cell_code,
+                "lon": body.location.lon if body.location else None,
+                "lat": body.location.lat if body.location else None,
+                "address": body.report.address,
+                "description": body.report.text[:4000],
+                "received_at": received,
+                "filed_at": now,
+                "updated_at": now,
+                "warnings": warnings,
+            }
+        )
+        await self.repo.add_report(
+            row.id, body.report_id, body.report.channel.value, True, now, body.report.external_id
+        )
         filed_deadlines = []
         if profile.first_contact:
             filed_deadlines.append(await self.book.open(row.id, "first_contact", profile.first_contact, received))
-        await self._emit(row, Action.FILE, ROUTER, None, {
-            "report_id": body.report_id, "channel": body.report.channel, "category": body.category,
-            "category_kind": body.category_kind, "grid": body.grid, "priority": body.priority,
-            "deadline_profile": body.deadline_profile, "received_at": received, "deadlines": filed_deadlines,
-        }, None, {"rule": body.rule.model_dump(), "warnings": warnings,
-                  "decided_by": body.decided_by.model_dump() if body.decided_by else None})
+        await self._emit(
+            row,
+            Action.FILE,
+            ROUTER,
+            None,
+            {
+                "report_id": body.report_id,
+                "channel": body.report.channel,
+                "category": body.category,
+                "category_kind": body.category_kind,
+                "grid": body.grid,
+                "priority": body.priority,
+                "deadline_profile": body.deadline_profile,
+                "received_at": received,
+                "deadlines": filed_deadlines,
+            },
+            None,
+            {
+                "rule": body.rule.model_dump(),
+                "warnings": warnings,
+                "decided_by": body.decided_by.model_dump() if body.decided_by else None,
+            },
+        )
         row = await self._dispatch(row, ROUTER, body.department_code, start=received)
         if body.whistle and body.whistle_departments:
             row = await self._whistle(row, ROUTER, body.whistle_departments, "whistle requested by routing rule")
@@ -212,13 +311,20 @@ class CaseService:
         if row is None:
             await self.repo.park(body.primary_report_id, body.type, body.model_dump(mode="json"), self.clock.now())
             return
-        if not await self.repo.add_report(row.id, body.report_id, body.report.channel.value, False, self.clock.now(),
-                                          body.report.external_id):
+        if not await self.repo.add_report(
+            row.id, body.report_id, body.report.channel.value, False, self.clock.now(), body.report.external_id
+        ):
             return
         target = await self._check(row, Action.ATTACH_REPORT, ROUTER)
-        await self._record(row, Action.ATTACH_REPORT, ROUTER, target,
-                           event={"report_id": body.report_id, "channel": body.report.channel},
-                           reason=body.reason, payload={"distance_m": body.distance_m, "text": body.report.text})
+        await self._record(
+            row,
+            Action.ATTACH_REPORT,
+            ROUTER,
+            target,
+            event={"report_id": body.report_id, "channel": body.report.channel},
+            reason=body.reason,
+            payload={"distance_m": body.distance_m, "text": body.report.text},
+        )
         await self._replay_parked(body.report_id)
 
     async def report_updated(self, body: ReportUpdated) -> None:
@@ -228,8 +334,13 @@ class CaseService:
         if row is None:
             await self.repo.park(body.report_id, body.type, body.model_dump(mode="json"), self.clock.now())
             return
-        note = {"report_id": body.report_id, "kind": body.kind, "text": body.text,
-                "photos": [p.model_dump(mode="json") for p in body.photos], "count": body.count}
+        note = {
+            "report_id": body.report_id,
+            "kind": body.kind,
+            "text": body.text,
+            "photos": [p.model_dump(mode="json") for p in body.photos],
+            "count": body.count,
+        }
         if body.kind == "withdrawn":
             await self.repo.withdraw_report(body.report_id, self.clock.now())
             others = [r for r in await self.repo.reports_of([row.id]) if r.withdrawn_at is None]
@@ -250,14 +361,23 @@ class CaseService:
 
     # -- dispatchers ---------------------------------------------------------------------------------------
 
-    async def dispatch(self, ref: str, who: Principal, department_code: str, expected: int | None,
-                       reason: str = "") -> Row[Any]:
+    async def dispatch(
+        self, ref: str, who: Principal, department_code: str, expected: int | None, reason: str = ""
+    ) -> Row[Any]:
         self._known_department(department_code)
         row = await self.load(ref, who)
         return await self._dispatch(row, who, department_code, expected=expected, reason=reason)
 
-    async def _dispatch(self, row: Row[Any], who: Principal, department_code: str, *, start: datetime | None = None,
-                        expected: int | None = None, reason: str = "") -> Row[Any]:
+    async def _dispatch(
+        self,
+        row: Row[Any],
+        who: Principal,
+        department_code: str,
+        *,
+        start: datetime | None = None,
+        expected: int | None = None,
+        reason: str = "",
+    ) -> Row[Any]:
         redispatch = row.state in (State.DISPATCHED, State.ACKNOWLEDGED)
         action = Action.REDISPATCH if redispatch else Action.DISPATCH
         target = await self._check(row, action, who, expected)
@@ -268,9 +388,13 @@ class CaseService:
         deadlines = await self._open_handling(row, department_code, start or now)
         await self.repo.add_department(row.id, department_code, "assigned", now)
         return await self._record(
-            row, action, who, target, values={"department_code": department_code, "extension_days": None,
-                                              "extension_reason": None},
-            event={"redispatch": redispatch, "deadlines": deadlines}, reason=reason or None,
+            row,
+            action,
+            who,
+            target,
+            values={"department_code": department_code, "extension_days": None, "extension_reason": None},
+            event={"redispatch": redispatch, "deadlines": deadlines},
+            reason=reason or None,
             payload={"from_department": row.department_code},
         )
 
@@ -279,40 +403,60 @@ class CaseService:
         target = await self._check(row, Action.GRANT_EXTENSION, who, expected)
         granted = days or row.extension_days
         deadlines = await self.book.extend(row.id, "handle", granted)
-        return await self._record(row, Action.GRANT_EXTENSION, who, target,
-                                  values={"extension_days": None, "extension_reason": None},
-                                  event={"days": granted, "deadlines": deadlines},
-                                  payload={"requested_days": row.extension_days})
+        return await self._record(
+            row,
+            Action.GRANT_EXTENSION,
+            who,
+            target,
+            values={"extension_days": None, "extension_reason": None},
+            event={"days": granted, "deadlines": deadlines},
+            payload={"requested_days": row.extension_days},
+        )
 
     async def refuse_extension(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
         row = await self.load(ref, who)
         target = await self._check(row, Action.REFUSE_EXTENSION, who, expected)
-        return await self._record(row, Action.REFUSE_EXTENSION, who, target,
-                                  values={"extension_days": None, "extension_reason": None},
-                                  event={"reason": reason}, reason=reason,
-                                  payload={"requested_days": row.extension_days})
+        return await self._record(
+            row,
+            Action.REFUSE_EXTENSION,
+            who,
+            target,
+            values={"extension_days": None, "extension_reason": None},
+            event={"reason": reason},
+            reason=reason,
+            payload={"requested_days": row.extension_days},
+        )
 
     async def close(self, ref: str, who: Principal, expected: int | None) -> Row[Any]:
         row = await self.load(ref, who)
         target = await self._check(row, Action.CLOSE, who, expected)
         await self.book.cancel(row.id)
         reports = [r.report_id for r in await self.repo.reports_of([row.id])]
-        return await self._record(row, Action.CLOSE, who, target, values={"closed_at": self.clock.now()},
-                                  event={"report_ids": reports})
+        return await self._record(
+            row, Action.CLOSE, who, target, values={"closed_at": self.clock.now()}, event={"report_ids": reports}
+        )
 
     async def suspend(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
         row = await self.load(ref, who)
         target = await self._check(row, Action.SUSPEND, who, expected)
         await self.book.pause(row.id, self.clock.now())
-        return await self._record(row, Action.SUSPEND, who, target, values={"suspended_from": row.state},
-                                  event={"reason": reason}, reason=reason)
+        return await self._record(
+            row,
+            Action.SUSPEND,
+            who,
+            target,
+            values={"suspended_from": row.state},
+            event={"reason": reason},
+            reason=reason,
+        )
 
     async def resume(self, ref: str, who: Principal, expected: int | None) -> Row[Any]:
         row = await self.load(ref, who)
         target = await self._check(row, Action.RESUME, who, expected)
         deadlines = await self.book.resume(row.id, self.clock.now())
-        return await self._record(row, Action.RESUME, who, target, values={"suspended_from": None},
-                                  event={"deadlines": deadlines})
+        return await self._record(
+            row, Action.RESUME, who, target, values={"suspended_from": None}, event={"deadlines": deadlines}
+        )
 
     async def withdraw(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
         row = await self.load(ref, who)
@@ -321,8 +465,9 @@ class CaseService:
     async def _withdraw(self, row: Row[Any], who: Principal, reason: str, expected: int | None = None) -> Row[Any]:
         target = await self._check(row, Action.WITHDRAW, who, expected)
         await self.book.cancel(row.id)
-        return await self._record(row, Action.WITHDRAW, who, target, values={"suspended_from": None},
-                                  event={"reason": reason}, reason=reason)
+        return await self._record(
+            row, Action.WITHDRAW, who, target, values={"suspended_from": None}, event={"reason": reason}, reason=reason
+        )
 
     # -- departments -------------------------------------------------------------------------------------
 
@@ -332,33 +477,53 @@ class CaseService:
         on_time = await self.book.meet(row.id, ["acknowledge"], self.clock.now())
         return await self._record(row, Action.ACKNOWLEDGE, who, target, payload={"on_time": all(on_time)})
 
-    async def handle(self, ref: str, who: Principal, result: str, photos: list[Photo],
-                     expected: int | None) -> Row[Any]:
+    async def handle(
+        self, ref: str, who: Principal, result: str, photos: list[Photo], expected: int | None
+    ) -> Row[Any]:
         row = await self.load(ref, who)
         target = await self._check(row, Action.HANDLE, who, expected)
         now = self.clock.now()
         on_time = await self.book.meet(row.id, ["handle"], now)
         verify = await self.book.open(row.id, "verify", self.wf.rules.verify_limit(self._profile(row)), now)
         photo_json = [p.model_dump(mode="json") for p in photos]
-        return await self._record(row, Action.HANDLE, who, target, values={"result": result, "photos": photo_json},
-                                  event={"result": result, "photos": photos, "deadlines": [verify]},
-                                  payload={"on_time": all(on_time)})
+        return await self._record(
+            row,
+            Action.HANDLE,
+            who,
+            target,
+            values={"result": result, "photos": photo_json},
+            event={"result": result, "photos": photos, "deadlines": [verify]},
+            payload={"on_time": all(on_time)},
+        )
 
     async def return_case(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
         row = await self.load(ref, who)
         target = await self._check(row, Action.RETURN, who, expected)
         await self.book.cancel(row.id, ["acknowledge"])
-        return await self._record(row, Action.RETURN, who, target,
-                                  values={"department_code": None, "extension_days": None, "extension_reason": None},
-                                  event={"reason": reason, "from_department": row.department_code}, reason=reason)
+        return await self._record(
+            row,
+            Action.RETURN,
+            who,
+            target,
+            values={"department_code": None, "extension_days": None, "extension_reason": None},
+            event={"reason": reason, "from_department": row.department_code},
+            reason=reason,
+        )
 
-    async def request_extension(self, ref: str, who: Principal, days: int, reason: str,
-                                expected: int | None) -> Row[Any]:
+    async def request_extension(
+        self, ref: str, who: Principal, days: int, reason: str, expected: int | None
+    ) -> Row[Any]:
         row = await self.load(ref, who)
         target = await self._check(row, Action.REQUEST_EXTENSION, who, expected)
-        return await self._record(row, Action.REQUEST_EXTENSION, who, target,
-                                  values={"extension_days": days, "extension_reason": reason},
-                                  event={"days": days, "reason": reason}, reason=reason)
+        return await self._record(
+            row,
+            Action.REQUEST_EXTENSION,
+            who,
+            target,
+            values={"extension_days": days, "extension_reason": reason},
+            event={"days": days, "reason": reason},
+            reason=reason,
+        )
 
     async def check_in(self, ref: str, who: Principal, department_code: str | None, expected: int | None) -> Row[Any]:
         row = await self.load(ref, who)
@@ -372,14 +537,23 @@ class CaseService:
         deadline = (await self.repo.active_deadlines(row.id, [kind]))[0]
         whistle_at = next(w.blown_at for w in await self.repo.whistles_of([row.id]) if w.id == deadline.whistle_id)
         on_time = (await self.book.meet(row.id, [kind], self.clock.now()))[0]
-        return await self._record(row, Action.CHECK_IN, who, target, event={
-            "checked_in_department": dept, "on_time": on_time, "whistle_at": whistle_at,
-        })
+        return await self._record(
+            row,
+            Action.CHECK_IN,
+            who,
+            target,
+            event={
+                "checked_in_department": dept,
+                "on_time": on_time,
+                "whistle_at": whistle_at,
+            },
+        )
 
     # -- inspectors and streets ----------------------------------------------------------------------------
 
-    async def verify(self, ref: str, who: Principal, passed: bool, note: str, photos: list[Photo],
-                     expected: int | None) -> Row[Any]:
+    async def verify(
+        self, ref: str, who: Principal, passed: bool, note: str, photos: list[Photo], expected: int | None
+    ) -> Row[Any]:
         row = await self.load(ref, who)
         action = Action.VERIFY_PASS if passed else Action.VERIFY_FAIL
         target = await self._check(row, action, who, expected)
@@ -388,18 +562,27 @@ class CaseService:
         rework: list[DeadlineSet] = []
         if not passed:
             rework = await self._open_handling(row, row.department_code, now)
-        return await self._record(row, action, who, target, reason=note or None, payload={"on_time": all(on_time)},
-                                  event={"passed": passed, "note": note, "photos": photos, "deadlines": rework})
+        return await self._record(
+            row,
+            action,
+            who,
+            target,
+            reason=note or None,
+            payload={"on_time": all(on_time)},
+            event={"passed": passed, "note": note, "photos": photos, "deadlines": rework},
+        )
 
-    async def whistle(self, ref: str, who: Principal, departments: list[str], reason: str,
-                      expected: int | None) -> Row[Any]:
+    async def whistle(
+        self, ref: str, who: Principal, departments: list[str], reason: str, expected: int | None
+    ) -> Row[Any]:
         for code in departments:
             self._known_department(code, field="departments")
         row = await self.load(ref, who)
         return await self._whistle(row, who, departments, reason, expected)
 
-    async def _whistle(self, row: Row[Any], who: Principal, departments: list[str], reason: str,
-                       expected: int | None = None) -> Row[Any]:
+    async def _whistle(
+        self, row: Row[Any], who: Principal, departments: list[str], reason: str, expected: int | None = None
+    ) -> Row[Any]:
         target = await self._check(row, Action.WHISTLE, who, expected)
         pending = await self.repo.pending_checkins(row.id)
         summoned = [d for d in dict.fromkeys(departments) if d not in pending]
@@ -409,13 +592,28 @@ class CaseService:
         whistle_id = await self.repo.add_whistle(row.id, row.street_code, now, who.subject, reason)
         due = None
         for dept in summoned:
-            deadline = await self.book.open(row.id, checkin_kind(dept), self.wf.rules.whistle_checkin, now,
-                                            department_code=dept, whistle_id=whistle_id)
+            deadline = await self.book.open(
+                row.id,
+                checkin_kind(dept),
+                self.wf.rules.whistle_checkin,
+                now,
+                department_code=dept,
+                whistle_id=whistle_id,
+            )
             due = deadline.due_at
             await self.repo.add_department(row.id, dept, "summoned", now)
-        return await self._record(row, Action.WHISTLE, who, target, event={
-            "street_code": row.street_code or "", "departments": summoned, "checkin_due_at": due,
-        }, reason=reason or None)
+        return await self._record(
+            row,
+            Action.WHISTLE,
+            who,
+            target,
+            event={
+                "street_code": row.street_code or "",
+                "departments": summoned,
+                "checkin_due_at": due,
+            },
+            reason=reason or None,
+        )
 
     # -- hotline -------------------------------------------------------------------------------------------
 
@@ -424,25 +622,53 @@ class CaseService:
         target = await self._check(row, Action.FIRST_CONTACT, who, expected)
         now = self.clock.now()
         on_time = await self.book.meet(row.id, ["first_contact"], now)
-        return await self._record(row, Action.FIRST_CONTACT, who, target, values={"first_contact_at": now},
-                                  event={"on_time": all(on_time)}, reason=note or None)
+        return await self._record(
+            row,
+            Action.FIRST_CONTACT,
+            who,
+            target,
+            values={"first_contact_at": now},
+            event={"on_time": all(on_time)},
+            reason=note or None,
+        )
 
-    async def callback(self, ref: str, who: Principal, satisfaction: str, channel: str, comment: str, reopen: bool,
-                       expected: int | None) -> Row[Any]:
+    async def callback(
+        self,
+        ref: str,
+        who: Principal,
+        satisfaction: str,
+        channel: str,
+        comment: str,
+        reopen: bool,
+        expected: int | None,
+    ) -> Row[Any]:
         if reopen and satisfaction != "unsatisfied":
             raise Invalid("only an unsatisfied citizen's callback can reopen the case", field="reopen")
         row = await self.load(ref, who)
         target = await self._check(row, Action.CALLBACK, who, expected)
-        row = await self._record(row, Action.CALLBACK, who, target, values={"last_satisfaction": satisfaction},
-                                 event={"satisfaction": satisfaction, "channel": channel, "comment": comment},
-                                 reason=comment or None)
+        row = await self._record(
+            row,
+            Action.CALLBACK,
+            who,
+            target,
+            values={"last_satisfaction": satisfaction},
+            event={"satisfaction": satisfaction, "channel": channel, "comment": comment},
+            reason=comment or None,
+        )
         if not reopen:
             return row
         target = await self._check(row, Action.REOPEN, who)
         deadlines = await self._open_handling(row, row.department_code, self.clock.now())
         reason = comment or "the citizen is unsatisfied"
-        return await self._record(row, Action.REOPEN, who, target, values={"closed_at": None},
-                                  event={"reason": reason, "deadlines": deadlines}, reason=reason)
+        return await self._record(
+            row,
+            Action.REOPEN,
+            who,
+            target,
+            values={"closed_at": None},
+            event={"reason": reason, "deadlines": deadlines},
+            reason=reason,
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -456,4 +682,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-

@@ -43,8 +43,12 @@ from workflow.service import WORKFLOW, Workflow, actor_of, audit_row
 
 log = get_logger(__name__)
 SYSTEM_ACTOR = actor_of(WORKFLOW)
-FIRE_ACTIONS = {"warn": Action.WARN, "due": Action.REMIND, "checkin": Action.CHECKIN_MISSED,
-                "escalate": Action.ESCALATE}
+FIRE_ACTIONS = {
+    "warn": Action.WARN,
+    "due": Action.REMIND,
+    "checkin": Action.CHECKIN_MISSED,
+    "escalate": Action.ESCALATE,
+}
 """A timer row's step (`escalate:<level>` for supervision) → the machine action it asks for."""
 DEPARTMENT_CLOCKS = ("acknowledge", "handle")
 """Deadlines whose supervision climbs the department's chain; first contact and verification have none."""
@@ -58,8 +62,15 @@ class Sweep:
 
 
 class TimerPoller:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, clock: Clock,
-                 departments: DepartmentDirectory, *, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        clock: Clock,
+        departments: DepartmentDirectory,
+        *,
+        batch_size: int = 500,
+    ) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.clock = clock
@@ -86,14 +97,26 @@ class TimerPoller:
                 action, body = fired
                 envelope = self.outbox.envelope(body, row.case_id)
                 events.append((topic_of(body), envelope))
-                audit.append(audit_row(
-                    row.case_id, row.version, now, WORKFLOW, action, row.state, row.state,
-                    f"{row.kind} {row.fire_kind}",
-                    {"timer_id": row.id, "deadline_id": row.deadline_id, "timer_due_at": row.due_at.isoformat(),
-                     "deadline_due_at": row.deadline_due.isoformat(),
-                     "escalated_to": getattr(body, "escalated_to", None)},
-                    envelope.id,
-                ))
+                audit.append(
+                    audit_row(
+                        row.case_id,
+                        row.version,
+                        now,
+                        WORKFLOW,
+                        action,
+                        row.state,
+                        row.state,
+                        f"{row.kind} {row.fire_kind}",
+                        {
+                            "timer_id": row.id,
+                            "deadline_id": row.deadline_id,
+                            "timer_due_at": row.due_at.isoformat(),
+                            "deadline_due_at": row.deadline_due.isoformat(),
+                            "escalated_to": getattr(body, "escalated_to", None),
+                        },
+                        envelope.id,
+                    )
+                )
                 result.due_times.append(row.due_at)
             await self.outbox.add_envelopes(session, events)
             await repo.add_audit(audit)
@@ -127,17 +150,29 @@ class TimerPoller:
         except (Conflict, Forbidden):
             return None
         event = machine.TRANSITIONS[action].event
-        common = {"case_id": row.case_id, "case_no": row.case_no, "state": row.state, "version": row.version,
-                  "at": now, "actor": SYSTEM_ACTOR, "department_code": row.case_department}
+        common = {
+            "case_id": row.case_id,
+            "case_no": row.case_no,
+            "state": row.state,
+            "version": row.version,
+            "at": now,
+            "actor": SYSTEM_ACTOR,
+            "department_code": row.case_department,
+        }
         if event is ev.CheckInMissed:
-            return action, ev.CheckInMissed(**common, missed_department=row.department_code or "",
-                                            due_at=row.deadline_due)
+            return action, ev.CheckInMissed(
+                **common, missed_department=row.department_code or "", due_at=row.deadline_due
+            )
         if event is ev.CaseEscalated:
             level = int(step.split(":", 1)[1])
-            target = (self.departments.escalation_target(row.department_code, level)
-                      if row.kind in DEPARTMENT_CLOCKS else None)
-            return action, ev.CaseEscalated(**common, kind=row.kind, level=level, due_at=row.deadline_due,
-                                            escalated_to=target)
+            target = (
+                self.departments.escalation_target(row.department_code, level)
+                if row.kind in DEPARTMENT_CLOCKS
+                else None
+            )
+            return action, ev.CaseEscalated(
+                **common, kind=row.kind, level=level, due_at=row.deadline_due, escalated_to=target
+            )
         if event is ev.DeadlineWarned or event is ev.DeadlineBreached:
             return action, event(**common, kind=row.kind, due_at=row.deadline_due)
         raise AssertionError(f"no timer event for {event.__name__}")
@@ -166,8 +201,9 @@ def poller_of(runtime: ServiceRuntime) -> TimerPoller:
     return poller
 
 
-async def run_poller(poller: TimerPoller, interval_s: float, metrics_interval_s: float,
-                     stop: asyncio.Event | None = None) -> None:
+async def run_poller(
+    poller: TimerPoller, interval_s: float, metrics_interval_s: float, stop: asyncio.Event | None = None
+) -> None:
     """Sweep while work is due, sleep `interval_s` when idle; survive database outages."""
     next_metrics = 0.0
     while stop is None or not stop.is_set():
@@ -193,4 +229,3 @@ async def timer_worker(runtime: ServiceRuntime) -> None:
 async def timers_idle(runtime: ServiceRuntime) -> bool:
     """No timer is due by the runtime's clock (the harness waits for this before calling the platform quiet)."""
     return not await poller_of(runtime).any_due()
-

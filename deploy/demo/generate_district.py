@@ -74,11 +74,40 @@ COMMUNITY_FIRST = "青翠松柏竹梅桃杏梨枫樱榆芙荷莲菊兰芝云霞�
 COMMUNITY_SECOND = "园苑里坊院庭居楼阁轩湾岸畔坡岭峰泉溪池林村庄营桥门台亭苗圃"
 PLACE_FIRST = "东西南北中前后大小新老方圆双三五百千万花草木水天星宝鸿鹏瑞福寿喜乐和美春秋"
 PLACE_SECOND = "海河湖江溪泉井山岭峰林园苑坊街门桥楼阁堂亭台院宫寺庙塔城关市场村屯沟湾塘坝"
-REAL_STREET_NAMES = ("安定门", "北新桥", "朝阳门", "崇文门", "东花市", "东华门", "东四", "东直门", "和平里",
-                     "建国门", "交道口", "景山", "龙潭", "体育馆", "天坛", "永定门", "前门")
+REAL_STREET_NAMES = (
+    "安定门",
+    "北新桥",
+    "朝阳门",
+    "崇文门",
+    "东花市",
+    "东华门",
+    "东四",
+    "东直门",
+    "和平里",
+    "建国门",
+    "交道口",
+    "景山",
+    "龙潭",
+    "体育馆",
+    "天坛",
+    "永定门",
+    "前门",
+)
 """Bases never used, so that the demo cannot be mistaken for the real district."""
-ROAD_SUFFIXES = ("胡同",) * 6 + ("路", "大街", "街", "南路", "北路", "东路", "西路", "巷",
-                                 "东街", "西街", "南街", "北街")
+ROAD_SUFFIXES = ("胡同",) * 6 + (
+    "路",
+    "大街",
+    "街",
+    "南路",
+    "北路",
+    "东路",
+    "西路",
+    "巷",
+    "东街",
+    "西街",
+    "南街",
+    "北街",
+)
 LANDMARKS: tuple[tuple[str, float, tuple[str, ...], Callable[[str], list[str]]], ...] = (
     # category, weight, name suffixes, aliases of a name's base
     ("residential", 0.22, ("小区", "家园", "公寓"), lambda b: []),
@@ -136,8 +165,9 @@ def district_outline(rng: random.Random, target_m2: float) -> Polygon:
     return shapely.affinity.scale(blob, k, k, origin=(0, 0))  # type: ignore[no-any-return]
 
 
-def random_points(region: BaseGeometry, n: int, rng: random.Random,
-                  weight: Callable[[float, float], float] = lambda x, y: 1.0) -> list[Point]:
+def random_points(
+    region: BaseGeometry, n: int, rng: random.Random, weight: Callable[[float, float], float] = lambda x, y: 1.0
+) -> list[Point]:
     minx, miny, maxx, maxy = region.bounds
     prepared = shapely.prepared.prep(region)
     out: list[Point] = []
@@ -188,6 +218,7 @@ def shared_length(a: BaseGeometry, b: BaseGeometry) -> float:
 
 def reading_order(geometries: Sequence[BaseGeometry], band_m: float) -> list[int]:
     """Indices north to south in bands of `band_m`, west to east within a band: how codes are numbered."""
+
     def key(i: int) -> tuple[float, float]:
         c = geometries[i].representative_point()
         return -math.floor(c.y / band_m), c.x
@@ -273,14 +304,19 @@ def feature_collection(units: Iterable[Unit], proj: LocalProjection) -> dict[str
     features = []
     units = list(units)
     for u, geometry in zip(units, to_wgs(np.array([u.geometry for u in units]), proj), strict=True):
-        props = {"code": u.code, **({"name": u.name} if u.name else {}), **u.props,
-                 "area_m2": round(area_m2(geometry), 1)}
+        props = {
+            "code": u.code,
+            **({"name": u.name} if u.name else {}),
+            **u.props,
+            "area_m2": round(area_m2(geometry), 1),
+        }
         features.append({"type": "Feature", "properties": props, "geometry": rounded(mapping(geometry))})
     return {"type": "FeatureCollection", "features": features}
 
 
 def dump_json(path: Path, data: dict[str, Any], list_key: str | None = None) -> None:
     """Compact JSON; one list item per line so that a regeneration diffs readably."""
+
     def compact(o: Any) -> str:
         return json.dumps(o, ensure_ascii=False, separators=(",", ":"))
 
@@ -296,8 +332,9 @@ def dump_json(path: Path, data: dict[str, Any], list_key: str | None = None) -> 
 def dump_yaml(path: Path, header: str, data: dict[str, Any]) -> None:
     # safe_dump is the pure-Python emitter: the same bytes with or without libyaml.
     body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
-    path.write_text("".join(f"# {line}".rstrip() + "\n" for line in header.strip().splitlines()) + body,
-                    encoding="utf-8")
+    path.write_text(
+        "".join(f"# {line}".rstrip() + "\n" for line in header.strip().splitlines()) + body, encoding="utf-8"
+    )
 
 
 # ------------------------------------------------------------------------------------------------- the district
@@ -318,8 +355,14 @@ def generate(out: Path, p: Params = Params()) -> dict[str, Any]:
     streets = []
     for n, i in enumerate(reading_order(street_shapes, 1500), start=1):
         code = f"{DISTRICT_CODE}{n:03d}"
-        streets.append(Unit(code, f"{names.base(STREET_FIRST, STREET_SECOND)}街道", street_shapes[i],
-                            {"street_code": code, "district_code": DISTRICT_CODE}))
+        streets.append(
+            Unit(
+                code,
+                f"{names.base(STREET_FIRST, STREET_SECOND)}街道",
+                street_shapes[i],
+                {"street_code": code, "district_code": DISTRICT_CODE},
+            )
+        )
 
     weights = [s.geometry.area * density(*s.geometry.centroid.coords[0]) for s in streets]
     communities = []
@@ -327,17 +370,31 @@ def generate(out: Path, p: Params = Params()) -> dict[str, Any]:
         shapes = voronoi_partition(street.geometry, random_points(street.geometry, count, rng), lloyd=2)
         for n, i in enumerate(reading_order(shapes, 300), start=1):
             code = f"{street.code}{n:03d}"
-            communities.append(Unit(code, f"{names.base(COMMUNITY_FIRST, COMMUNITY_SECOND)}社区", shapes[i],
-                                    {"community_code": code, "street_code": street.code,
-                                     "district_code": DISTRICT_CODE}))
+            communities.append(
+                Unit(
+                    code,
+                    f"{names.base(COMMUNITY_FIRST, COMMUNITY_SECOND)}社区",
+                    shapes[i],
+                    {"community_code": code, "street_code": street.code, "district_code": DISTRICT_CODE},
+                )
+            )
 
     cells = []
     for community in communities:
         pieces = grid_cells(community.geometry, p)
         for n, i in enumerate(reading_order(pieces, p.cell_m), start=1):
-            cells.append(Unit(f"{community.code}{n:03d}", None, pieces[i],
-                              {"community_code": community.code, "street_code": community.props["street_code"],
-                               "district_code": DISTRICT_CODE}))
+            cells.append(
+                Unit(
+                    f"{community.code}{n:03d}",
+                    None,
+                    pieces[i],
+                    {
+                        "community_code": community.code,
+                        "street_code": community.props["street_code"],
+                        "district_code": DISTRICT_CODE,
+                    },
+                )
+            )
 
     out.mkdir(parents=True, exist_ok=True)
     collections = {
@@ -351,8 +408,13 @@ def generate(out: Path, p: Params = Params()) -> dict[str, Any]:
 
     outline_wgs = to_wgs(outline, proj)
     district = {
-        "code": DISTRICT_CODE, "name": "演示区", "name_en": "Demo District", "synthetic": True, "crs": "WGS84",
-        "seed": p.seed, "area_m2": round(area_m2(outline_wgs), 1),
+        "code": DISTRICT_CODE,
+        "name": "演示区",
+        "name_en": "Demo District",
+        "synthetic": True,
+        "crs": "WGS84",
+        "seed": p.seed,
+        "area_m2": round(area_m2(outline_wgs), 1),
         "center": rounded(list(proj.inverse(outline.centroid).coords[0])),
         "bbox": rounded(list(outline_wgs.bounds)),
         "counts": {"streets": len(streets), "communities": len(communities), "cells": len(cells)},
@@ -378,8 +440,13 @@ def locate_record(lon: float, lat: float, index: AreaIndex) -> dict[str, Any]:
     cell = index.locate(lon, lat)
     if cell is None:
         raise RuntimeError(f"generated point {lon},{lat} lies in no cell")
-    return {"lon": lon, "lat": lat, "cell_code": cell.key, "community_code": cell.properties["community_code"],
-            "street_code": cell.properties["street_code"]}
+    return {
+        "lon": lon,
+        "lat": lat,
+        "cell_code": cell.key,
+        "community_code": cell.properties["community_code"],
+        "street_code": cell.properties["street_code"],
+    }
 
 
 def wgs_point(point: Point, proj: LocalProjection) -> tuple[float, float]:
@@ -387,8 +454,16 @@ def wgs_point(point: Point, proj: LocalProjection) -> tuple[float, float]:
     return round(x, 6), round(y, 6)
 
 
-def gazetteer(rng: random.Random, names: NamePool, proj: LocalProjection, streets: list[Unit],
-              communities: list[Unit], cells: list[Unit], index: AreaIndex, p: Params) -> list[dict[str, Any]]:
+def gazetteer(
+    rng: random.Random,
+    names: NamePool,
+    proj: LocalProjection,
+    streets: list[Unit],
+    communities: list[Unit],
+    cells: list[Unit],
+    index: AreaIndex,
+    p: Params,
+) -> list[dict[str, Any]]:
     places: list[dict[str, Any]] = []
 
     def add(name: str, kind: str, point: Point, aliases: list[str], category: str | None = None) -> None:
@@ -478,16 +553,30 @@ def department_list(streets: list[Unit]) -> list[dict[str, Any]]:
     departments: list[dict[str, Any]] = [
         {"code": code, "name": name, "kind": kind, "parent": parent} for code, name, kind, parent in LINE_DEPARTMENTS
     ]
-    departments += [{"code": street_office_code(s.code), "name": f"{s.name}办事处", "kind": "street_office",
-                     "parent": "CMD", "street_code": s.code} for s in streets]
+    departments += [
+        {
+            "code": street_office_code(s.code),
+            "name": f"{s.name}办事处",
+            "kind": "street_office",
+            "parent": "CMD",
+            "street_code": s.code,
+        }
+        for s in streets
+    ]
     return departments
 
 
 CAMERAS_HEADER = """
 Video cameras of the demo district (synthetic), each with the video-AI algorithms it runs. WGS-84.
 """
-ALGORITHMS = ("street_vending", "exposed_garbage", "piled_materials", "illegal_parking", "road_occupation",
-              "overflowing_bin")
+ALGORITHMS = (
+    "street_vending",
+    "exposed_garbage",
+    "piled_materials",
+    "illegal_parking",
+    "road_occupation",
+    "overflowing_bin",
+)
 
 
 def cameras(rng: random.Random, roads: list[dict[str, Any]], index: AreaIndex, p: Params) -> list[dict[str, Any]]:
@@ -495,9 +584,17 @@ def cameras(rng: random.Random, roads: list[dict[str, Any]], index: AreaIndex, p
     for n, road in enumerate(rng.sample(roads, min(p.cameras, len(roads))), start=1):
         algorithms = sorted(rng.sample(ALGORITHMS, rng.randint(2, 4)), key=ALGORITHMS.index)
         record = locate_record(road["lon"], road["lat"], index)
-        out.append({"camera_id": f"CAM-{n:04d}", "name": f"{road['name']}{rng.randint(1, 120)}号监控点",
-                    "lon": record["lon"], "lat": record["lat"], "cell_code": record["cell_code"],
-                    "street_code": record["street_code"], "algorithms": algorithms})
+        out.append(
+            {
+                "camera_id": f"CAM-{n:04d}",
+                "name": f"{road['name']}{rng.randint(1, 120)}号监控点",
+                "lon": record["lon"],
+                "lat": record["lat"],
+                "cell_code": record["cell_code"],
+                "street_code": record["street_code"],
+                "algorithms": algorithms,
+            }
+        )
     return out
 
 
@@ -505,21 +602,34 @@ DEVICES_HEADER = """
 IoT sensors of the demo district (synthetic). `owner` is the department code that handles the device's alarms
 (manhole covers belong to whoever owns the pipe beneath). WGS-84.
 """
-DEVICE_KINDS = (("smoke", "SMK", 0.3, ("YJ",)), ("gas", "GAS", 0.2, ("RQ",)),
-                ("water_level", "WL", 0.2, ("PS",)), ("manhole_tilt", "MH", 0.3, ("SZ", "PS", "ZLS", "RQ", "GD")))
+DEVICE_KINDS = (
+    ("smoke", "SMK", 0.3, ("YJ",)),
+    ("gas", "GAS", 0.2, ("RQ",)),
+    ("water_level", "WL", 0.2, ("PS",)),
+    ("manhole_tilt", "MH", 0.3, ("SZ", "PS", "ZLS", "RQ", "GD")),
+)
 
 
-def devices(rng: random.Random, cells: list[Unit], proj: LocalProjection, index: AreaIndex,
-            p: Params) -> list[dict[str, Any]]:
+def devices(
+    rng: random.Random, cells: list[Unit], proj: LocalProjection, index: AreaIndex, p: Params
+) -> list[dict[str, Any]]:
     out = []
     counts = allocate(p.devices, [k[2] for k in DEVICE_KINDS], 0)
     for (kind, prefix, _, owners), count in zip(DEVICE_KINDS, counts, strict=True):
         for n in range(1, count + 1):
             cell = rng.choice(cells)
             record = locate_record(*wgs_point(point_inside(cell.geometry, rng, 3), proj), index)
-            out.append({"device_id": f"{prefix}-{n:04d}", "kind": kind, "lon": record["lon"], "lat": record["lat"],
-                        "cell_code": record["cell_code"], "street_code": record["street_code"],
-                        "owner": rng.choice(owners)})
+            out.append(
+                {
+                    "device_id": f"{prefix}-{n:04d}",
+                    "kind": kind,
+                    "lon": record["lon"],
+                    "lat": record["lat"],
+                    "cell_code": record["cell_code"],
+                    "street_code": record["street_code"],
+                    "owner": rng.choice(owners),
+                }
+            )
     return out
 
 
@@ -543,8 +653,16 @@ def users(departments: list[dict[str, Any]], streets: list[Unit]) -> list[dict[s
         *[(f"dept-{d['code']}", "department", d["code"], str(d["name"])) for d in departments],
         *[(f"street-{s.code}", "street", s.code, f"{s.name}值班员") for s in streets],
     ]
-    return [{"username": u, "password_hash": hash_password(DEMO_PASSWORD, demo_salt(u)), "role": role,
-             "unit": unit, "name": name} for u, role, unit, name in people]
+    return [
+        {
+            "username": u,
+            "password_hash": hash_password(DEMO_PASSWORD, demo_salt(u)),
+            "role": role,
+            "unit": unit,
+            "name": name,
+        }
+        for u, role, unit, name in people
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -553,8 +671,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     district = generate(args.out)
-    print(f"{district['counts']} area {district['area_m2'] / 1e6:.2f} km² in {time.perf_counter() - started:.1f} s "
-          f"→ {args.out}")
+    print(
+        f"{district['counts']} area {district['area_m2'] / 1e6:.2f} km² in {time.perf_counter() - started:.1f} s "
+        f"→ {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -64,8 +64,9 @@ def form_to_request(items: Iterable[tuple[str, str]]) -> Open311Request:
     return request
 
 
-def check_service_area(request: Open311Request, bbox: tuple[float, float, float, float] | None,
-                       margin_m: float) -> None:
+def check_service_area(
+    request: Open311Request, bbox: tuple[float, float, float, float] | None, margin_m: float
+) -> None:
     """Refuse a point far outside the district box (a swapped lat/long, another city), naming the axis."""
     if bbox is None or request.lat is None or request.long is None:
         return
@@ -120,8 +121,9 @@ def request_to_report(
         report_id=report_id,
         channel=Channel.OPEN311,
         external_id=None,
-        reporter=Reporter(kind="citizen", id=request.account_id, name=mask_name(name),
-                          phone_masked=mask_phone(request.phone)),
+        reporter=Reporter(
+            kind="citizen", id=request.account_id, name=mask_name(name), phone_masked=mask_phone(request.phone)
+        ),
         text=request.description,
         category_hint=service.category
         or CategoryRef(scheme="open311", code=service.service_code, name=service.service_name),
@@ -261,8 +263,15 @@ def discovery_document(url: str, changeset: str, contact: str) -> dict[str, Any]
         "changeset": changeset,
         "contact": contact,
         "key_service": "API keys are issued by the platform operator (CITYLOOP_API_KEYS)",
-        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": url, "changeset": changeset,
-                       "type": "production", "formats": ["text/xml", "application/json"]}],
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": url,
+                "changeset": changeset,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
     }
 
 
@@ -276,8 +285,7 @@ def decode_form(body: bytes, *, max_fields: int = 200) -> list[tuple[str, str]]:
     except UnicodeDecodeError as exc:
         raise Invalid(f"the form is not UTF-8 (byte {exc.start})", field="body") from exc
     try:
-        return parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields, encoding="utf-8",
-                         errors="strict")
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields, encoding="utf-8", errors="strict")
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(f"unreadable form: {exc}", field="body") from exc
 

@@ -44,8 +44,14 @@ class Open311Route(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
-                errors = [{"code": 422, "description": str(e.get("msg", "invalid")),
-                           "field": str(e["loc"][-1]) if e.get("loc") else None} for e in exc.errors()]
+                errors = [
+                    {
+                        "code": 422,
+                        "description": str(e.get("msg", "invalid")),
+                        "field": str(e["loc"][-1]) if e.get("loc") else None,
+                    }
+                    for e in exc.errors()
+                ]
                 return _render(fmt, "errors", errors, 422)
             except DomainError as exc:
                 return _render(fmt, "errors", open311.error_document(exc.status, exc.detail, exc.field), exc.status)
@@ -82,8 +88,11 @@ POST_BODY = {
                     "phone": {"type": "string"},
                     "description": {"type": "string"},
                     "media_url": {"type": "string"},
-                    **({"media": {"type": "string", "format": "binary", "description": "JPEG or PNG photo"}}
-                       if media == "multipart/form-data" else {}),
+                    **(
+                        {"media": {"type": "string", "format": "binary", "description": "JPEG or PNG photo"}}
+                        if media == "multipart/form-data"
+                        else {}
+                    ),
                 },
                 "additionalProperties": {"type": "string", "description": "attribute[CODE] values"},
             }
@@ -126,8 +135,11 @@ async def _guarded(fmt: Format, work: Callable[[], Awaitable[Response]]) -> Resp
 def _status_of(row: AnyRow, primary: AnyRow | None = None) -> tuple[str, str | None]:
     if row.stage == "merged":  # 并案: the request follows the case of the request it joined
         into = (primary.case_no if primary is not None and primary.case_no else None) or row.case_no
-        note = f"merged into {into} (same problem as {row.primary_report_id})" if into else \
-            f"merged into {row.primary_report_id}"
+        note = (
+            f"merged into {into} (same problem as {row.primary_report_id})"
+            if into
+            else f"merged into {row.primary_report_id}"
+        )
         state = row.case_state or (primary.case_state if primary is not None else None)
         return ("closed" if state in CLOSED_CASE_STATES else "open"), note + (f": {state}" if state else "")
     if row.case_state:
@@ -240,8 +252,9 @@ def _add_format_routes(fmt: Format) -> None:
             client = _client(runtime, dict(items).get("api_key"))
             parsed = open311.form_to_request(items)
             intake = intake_of(runtime)
-            open311.check_service_area(parsed, _service_area(intake.config.service_area_file),
-                                       intake.config.service_area_margin_m)
+            open311.check_service_area(
+                parsed, _service_area(intake.config.service_area_file), intake.config.service_area_margin_m
+            )
             async with runtime.transaction() as session:
                 report_id = await intake.open311_request(session, parsed, client, photos)
             ANSWERS.labels("open311", "accepted").inc()

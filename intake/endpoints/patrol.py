@@ -44,7 +44,10 @@ async def patrol_report(
 ) -> Answer:
     intake = intake_of(runtime)
     stored = await store_photos(
-        intake.photos, photos or [], max_count=intake.config.max_photos, max_bytes=runtime.settings.max_photo_bytes,
+        intake.photos,
+        photos or [],
+        max_count=intake.config.max_photos,
+        max_bytes=runtime.settings.max_photo_bytes,
         max_pixels=runtime.settings.max_photo_pixels,
     )
     return await answer(
@@ -72,8 +75,11 @@ class MyReports(BaseModel):
     next_offset: int | None
 
 
-@router.get("/v1/patrol/my-reports", response_model=MyReports,
-            summary="The inspector's own reports, newest first: case number, state and the handling result")
+@router.get(
+    "/v1/patrol/my-reports",
+    response_model=MyReports,
+    summary="The inspector's own reports, newest first: case number, state and the handling result",
+)
 async def my_reports(
     inspector: Annotated[Principal, Depends(require(Role.INSPECTOR))],
     runtime: IntakeRuntime,
@@ -82,23 +88,35 @@ async def my_reports(
 ) -> MyReports:
     async with runtime.sessions() as session:
         rows = await repo.patrol_reports_of(session, inspector.subject, limit + 1, offset)
-    items = [MyReport(
-        report_id=r.report_id, received_at=r.received_at, text=r.body.get("text", ""),
-        address=(r.body.get("place") or {}).get("address"), stage=r.stage or "received",
-        department_code=r.department_code, case_no=r.case_no, case_state=r.case_state, result=r.case_result,
-        result_at=r.case_result_at) for r in rows[:limit]]
+    items = [
+        MyReport(
+            report_id=r.report_id,
+            received_at=r.received_at,
+            text=r.body.get("text", ""),
+            address=(r.body.get("place") or {}).get("address"),
+            stage=r.stage or "received",
+            department_code=r.department_code,
+            case_no=r.case_no,
+            case_state=r.case_state,
+            result=r.case_result,
+            result_at=r.case_result_at,
+        )
+        for r in rows[:limit]
+    ]
     return MyReports(items=items, limit=limit, offset=offset, next_offset=offset + limit if len(rows) > limit else None)
 
 
-async def store_photos(store: PhotoStore, uploads: list[UploadFile], *, max_count: int, max_bytes: int,
-                       max_pixels: int) -> list[Photo]:
+async def store_photos(
+    store: PhotoStore, uploads: list[UploadFile], *, max_count: int, max_bytes: int, max_pixels: int
+) -> list[Photo]:
     """Check every photo before storing any; storage is content-addressed, so a retry stores nothing new."""
     if len(uploads) > max_count:
         raise Invalid(f"at most {max_count} photos per report", field="photos")
     checked = []
     for i, upload in enumerate(uploads):
         data = await upload.read(max_bytes + 1)
-        kind = await run_in_threadpool(check_photo, data, field=f"photos[{i}]", max_bytes=max_bytes,
-                                       max_pixels=max_pixels)
+        kind = await run_in_threadpool(
+            check_photo, data, field=f"photos[{i}]", max_bytes=max_bytes, max_pixels=max_pixels
+        )
         checked.append((data, kind))
     return [await store.put(data, content_type, ext) for data, (content_type, ext) in checked]

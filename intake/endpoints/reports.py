@@ -40,8 +40,13 @@ async def probe_guard(request: Request, who: Principal) -> AsyncIterator[None]:
                 await limiter.hit("miss", who.subject)
             except TooManyRequests:
                 REPORT_PROBES.labels(who.role.value).inc()
-                log.warning("report_probing_suspected", by=who.subject, role=who.role.value, unit=who.unit,
-                            path=request.url.path)
+                log.warning(
+                    "report_probing_suspected",
+                    by=who.subject,
+                    role=who.role.value,
+                    unit=who.unit,
+                    path=request.url.path,
+                )
                 raise
         raise
 
@@ -49,12 +54,16 @@ async def probe_guard(request: Request, who: Principal) -> AsyncIterator[None]:
 @router.get(
     "/v1/reports/{report_id}",
     response_model=ReportView,
-    responses={401: {"description": "not authenticated"},
-               404: {"description": "no such report, or not in the caller's scope"}},
+    responses={
+        401: {"description": "not authenticated"},
+        404: {"description": "no such report, or not in the caller's scope"},
+    },
     summary="Where a report stands: received, routed, merged into another, queued for a dispatcher; its case",
 )
 async def report_status(
-    report_id: ReportId, request: Request, runtime: IntakeRuntime,
+    report_id: ReportId,
+    request: Request,
+    runtime: IntakeRuntime,
     who: Annotated[Principal, Depends(require(*STAFF))],
 ) -> ReportView:
     async with probe_guard(request, who), runtime.transaction() as session:
@@ -86,8 +95,10 @@ async def report_contact(
 @router.get(
     "/v1/media/{name}",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}},
-               404: {"description": "no such photo, or none of its reports is in the caller's scope"}},
+    responses={
+        200: {"content": {"image/jpeg": {}, "image/png": {}}},
+        404: {"description": "no such photo, or none of its reports is in the caller's scope"},
+    },
     summary="A stored photo, by the name its report carries (in scope where one of its reports is)",
 )
 async def media(
@@ -109,9 +120,13 @@ async def media(
     "/v1/media",
     status_code=201,
     response_model=list[Photo],
-    responses={401: {"description": "not authenticated"}, 403: {"description": "not a person working cases"},
-               413: {"description": "a photo is too large"}, 415: {"description": "not a JPEG or PNG"},
-               422: {"description": "no photos, or too many"}},
+    responses={
+        401: {"description": "not authenticated"},
+        403: {"description": "not a person working cases"},
+        413: {"description": "a photo is too large"},
+        415: {"description": "not a JPEG or PNG"},
+        422: {"description": "no photos, or too many"},
+    },
     summary="Store photos (e.g. a department's result or an inspector's on-site photo); send the answers as `photos`",
 )
 async def upload_media(
@@ -126,7 +141,10 @@ async def upload_media(
     """
     intake = intake_of(runtime)
     stored = await store_photos(
-        intake.photos, photos, max_count=intake.config.max_photos, max_bytes=runtime.settings.max_photo_bytes,
+        intake.photos,
+        photos,
+        max_count=intake.config.max_photos,
+        max_bytes=runtime.settings.max_photo_bytes,
         max_pixels=runtime.settings.max_photo_pixels,
     )
     async with runtime.transaction() as session:

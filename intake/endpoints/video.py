@@ -49,7 +49,10 @@ async def video_alert(
         except (binascii.Error, ValueError) as exc:
             raise Invalid("snapshot_base64 is not valid base64", field="snapshot_base64") from exc
         content_type, ext = await run_in_threadpool(
-            check_photo, data, field="snapshot_base64", max_bytes=runtime.settings.max_photo_bytes,
+            check_photo,
+            data,
+            field="snapshot_base64",
+            max_bytes=runtime.settings.max_photo_bytes,
             max_pixels=runtime.settings.max_photo_pixels,
         )
         snapshot = (await intake.photos.put(data, content_type, ext)).model_copy(update={"taken_at": alert.captured_at})

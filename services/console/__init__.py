@@ -38,18 +38,32 @@ class ConsoleSettings(BaseSettings):
 def _reference(district_dir: Path) -> bytes:
     """Names for pick lists and labels, read once: departments, taxonomy classes, streets and communities."""
     raw = yaml.safe_load((district_dir / "departments.yaml").read_text(encoding="utf-8")) or {}
-    departments = [{"code": d["code"], "name": d["name"], "kind": d.get("kind"), "street_code": d.get("street_code")}
-                   for d in raw.get("departments", [])]
-    categories = [{"id": c.id, "name": c.name, "major_name": c.major_name, "kind": c.kind,
-                   "department_kind": c.department_kind, "deadline_profile": c.deadline_profile}
-                  for c in Taxonomy.load()]
+    departments = [
+        {"code": d["code"], "name": d["name"], "kind": d.get("kind"), "street_code": d.get("street_code")}
+        for d in raw.get("departments", [])
+    ]
+    categories = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "major_name": c.major_name,
+            "kind": c.kind,
+            "department_kind": c.department_kind,
+            "deadline_profile": c.deadline_profile,
+        }
+        for c in Taxonomy.load()
+    ]
 
     def names(layer: str) -> dict[str, str]:
         data = json.loads((district_dir / f"{layer}.geojson").read_text(encoding="utf-8"))
         return {f["properties"]["code"]: f["properties"].get("name", "") for f in data["features"]}
 
-    body = {"departments": departments, "categories": categories, "streets": names("streets"),
-            "communities": names("communities")}
+    body = {
+        "departments": departments,
+        "categories": categories,
+        "streets": names("streets"),
+        "communities": names("communities"),
+    }
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -67,13 +81,17 @@ def console_router(settings: ConsoleSettings | None = None) -> APIRouter:
 
     @router.get("/console/reference.json")
     async def reference() -> Response:
-        return Response(_reference(settings.district_dir), media_type="application/json",
-                        headers={"Cache-Control": "max-age=300"})
+        return Response(
+            _reference(settings.district_dir), media_type="application/json", headers={"Cache-Control": "max-age=300"}
+        )
 
     @router.get("/console/geo/{layer}.geojson")
     async def geo(layer: Literal["streets", "communities", "cells"]) -> FileResponse:
-        return FileResponse(settings.district_dir / f"{layer}.geojson", media_type="application/geo+json",
-                            headers={"Cache-Control": "max-age=300"})
+        return FileResponse(
+            settings.district_dir / f"{layer}.geojson",
+            media_type="application/geo+json",
+            headers={"Cache-Control": "max-age=300"},
+        )
 
     return router
 

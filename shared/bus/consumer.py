@@ -138,16 +138,22 @@ class ConsumerLoop:
                     if self._stopping.is_set():
                         raise  # leave the offset uncommitted: the next member redelivers it
                     outage += 1
-                    log.warning("infrastructure_unavailable", topic=message.topic, offset=message.offset,
-                                error=repr(exc), waited=outage)
+                    log.warning(
+                        "infrastructure_unavailable",
+                        topic=message.topic,
+                        offset=message.offset,
+                        error=repr(exc),
+                        waited=outage,
+                    )
                     await asyncio.sleep(min(0.2 * 2 ** min(outage, 5), 5.0))
                     continue
                 attempt += 1
                 if isinstance(exc, PermanentError) or attempt >= self.max_attempts:
                     await self._dead_letter(message, exc, attempt)
                     return
-                log.warning("handler_retry", topic=message.topic, offset=message.offset, attempt=attempt,
-                            error=repr(exc))
+                log.warning(
+                    "handler_retry", topic=message.topic, offset=message.offset, attempt=attempt, error=repr(exc)
+                )
                 await asyncio.sleep(min(self.retry_backoff_s * 2 ** (attempt - 1), 2.0))
 
     async def _dead_letter(self, message: InMessage, exc: BaseException, attempts: int) -> None:
@@ -162,9 +168,7 @@ class ConsumerLoop:
             ("dlq.group", self.group.encode()),
             ("dlq.attempts", str(attempts).encode()),
         )
-        await self.bus.publish(
-            [OutMessage(dlq_topic(message.topic), message.key or "", message.value, headers)]
-        )
+        await self.bus.publish([OutMessage(dlq_topic(message.topic), message.key or "", message.value, headers)])
         DLQ_MESSAGES.labels(self.service, message.topic).inc()
         EVENTS_CONSUMED.labels(self.service, message.topic, "dead_lettered").inc()
         log.error("dead_lettered", topic=message.topic, offset=message.offset, attempts=attempts, error=error)

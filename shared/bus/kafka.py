@@ -45,8 +45,12 @@ class KafkaBus(Bus):
         try:
             existing = set(await admin.list_topics())
             new = [
-                NewTopic(t.name, num_partitions=t.partitions, replication_factor=self.replication_factor,
-                         topic_configs=t.config)
+                NewTopic(
+                    t.name,
+                    num_partitions=t.partitions,
+                    replication_factor=self.replication_factor,
+                    topic_configs=t.config,
+                )
                 for t in topics
                 if t.name not in existing
             ]
@@ -162,7 +166,6 @@ class KafkaSubscriber(Subscriber):
         return result
 
 
-
 async def _kafka_group_lag(bootstrap: str, group: str, tps: list[TopicPartition]) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -196,8 +199,15 @@ async def _kafka_read_topic(bootstrap: str, tps: list[TopicPartition]) -> list[I
         while remaining:
             for tp, records in (await consumer.getmany(*remaining, timeout_ms=500)).items():
                 out += [
-                    InMessage(r.topic, r.partition, r.offset, r.key.decode() if r.key else None, r.value or b"",
-                              tuple(r.headers), r.timestamp)
+                    InMessage(
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        r.key.decode() if r.key else None,
+                        r.value or b"",
+                        tuple(r.headers),
+                        r.timestamp,
+                    )
                     for r in records
                     if r.offset < ends[tp]
                 ]

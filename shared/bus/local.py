@@ -62,8 +62,10 @@ class LocalBus(Bus):
 
     async def _create(self, conn: AsyncConnection, topic: str, partitions: int) -> None:
         await conn.execute(
-            text("INSERT INTO bus.partitions (topic, partition) SELECT :t, p FROM generate_series(0, :n - 1) p "
-                 "ON CONFLICT DO NOTHING"),
+            text(
+                "INSERT INTO bus.partitions (topic, partition) SELECT :t, p FROM generate_series(0, :n - 1) p "
+                "ON CONFLICT DO NOTHING"
+            ),
             {"t": topic, "n": partitions},
         )
 
@@ -91,20 +93,30 @@ class LocalBus(Bus):
             for (topic, partition), batch in sorted(grouped.items()):
                 end = (
                     await conn.execute(
-                        text("UPDATE bus.partitions SET next_offset = next_offset + :n "
-                             "WHERE topic = :t AND partition = :p RETURNING next_offset"),
+                        text(
+                            "UPDATE bus.partitions SET next_offset = next_offset + :n "
+                            "WHERE topic = :t AND partition = :p RETURNING next_offset"
+                        ),
                         {"n": len(batch), "t": topic, "p": partition},
                     )
                 ).scalar_one()
                 start = end - len(batch)
                 rows += [
-                    {"t": topic, "p": partition, "o": start + i, "k": m.key, "v": m.value,
-                     "h": orjson.dumps([[k, v.decode("latin-1")] for k, v in m.headers]).decode()}
+                    {
+                        "t": topic,
+                        "p": partition,
+                        "o": start + i,
+                        "k": m.key,
+                        "v": m.value,
+                        "h": orjson.dumps([[k, v.decode("latin-1")] for k, v in m.headers]).decode(),
+                    }
                     for i, m in enumerate(batch)
                 ]
             await conn.execute(
-                text('INSERT INTO bus.records (topic, partition, "offset", key, value, headers) '
-                     "VALUES (:t, :p, :o, :k, :v, CAST(:h AS jsonb))"),
+                text(
+                    'INSERT INTO bus.records (topic, partition, "offset", key, value, headers) '
+                    "VALUES (:t, :p, :o, :k, :v, CAST(:h AS jsonb))"
+                ),
                 rows,
             )
         self._wakeup.set()
@@ -122,9 +134,11 @@ class LocalBus(Bus):
     async def group_lag(self, group: str, topics: Sequence[str]) -> int:
         async with self.engine.connect() as conn:
             lag = await conn.execute(
-                text("SELECT coalesce(sum(p.next_offset - coalesce(g.committed, 0)), 0) FROM bus.partitions p "
-                     "LEFT JOIN bus.group_offsets g ON g.group_id = :g AND g.topic = p.topic "
-                     "AND g.partition = p.partition WHERE p.topic = ANY(:topics)"),
+                text(
+                    "SELECT coalesce(sum(p.next_offset - coalesce(g.committed, 0)), 0) FROM bus.partitions p "
+                    "LEFT JOIN bus.group_offsets g ON g.group_id = :g AND g.topic = p.topic "
+                    "AND g.partition = p.partition WHERE p.topic = ANY(:topics)"
+                ),
                 {"g": group, "topics": list(topics)},
             )
             return int(lag.scalar_one())
@@ -133,14 +147,23 @@ class LocalBus(Bus):
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    text('SELECT partition, "offset", key, value, headers, ts FROM bus.records WHERE topic = :t '
-                         'ORDER BY partition, "offset"'),
+                    text(
+                        'SELECT partition, "offset", key, value, headers, ts FROM bus.records WHERE topic = :t '
+                        'ORDER BY partition, "offset"'
+                    ),
                     {"t": topic},
                 )
             ).all()
         return [
-            InMessage(topic, p, int(o), k, bytes(v), tuple((hk, hv.encode("latin-1")) for hk, hv in h),
-                      int(ts.timestamp() * 1000))
+            InMessage(
+                topic,
+                p,
+                int(o),
+                k,
+                bytes(v),
+                tuple((hk, hv.encode("latin-1")) for hk, hv in h),
+                int(ts.timestamp() * 1000),
+            )
             for p, o, k, v, h, ts in rows
         ]
 
@@ -153,15 +176,19 @@ class LocalBus(Bus):
                 else:
                     offset = (
                         await conn.execute(
-                            text('SELECT coalesce(min("offset"), (SELECT next_offset FROM bus.partitions '
-                                 "WHERE topic = :t AND partition = :p)) FROM bus.records "
-                                 "WHERE topic = :t AND partition = :p AND ts >= :ts"),
+                            text(
+                                'SELECT coalesce(min("offset"), (SELECT next_offset FROM bus.partitions '
+                                "WHERE topic = :t AND partition = :p)) FROM bus.records "
+                                "WHERE topic = :t AND partition = :p AND ts >= :ts"
+                            ),
                             {"t": topic, "p": partition, "ts": to_time},
                         )
                     ).scalar_one()
                 await conn.execute(
-                    text("INSERT INTO bus.group_offsets VALUES (:g, :t, :p, :o) "
-                         "ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed = :o"),
+                    text(
+                        "INSERT INTO bus.group_offsets VALUES (:g, :t, :p, :o) "
+                        "ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed = :o"
+                    ),
                     {"g": group, "t": topic, "p": partition, "o": offset},
                 )
                 result[partition] = int(offset)
@@ -208,8 +235,10 @@ class LocalSubscriber(Subscriber):
                 if got:
                     committed = (
                         await self._conn.execute(
-                            text("SELECT committed FROM bus.group_offsets "
-                                 "WHERE group_id = :g AND topic = :t AND partition = :p"),
+                            text(
+                                "SELECT committed FROM bus.group_offsets "
+                                "WHERE group_id = :g AND topic = :t AND partition = :p"
+                            ),
                             {"g": self.group, "t": topic, "p": partition},
                         )
                     ).scalar_one_or_none()
@@ -234,15 +263,21 @@ class LocalSubscriber(Subscriber):
                 break
             rows = (
                 await self._conn.execute(
-                    text('SELECT "offset", key, value, headers, ts FROM bus.records '
-                         'WHERE topic = :t AND partition = :p AND "offset" >= :o ORDER BY "offset" LIMIT :n'),
+                    text(
+                        'SELECT "offset", key, value, headers, ts FROM bus.records '
+                        'WHERE topic = :t AND partition = :p AND "offset" >= :o ORDER BY "offset" LIMIT :n'
+                    ),
                     {"t": topic, "p": partition, "o": position, "n": max_records - len(out)},
                 )
             ).all()
             for offset, key, value, headers, ts in rows:
                 out.append(
                     InMessage(
-                        topic=topic, partition=partition, offset=int(offset), key=key, value=bytes(value),
+                        topic=topic,
+                        partition=partition,
+                        offset=int(offset),
+                        key=key,
+                        value=bytes(value),
                         headers=tuple((k, v.encode("latin-1")) for k, v in headers),
                         timestamp_ms=int(ts.timestamp() * 1000),
                     )
@@ -261,8 +296,10 @@ class LocalSubscriber(Subscriber):
         if not rows:
             return
         await self._conn.execute(
-            text("INSERT INTO bus.group_offsets VALUES (:g, :t, :p, :o) "
-                 "ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed = excluded.committed"),
+            text(
+                "INSERT INTO bus.group_offsets VALUES (:g, :t, :p, :o) "
+                "ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed = excluded.committed"
+            ),
             rows,
         )
         await self._conn.commit()

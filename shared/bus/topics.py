@@ -12,5 +12,6 @@ default seven-day retention would silently cut every rebuild short."""
 
 def platform_topics(partitions: int = 6) -> list[TopicSpec]:
     """Every contract topic and its dead-letter topic."""
-    return ([TopicSpec(t, partitions, dict(KEPT_FOREVER)) for t in TOPICS]
-            + [TopicSpec(dlq_topic(t), 1, dict(KEPT_FOREVER)) for t in TOPICS])
+    return [TopicSpec(t, partitions, dict(KEPT_FOREVER)) for t in TOPICS] + [
+        TopicSpec(dlq_topic(t), 1, dict(KEPT_FOREVER)) for t in TOPICS
+    ]

@@ -32,7 +32,10 @@ def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> Asy
     and the caller's retry (consumer loop, relay, worker, or the HTTP client after 503) gets a fresh one.
     """
     engine = create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
         connect_args={"prepared_statement_cache_size": 500},
     )
     pool = engine.sync_engine.pool
@@ -82,6 +85,7 @@ async def xact_locks(session: AsyncSession, keys: Iterable[int]) -> None:
     wanted = sorted(set(keys) - held)
     if not wanted:
         return
-    await session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
-                          {"keys": wanted})
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": wanted}
+    )
     held.update(wanted)

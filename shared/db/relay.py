@@ -19,8 +19,16 @@ log = get_logger(__name__)
 
 class OutboxRelay:
     def __init__(
-        self, engine: AsyncEngine, table: Table, bus: Bus, *, service: str, batch_size: int = 500,
-        wakeup: asyncio.Event | None = None, max_idle_s: float = 0.5, linger_s: float = 0.005,
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        bus: Bus,
+        *,
+        service: str,
+        batch_size: int = 500,
+        wakeup: asyncio.Event | None = None,
+        max_idle_s: float = 0.5,
+        linger_s: float = 0.005,
     ) -> None:
         self.engine = engine
         self.table = table

@@ -1,8 +1,8 @@
 """City-management categories (GB/T 30428.2 部件 and 事件) as data, with a small typed loader.
 
-    >>> taxonomy = Taxonomy.load()
-    >>> taxonomy.get("C0101").name
-    '上水井盖'
+>>> taxonomy = Taxonomy.load()
+>>> taxonomy.get("C0101").name
+'上水井盖'
 """
 
 from shared.taxonomy.model import (

@@ -175,8 +175,9 @@ def _major(kind: Kind, code: str, raw: _RawMajor, profiles: Mapping[str, Deadlin
             raise TaxonomyError(f"{kind} {code}{minor_code}: unknown deadline profile {profile_name!r}")
         if "working_hours" not in values:
             if profile.basis != "working_hours":
-                raise TaxonomyError(f"{kind} {code}{minor_code}: profile {profile.name} is not in working hours; "
-                                    "give `working_hours`")
+                raise TaxonomyError(
+                    f"{kind} {code}{minor_code}: profile {profile.name} is not in working hours; give `working_hours`"
+                )
             values["working_hours"] = profile.handle
         minors.append(
             MinorClass(

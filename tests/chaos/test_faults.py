@@ -84,35 +84,56 @@ async def test_faults_under_load_lose_and_duplicate_nothing() -> None:
         in_cases = await fetch(stack.pg.url, "SELECT report_id, case_id FROM workflow.case_reports")
         per_report = Counter(r["report_id"] for r in in_cases)
         assert all(n == 1 for n in per_report.values()), "a report is in more than one case"
-        queued = {r["report_id"] for r in await fetch(
-            stack.pg.url, "SELECT report_id FROM intake.report_status WHERE stage = 'queued'")}
+        queued = {
+            r["report_id"]
+            for r in await fetch(stack.pg.url, "SELECT report_id FROM intake.report_status WHERE stage = 'queued'")
+        }
         missing = acked - set(per_report) - queued
         assert not missing, f"{len(missing)} acknowledged reports in no case and not queued"
 
-        audit = await fetch(stack.pg.url, "SELECT case_id, version, count(*) n FROM workflow.audit "
-                                          "GROUP BY case_id, version HAVING count(*) > 1")
+        audit = await fetch(
+            stack.pg.url,
+            "SELECT case_id, version, count(*) n FROM workflow.audit GROUP BY case_id, version HAVING count(*) > 1",
+        )
         assert not audit, f"duplicated case transitions: {audit[:5]}"
         events = [Envelope.from_bytes(m.value) for m in await _read_cases(stack)]
-        per_transition = Counter((e.subject, e.type, e.data.get("version"), e.data.get("kind"),
-                                  e.data.get("level")) for e in {e.id: e for e in events}.values())
+        per_transition = Counter(
+            (e.subject, e.type, e.data.get("version"), e.data.get("kind"), e.data.get("level"))
+            for e in {e.id: e for e in events}.values()
+        )
         dupes = [k for k, n in per_transition.items() if n > 1]
         assert not dupes, f"the same transition published under two event ids: {dupes[:5]}"
 
-        overdue = await fetch(stack.pg.url, "SELECT count(*) n FROM workflow.timers "
-                                            "WHERE status = 'pending' AND due_at < now() - interval '30 seconds'")
+        overdue = await fetch(
+            stack.pg.url,
+            "SELECT count(*) n FROM workflow.timers "
+            "WHERE status = 'pending' AND due_at < now() - interval '30 seconds'",
+        )
         assert overdue[0]["n"] == 0, "a due timer was not fired"
 
-        workflow_states = Counter({r["state"]: r["n"] for r in await fetch(
-            stack.pg.url, "SELECT state, count(*) n FROM workflow.cases GROUP BY state")})
-        analytics_states = Counter({r["state"]: r["n"] for r in await fetch(
-            stack.pg.url, "SELECT state, count(*) n FROM analytics.case_facts GROUP BY state")})
+        workflow_states = Counter(
+            {
+                r["state"]: r["n"]
+                for r in await fetch(stack.pg.url, "SELECT state, count(*) n FROM workflow.cases GROUP BY state")
+            }
+        )
+        analytics_states = Counter(
+            {
+                r["state"]: r["n"]
+                for r in await fetch(stack.pg.url, "SELECT state, count(*) n FROM analytics.case_facts GROUP BY state")
+            }
+        )
         assert analytics_states == workflow_states
-        print(f"\noffered {RATE:g}/s: sent {load.sent} in {load_seconds:.0f} s ({load.achieved(load_seconds):.0f}/s, "
-              f"{load.late} sent over 1 s late), all acknowledged after {acked_by:.0f} s, "
-              f"settled {drained_in:.0f} s after the last acknowledgement")
+        print(
+            f"\noffered {RATE:g}/s: sent {load.sent} in {load_seconds:.0f} s ({load.achieved(load_seconds):.0f}/s, "
+            f"{load.late} sent over 1 s late), all acknowledged after {acked_by:.0f} s, "
+            f"settled {drained_in:.0f} s after the last acknowledgement"
+        )
         print("faults injected:", *faults, sep="\n  ")
-        print(f"acknowledged {len(acked)} (client retries {load.retries}), in cases {len(per_report)}, "
-              f"queued {len(queued)}, cases {sum(workflow_states.values())}, events on cases.v1 {len(events)}")
+        print(
+            f"acknowledged {len(acked)} (client retries {load.retries}), in cases {len(per_report)}, "
+            f"queued {len(queued)}, cases {sum(workflow_states.values())}, events on cases.v1 {len(events)}"
+        )
     finally:
         await asyncio.to_thread(stack.stop)
 

@@ -32,14 +32,24 @@ from tests.support.harness import RunningPlatform, running_platform
 from tools.simulation.texts import VAGUE
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "console"
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="Playwright for Python is not installed")
 if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-    pytest.skip("Debian's chromium is not installed (deploy/test.sh installs it with apt-get when it can)",
-                allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (deploy/test.sh installs it with apt-get when it can)",
+        allow_module_level=True,
+    )
 
 Page = Any
 
@@ -74,19 +84,31 @@ def png(path: Path) -> Path:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
 async def file_vague_ticket(p: RunningPlatform) -> str:
     """A 12345 ticket no rule can decide: it waits in the dispatchers' queue."""
-    body = orjson.dumps({"ticket_no": f"UI-{uuid.uuid4().hex[:8]}", "call_time": datetime.now(UTC).isoformat(),
-                         "caller": {"name": "李先生", "phone": "13900139000"}, "content": VAGUE[2],
-                         "address": "草河北路12号", "hotline_class": "general"})
+    body = orjson.dumps(
+        {
+            "ticket_no": f"UI-{uuid.uuid4().hex[:8]}",
+            "call_time": datetime.now(UTC).isoformat(),
+            "caller": {"name": "李先生", "phone": "13900139000"},
+            "content": VAGUE[2],
+            "address": "草河北路12号",
+            "hotline_class": "general",
+        }
+    )
     secret = p.settings.hotline_hmac_secret.get_secret_value()
-    answer = await p.client.post("/v1/hotline/tickets", content=body,
-                                 headers=signed_headers(secret, body, datetime.now(UTC)))
+    answer = await p.client.post(
+        "/v1/hotline/tickets", content=body, headers=signed_headers(secret, body, datetime.now(UTC))
+    )
     assert answer.status_code == 202, answer.text
     report_id = str(answer.json()["report_id"])
     await p.drain()
@@ -147,8 +169,9 @@ async def case_of(p: RunningPlatform, report_id: str) -> dict[str, Any]:
     await p.drain()
     status = (await p.client.get(f"/v1/reports/{report_id}", headers=p.auth(Role.DISPATCHER))).json()
     assert status["case"], status
-    case: dict[str, Any] = (await p.client.get(f"/v1/cases/{status['case']['case_id']}",
-                                               headers=p.auth(Role.ADMIN))).json()
+    case: dict[str, Any] = (
+        await p.client.get(f"/v1/cases/{status['case']['case_id']}", headers=p.auth(Role.ADMIN))
+    ).json()
     return case
 
 
@@ -204,7 +227,7 @@ async def test_a_queued_report_is_worked_to_closed_in_the_browser(console: Conso
         await confirm_dialog(department)
         await department.wait_for_selector(f'{inbox_row} button[data-action="handle"]')
         # the case page offers exactly what the server allows this user now
-        await department.click(f'{inbox_row} a')
+        await department.click(f"{inbox_row} a")
         await department.wait_for_selector(".action-buttons")
         allowed = (await p.client.get(f"/v1/cases/{case['id']}", headers=p.auth(Role.DEPARTMENT, "CGZF"))).json()
         offered = await department.eval_on_selector_all(".action-buttons button", "bs => bs.map(b => b.dataset.action)")
@@ -240,7 +263,8 @@ async def test_a_queued_report_is_worked_to_closed_in_the_browser(console: Conso
         await p.drain()
         await screen.wait_for_function(
             f"() => Number(document.querySelector('[data-tile=closed] .value')?.textContent) > {closed_before}",
-            timeout=30000)
+            timeout=30000,
+        )
         await shot(screen, "06-big-screen")
 
         # English is one switch away

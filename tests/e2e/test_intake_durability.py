@@ -39,12 +39,25 @@ RELAY_LOCK = zlib.crc32(b"cityloop-outbox|intake.outbox") - 2**31  # the key Out
 
 @contextmanager
 def intake_process(pg_url: str, port: int, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "CITYLOOP_DATABASE_URL": pg_url, "CITYLOOP_BUS": "local", "CITYLOOP_HTTP_PORT": str(port),
-           "CITYLOOP_HOTLINE_HMAC_SECRET": SECRET, "CITYLOOP_MEDIA_DIR": str(tmp_path / "media"),
-           "CITYLOOP_LOG_LEVEL": "WARNING", "CITYLOOP_ENVIRONMENT": "test",
-           "CITYLOOP_RATE_LIMIT_HOTLINE": ""}  # the test floods the webhook on purpose
-    process = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "intake"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    env = {
+        **os.environ,
+        "CITYLOOP_DATABASE_URL": pg_url,
+        "CITYLOOP_BUS": "local",
+        "CITYLOOP_HTTP_PORT": str(port),
+        "CITYLOOP_HOTLINE_HMAC_SECRET": SECRET,
+        "CITYLOOP_MEDIA_DIR": str(tmp_path / "media"),
+        "CITYLOOP_LOG_LEVEL": "WARNING",
+        "CITYLOOP_ENVIRONMENT": "test",
+        "CITYLOOP_RATE_LIMIT_HOTLINE": "",
+    }  # the test floods the webhook on purpose
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "run", "intake"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         yield process
     finally:
@@ -69,8 +82,14 @@ async def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout_s:
 
 
 def ticket(i: int) -> bytes:
-    return orjson.dumps({"ticket_no": f"KILL-{i:04d}", "call_time": datetime.now(UTC).isoformat(),
-                         "caller": {"phone": "13812345678"}, "content": f"第 {i} 件：井盖缺失"})
+    return orjson.dumps(
+        {
+            "ticket_no": f"KILL-{i:04d}",
+            "call_time": datetime.now(UTC).isoformat(),
+            "caller": {"phone": "13812345678"},
+            "content": f"第 {i} 件：井盖缺失",
+        }
+    )
 
 
 @pytest.mark.timeout(240)
@@ -89,8 +108,9 @@ async def test_acknowledged_reports_survive_a_kill_right_after_the_answer(pg_url
             async def send(client: httpx.AsyncClient, i: int) -> None:
                 body = ticket(i)
                 try:
-                    response = await client.post("/v1/hotline/tickets", content=body,
-                                                 headers=signed_headers(SECRET, body, datetime.now(UTC)))
+                    response = await client.post(
+                        "/v1/hotline/tickets", content=body, headers=signed_headers(SECRET, body, datetime.now(UTC))
+                    )
                 except httpx.TransportError:
                     return  # in flight when the process died: never acknowledged
                 if response.status_code == 202 and not killed.is_set():

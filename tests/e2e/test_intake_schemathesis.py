@@ -34,8 +34,14 @@ from tests.support.harness import RunningPlatform
 
 __all__ = ["intake_env"]
 EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}
-MUST_ACCEPT_SOME = {"/v1/hotline/tickets", "/v1/patrol/reports", "/v1/video/alerts", "/v1/iot/alarms",
-                    "/open311/v2/requests.json", "/open311/v2/requests.xml"}
+MUST_ACCEPT_SOME = {
+    "/v1/hotline/tickets",
+    "/v1/patrol/reports",
+    "/v1/video/alerts",
+    "/v1/iot/alarms",
+    "/open311/v2/requests.json",
+    "/open311/v2/requests.xml",
+}
 """With real credentials, some generated (or documented example) input must get through to a 2xx."""
 NAMED_REFUSALS = {401, 409, 413, 415, 422}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -60,16 +66,18 @@ def prepare(p: RunningPlatform, clock: ManualClock, case: Any, mode: GenerationM
         case.headers = {**(case.headers or {}), **credentials(p, path)}
         if path.startswith("/v1/wechat") and case.query:
             signer = WeChatSigner()
-            signer.add_data(p.settings.wechat_token, str(case.query.get("timestamp", "")),
-                            str(case.query.get("nonce", "")))
+            signer.add_data(
+                p.settings.wechat_token, str(case.query.get("timestamp", "")), str(case.query.get("nonce", ""))
+            )
             case.query["signature"] = signer.signature
         if path.startswith("/open311") and case.method.upper() == "POST" and isinstance(case.body, dict):
             case.body["api_key"] = "test-open311"
     sent = case.as_transport_kwargs(base_url="http://test")
     kwargs = {k: sent[k] for k in ("method", "url", "params") if k in sent}
     # negative cases put non-ASCII text in headers: send it as raw UTF-8 bytes, as a hostile client could
-    kwargs["headers"] = {k: v.encode() if isinstance(v, str) and not v.isascii() else v
-                         for k, v in sent.get("headers", {}).items()}
+    kwargs["headers"] = {
+        k: v.encode() if isinstance(v, str) and not v.isascii() else v for k, v in sent.get("headers", {}).items()
+    }
     if "json" in sent:
         kwargs["content"] = json.dumps(sent["json"]).encode()
     data, files = sent.get("data"), sent.get("files")
@@ -112,9 +120,7 @@ def names_field_and_reason(response: httpx.Response) -> None:
 
 
 @pytest.mark.timeout(300)
-async def test_every_endpoint_refuses_bad_input_with_a_named_4xx_and_never_5xx(
-    pg_url: str, intake_env: Path
-) -> None:
+async def test_every_endpoint_refuses_bad_input_with_a_named_4xx_and_never_5xx(pg_url: str, intake_env: Path) -> None:
     clock = ManualClock(T0)
     loop = asyncio.get_running_loop()
     async with intake_platform(pg_url, intake_env, clock=clock) as p:
@@ -126,8 +132,14 @@ async def test_every_endpoint_refuses_bad_input_with_a_named_4xx_and_never_5xx(
         accepted: set[str] = set()
 
         def exercise(operation: Any, mode: GenerationMode) -> None:
-            @settings(max_examples=EXAMPLES[mode], deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+            @settings(
+                max_examples=EXAMPLES[mode],
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate],
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case: Any) -> None:
                 kwargs = prepare(p, clock, case, mode)

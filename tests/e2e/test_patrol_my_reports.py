@@ -23,8 +23,9 @@ async def test_an_inspector_sees_their_own_reports_with_case_state_and_result(pl
     p = platform
     mine = p.auth("inspector", subject="inspector1")
     filed = await p.client.post("/v1/patrol/reports", data=FORM, headers=mine)
-    other = await p.client.post("/v1/patrol/reports", data={**FORM, "description": "别人的"},
-                                headers=p.auth("inspector", subject="inspector2"))
+    other = await p.client.post(
+        "/v1/patrol/reports", data={**FORM, "description": "别人的"}, headers=p.auth("inspector", subject="inspector2")
+    )
     assert filed.status_code == 202 and other.status_code == 202
     await p.drain(timeout_s=90)
     status = (await p.client.get(f"/v1/reports/{filed.json()['report_id']}", headers=p.auth("dispatcher"))).json()
@@ -33,8 +34,9 @@ async def test_an_inspector_sees_their_own_reports_with_case_state_and_result(pl
 
     dept = p.auth("department", unit=department, subject=f"dept-{department}")
     assert (await p.client.post(f"/v1/cases/{case_id}/acknowledge", headers=dept)).status_code == 200
-    handled = await p.client.post(f"/v1/cases/{case_id}/handle", headers=dept,
-                                  json={"result": "垃圾已清运完毕", "photos": [PHOTO]})
+    handled = await p.client.post(
+        f"/v1/cases/{case_id}/handle", headers=dept, json={"result": "垃圾已清运完毕", "photos": [PHOTO]}
+    )
     assert handled.status_code == 200, handled.text
     await p.drain(timeout_s=90)
     after = (await p.client.get("/v1/patrol/my-reports", headers=mine)).json()["items"]

@@ -31,12 +31,20 @@ async def platform(request: pytest.FixtureRequest, pg_url: str) -> AsyncIterator
 
 
 async def file_ticket(p: RunningPlatform, ticket_no: str, content: str, address: str) -> str:
-    body = orjson.dumps({"ticket_no": ticket_no, "call_time": datetime.now(UTC).isoformat(),
-                         "caller": {"name": "王女士", "phone": "13800138000"}, "content": content,
-                         "address": address, "hotline_class": "general"})
+    body = orjson.dumps(
+        {
+            "ticket_no": ticket_no,
+            "call_time": datetime.now(UTC).isoformat(),
+            "caller": {"name": "王女士", "phone": "13800138000"},
+            "content": content,
+            "address": address,
+            "hotline_class": "general",
+        }
+    )
     secret = p.settings.hotline_hmac_secret.get_secret_value()
-    response = await p.client.post("/v1/hotline/tickets", content=body,
-                                   headers=signed_headers(secret, body, datetime.now(UTC)))
+    response = await p.client.post(
+        "/v1/hotline/tickets", content=body, headers=signed_headers(secret, body, datetime.now(UTC))
+    )
     assert response.status_code == 202, response.text
     return str(response.json()["report_id"])
 
@@ -68,10 +76,19 @@ async def test_same_ticket_twice_is_one_report_and_one_case(platform: RunningPla
     p = platform
     ticket = f"E2E-{uuid.uuid4().hex[:8]}"
     first = await file_ticket(p, ticket, "草河北路8号路边垃圾桶满了，垃圾溢出来好几天没人清运", "草河北路8号")
-    body = orjson.dumps({"ticket_no": ticket, "call_time": datetime.now(UTC).isoformat(),
-                         "content": "草河北路8号路边垃圾桶满了", "address": "草河北路8号"})
-    again = await p.client.post("/v1/hotline/tickets", content=body, headers=signed_headers(
-        p.settings.hotline_hmac_secret.get_secret_value(), body, datetime.now(UTC)))
+    body = orjson.dumps(
+        {
+            "ticket_no": ticket,
+            "call_time": datetime.now(UTC).isoformat(),
+            "content": "草河北路8号路边垃圾桶满了",
+            "address": "草河北路8号",
+        }
+    )
+    again = await p.client.post(
+        "/v1/hotline/tickets",
+        content=body,
+        headers=signed_headers(p.settings.hotline_hmac_secret.get_secret_value(), body, datetime.now(UTC)),
+    )
     assert again.status_code == 200
     assert again.json()["report_id"] == first
     await p.drain(timeout_s=90)

@@ -75,9 +75,12 @@ async def settle(stack: Stack, report_ids: Iterable[str], timeout_s: float) -> N
     wanted = set(report_ids)
     deadline = time.monotonic() + timeout_s
     while True:
-        rows = await fetch(stack, "SELECT report_id FROM intake.report_status "
-                                  "WHERE report_id = ANY($1) AND (stage = 'queued' OR case_id IS NOT NULL)",
-                           list(wanted))
+        rows = await fetch(
+            stack,
+            "SELECT report_id FROM intake.report_status "
+            "WHERE report_id = ANY($1) AND (stage = 'queued' OR case_id IS NOT NULL)",
+            list(wanted),
+        )
         left = wanted - {r["report_id"] for r in rows}
         if not left:
             return
@@ -109,11 +112,18 @@ async def test_partitions_are_shared_and_near_duplicates_on_two_routers_make_one
     async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=30) as client:
 
         async def ticket(n: int, address: str) -> str:
-            body = orjson.dumps({"ticket_no": f"P{n:04d}", "call_time": datetime.now(UTC).isoformat(),
-                                 "caller": {"name": "市民", "phone": f"1370000{n:04d}"},
-                                 "content": URGENT[0].format(a=address), "address": address})
-            r = await client.post("/v1/hotline/tickets", content=body,
-                                  headers=signed_headers(SECRET, body, datetime.now(UTC)))
+            body = orjson.dumps(
+                {
+                    "ticket_no": f"P{n:04d}",
+                    "call_time": datetime.now(UTC).isoformat(),
+                    "caller": {"name": "市民", "phone": f"1370000{n:04d}"},
+                    "content": URGENT[0].format(a=address),
+                    "address": address,
+                }
+            )
+            r = await client.post(
+                "/v1/hotline/tickets", content=body, headers=signed_headers(SECRET, body, datetime.now(UTC))
+            )
             assert r.status_code == 202, r.text
             return str(r.json()["report_id"])
 
@@ -127,15 +137,24 @@ async def test_partitions_are_shared_and_near_duplicates_on_two_routers_make_one
     across = [pair for pair in pairs if member_of[partition_of[pair[0]]] != member_of[partition_of[pair[1]]]]
     assert across, "no pair was split over the two routers: the test proved nothing"
 
-    case_of = {r["report_id"]: r["case_id"] for r in await fetch(
-        stack, "SELECT report_id, case_id FROM workflow.case_reports WHERE report_id = ANY($1)", ids)}
+    case_of = {
+        r["report_id"]: r["case_id"]
+        for r in await fetch(
+            stack, "SELECT report_id, case_id FROM workflow.case_reports WHERE report_id = ANY($1)", ids
+        )
+    }
     split = [(a, b) for a, b in pairs if case_of.get(a) is None or case_of.get(a) != case_of.get(b)]
     assert not split, f"{len(split)} of {len(pairs)} pairs ({len(across)} across routers) became two cases"
 
 
 async def test_sigkilled_router_and_workflow_leave_their_partitions_and_timers_to_the_others(stack: Stack) -> None:
-    load = Load(stack.url("intake"), rate=12, addresses=demo_addresses()[200:500],
-                texts=[*URGENT, "{a}有人占道经营摆摊", "{a}垃圾桶满溢无人清理"], prefix="K")
+    load = Load(
+        stack.url("intake"),
+        rate=12,
+        addresses=demo_addresses()[200:500],
+        texts=[*URGENT, "{a}有人占道经营摆摊", "{a}垃圾桶满溢无人清理"],
+        prefix="K",
+    )
     task = asyncio.create_task(load.run())
     await asyncio.sleep(6)
     killed_at = await city_now(stack, "workflow")
@@ -163,10 +182,16 @@ async def test_sigkilled_router_and_workflow_leave_their_partitions_and_timers_t
     cases = [e for _, e in await read(stack, "cases.v1")]
     filed = Counter(e.data["report_id"] for e in cases if e.type == "cityloop.case.filed.v1")
     assert not [r for r, n in filed.items() if n > 1], "a case filed twice for one report"
-    in_cases = Counter(r["report_id"] for r in await fetch(
-        stack, "SELECT report_id FROM workflow.case_reports WHERE report_id = ANY($1)", list(acked)))
-    queued = {r["report_id"] for r in await fetch(
-        stack, "SELECT report_id FROM router.queue WHERE report_id = ANY($1)", list(acked))}
+    in_cases = Counter(
+        r["report_id"]
+        for r in await fetch(
+            stack, "SELECT report_id FROM workflow.case_reports WHERE report_id = ANY($1)", list(acked)
+        )
+    )
+    queued = {
+        r["report_id"]
+        for r in await fetch(stack, "SELECT report_id FROM router.queue WHERE report_id = ANY($1)", list(acked))
+    }
     assert all(n == 1 for n in in_cases.values()), "a report in two cases"
     assert acked == set(in_cases) | queued, "a report in no case and not queued"
 
@@ -174,22 +199,33 @@ async def test_sigkilled_router_and_workflow_leave_their_partitions_and_timers_t
     deadline = time.monotonic() + 60
     while True:
         now = await city_now(stack, "workflow")
-        late = await fetch(stack, "SELECT count(*) n FROM workflow.timers WHERE status = 'pending' AND due_at < $1",
-                           now - timedelta(hours=1))
+        late = await fetch(
+            stack,
+            "SELECT count(*) n FROM workflow.timers WHERE status = 'pending' AND due_at < $1",
+            now - timedelta(hours=1),
+        )
         if late[0]["n"] == 0:
             break
         assert time.monotonic() < deadline, f"{late[0]['n']} due timers left unfired after the kill"
         await asyncio.sleep(1)
     fired = await fetch(stack, "SELECT id, fired_at FROM workflow.timers WHERE status = 'fired'")
     assert any(r["fired_at"] > killed_at for r in fired), "no timer fired after the kill"
-    per_timer = await fetch(stack, "SELECT payload->>'timer_id' t, count(*) n FROM workflow.audit "
-                                   "WHERE payload ? 'timer_id' GROUP BY 1 HAVING count(*) > 1")
+    per_timer = await fetch(
+        stack,
+        "SELECT payload->>'timer_id' t, count(*) n FROM workflow.audit "
+        "WHERE payload ? 'timer_id' GROUP BY 1 HAVING count(*) > 1",
+    )
     assert not per_timer, f"a timer fired twice: {per_timer[:5]}"
-    timer_events = Counter((e.subject, e.type, e.data["kind"], e.data.get("level"), e.data["due_at"])
-                           for e in cases if e.type in TIMER_EVENTS)
+    timer_events = Counter(
+        (e.subject, e.type, e.data["kind"], e.data.get("level"), e.data["due_at"])
+        for e in cases
+        if e.type in TIMER_EVENTS
+    )
     assert not [k for k, n in timer_events.items() if n > 1], "a warning, reminder or escalation published twice"
-    committed = {r["event_id"] for r in await fetch(
-        stack, "SELECT event_id FROM workflow.audit WHERE payload ? 'timer_id' AND at < $1", now)}
+    committed = {
+        r["event_id"]
+        for r in await fetch(stack, "SELECT event_id FROM workflow.audit WHERE payload ? 'timer_id' AND at < $1", now)
+    }
     await asyncio.sleep(2)  # the relay publishes what the last sweeps committed
     published = {e.id for _, e in await read(stack, "cases.v1") if e.type in TIMER_EVENTS}
     assert committed <= published, f"{len(committed - published)} fired timers' events never published"

@@ -45,11 +45,26 @@ SPEED = 900.0
 MONDAY_MORNING = datetime(2025, 11, 24, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 AT_MOST_WALL_S = 110.0
 """Long enough on a loaded 2-core machine; the run ends as soon as every part of the loop has been seen."""
-LOOP = ("dispatched", "acknowledged", "handled", "verified", "closed", "deadline_warned", "deadline_breached",
-        "escalated", "whistle_blown", "department_checked_in", "callback_recorded", "first_contact")
+LOOP = (
+    "dispatched",
+    "acknowledged",
+    "handled",
+    "verified",
+    "closed",
+    "deadline_warned",
+    "deadline_breached",
+    "escalated",
+    "whistle_blown",
+    "department_checked_in",
+    "callback_recorded",
+    "first_contact",
+)
 RATE_PER_MINUTE = 80.0
-WECHAT_SAFE_MODE: dict[str, Any] = {"wechat_token": "sim-token", "wechat_app_id": "wx0123456789abcdef",
-                                     "wechat_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
+WECHAT_SAFE_MODE: dict[str, Any] = {
+    "wechat_token": "sim-token",
+    "wechat_app_id": "wx0123456789abcdef",
+    "wechat_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
 
 
 def free_port() -> int:
@@ -60,14 +75,21 @@ def free_port() -> int:
 
 
 @pytest.mark.timeout(240)
-async def test_a_simulated_day_moves_every_part_of_the_loop(pg_url: str, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_simulated_day_moves_every_part_of_the_loop(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CITYLOOP_SIMULATOR_SEED", "7")
     monkeypatch.setenv("CITYLOOP_SIMULATOR_SUMMARY_EVERY_S", "15")
     clock = AcceleratedClock(SPEED, start=MONDAY_MORNING)
     async with running_platform(
-        pg_url, [INTAKE, ROUTER, WORKFLOW, ANALYTICS], clock=clock, clock_speed=SPEED, media_dir=tmp_path / "media",
-        poll_interval_s=0.1, hotline_replay_window_s=3600, **WECHAT_SAFE_MODE,
+        pg_url,
+        [INTAKE, ROUTER, WORKFLOW, ANALYTICS],
+        clock=clock,
+        clock_speed=SPEED,
+        media_dir=tmp_path / "media",
+        poll_interval_s=0.1,
+        hotline_replay_window_s=3600,
+        **WECHAT_SAFE_MODE,
     ) as p:
         app = create_app(p.platform, manage_lifecycle=False)
         port = free_port()
@@ -87,8 +109,9 @@ async def test_a_simulated_day_moves_every_part_of_the_loop(pg_url: str, tmp_pat
         broken = {s: n for s, n in stats.errors.items() if s not in ("409", "422")}
         assert not broken, f"the platform failed requests: {broken} {stats.error_samples}"
 
-        received = Counter(e.data["channel"] for e in await p.events("reports.received.v1")
-                           if e.type == "cityloop.report.received.v1")
+        received = Counter(
+            e.data["channel"] for e in await p.events("reports.received.v1") if e.type == "cityloop.report.received.v1"
+        )
         assert set(received) == set(CHANNEL_MIX), f"reports came in on every channel: {dict(received)}"
 
         print(dict(received), dict(cases), dict(routing))
@@ -118,9 +141,17 @@ async def file_a_ticket_by_hand(p: RunningPlatform, simulator: SimulatorHandle) 
     """A person files a ticket once the simulator runs, as the README's walkthrough does."""
     while not simulator.stats.reports:
         await asyncio.sleep(0.2)
-    body = json.dumps({"ticket_no": "BY-HAND-1", "call_time": MONDAY_MORNING.isoformat(), "hotline_class": "general",
-                       "content": "草河北路12号门口有人占道经营摆摊卖水果，影响行人通行", "address": "草河北路12号",
-                       "caller": {"name": "王女士", "phone": "13800138000"}}, ensure_ascii=False).encode()
+    body = json.dumps(
+        {
+            "ticket_no": "BY-HAND-1",
+            "call_time": MONDAY_MORNING.isoformat(),
+            "hotline_class": "general",
+            "content": "草河北路12号门口有人占道经营摆摊卖水果，影响行人通行",
+            "address": "草河北路12号",
+            "caller": {"name": "王女士", "phone": "13800138000"},
+        },
+        ensure_ascii=False,
+    ).encode()
     headers = signed_headers(p.settings.hotline_hmac_secret.get_secret_value(), body, datetime.now(UTC))
     answer = await p.client.post("/v1/hotline/tickets", content=body, headers=headers)
     assert answer.status_code == 202, answer.text
@@ -128,8 +159,10 @@ async def file_a_ticket_by_hand(p: RunningPlatform, simulator: SimulatorHandle) 
     return report_id
 
 
-async def until_every_part_of_the_loop_happened(p: RunningPlatform, at_most_s: float,
-                                                ) -> tuple[Counter[str], Counter[str]]:
+async def until_every_part_of_the_loop_happened(
+    p: RunningPlatform,
+    at_most_s: float,
+) -> tuple[Counter[str], Counter[str]]:
     """Case and routing events by kind, once every kind of `LOOP`, a merge and a manual dispatch have been
     seen among a few dozen cases (or the time is up)."""
     loop = asyncio.get_running_loop()
@@ -164,8 +197,9 @@ class StandIn:
             "/v1/auth/token": {"access_token": "token"},
             "/v1/cases": {"items": [], "limit": 100, "offset": 0, "next_offset": None},
             "/v1/dispatch/queue": {"items": [], "waiting": 0},
-            "/open311/v2/services.json": [{"service_code": "pothole", "service_name": "道路破损 Pothole",
-                                           "metadata": False}],
+            "/open311/v2/services.json": [
+                {"service_code": "pothole", "service_name": "道路破损 Pothole", "metadata": False}
+            ],
         }
         if path in fixed:
             return httpx.Response(200, json=fixed[path])
@@ -202,16 +236,24 @@ def _multipart(request: httpx.Request) -> dict[str, list[str]]:
         is_file = b"filename=" in head
         if name.group(1) != b"occurred_at":
             parts.setdefault(name.group(1).decode(), []).append(
-                hashlib.sha256(body).hexdigest() if is_file else body.decode())
+                hashlib.sha256(body).hexdigest() if is_file else body.decode()
+            )
     return parts
 
 
 async def simulate_against_stand_in(seed: int) -> dict[tuple[str, str], Any]:
     stand_in = StandIn()
     await run_simulation(
-        "http://platform.test", rate_per_minute=900, seed=seed, duration_s=2.5,
-        api_keys={"video": "kv", "iot": "ki", "open311": "ko", "hotline": "kh"}, hotline_secret="secret",
-        wechat_token="token", wechat_aes_key="", wechat_app_id="", transport=httpx.MockTransport(stand_in),
+        "http://platform.test",
+        rate_per_minute=900,
+        seed=seed,
+        duration_s=2.5,
+        api_keys={"video": "kv", "iot": "ki", "open311": "ko", "hotline": "kh"},
+        hotline_secret="secret",
+        wechat_token="token",
+        wechat_aes_key="",
+        wechat_app_id="",
+        transport=httpx.MockTransport(stand_in),
     )
     return stand_in.reports
 

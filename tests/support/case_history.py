@@ -47,8 +47,13 @@ class Category:
 
 
 CATEGORIES = [
-    Category(f"{'01' if i % 2 else '11'}{i:02d}", "component" if i % 2 else "incident", DEPARTMENTS[i % 12],
-             handle_hours=(2, 8, 16, 40)[i % 4], ack_hours=(0.5, 1, 2)[i % 3])
+    Category(
+        f"{'01' if i % 2 else '11'}{i:02d}",
+        "component" if i % 2 else "incident",
+        DEPARTMENTS[i % 12],
+        handle_hours=(2, 8, 16, 40)[i % 4],
+        ack_hours=(0.5, 1, 2)[i % 3],
+    )
     for i in range(1, 31)
 ]
 
@@ -92,14 +97,30 @@ class _Case:
                 break
             state = new_state or state
             iso = at.isoformat()
-            body = {"case_id": self.case_id, "case_no": self.case_no, "state": state, "version": version,
-                    "at": iso, **data}
-            out.append((at, {
-                "specversion": "1.0", "id": f"{self.case_id}-v{version}",
-                "source": "/cityloop/workflow", "type": f"{_T}{kind}.v1", "time": iso,
-                "subject": self.case_id, "datacontenttype": "application/json", "caseid": self.case_id,
-                "data": body,
-            }))
+            body = {
+                "case_id": self.case_id,
+                "case_no": self.case_no,
+                "state": state,
+                "version": version,
+                "at": iso,
+                **data,
+            }
+            out.append(
+                (
+                    at,
+                    {
+                        "specversion": "1.0",
+                        "id": f"{self.case_id}-v{version}",
+                        "source": "/cityloop/workflow",
+                        "type": f"{_T}{kind}.v1",
+                        "time": iso,
+                        "subject": self.case_id,
+                        "datacontenttype": "application/json",
+                        "caseid": self.case_id,
+                        "data": body,
+                    },
+                )
+            )
         return out
 
 
@@ -113,8 +134,12 @@ class _Generator:
         self.start = start
         self.days = days
         streets = [f"{DISTRICT}{s:03d}" for s in range(1, STREETS + 1)]
-        self.cells = [(street, f"{street}{c:03d}", f"{street}{c:03d}{g:02d}")
-                      for street in streets for c in range(1, COMMUNITIES + 1) for g in range(1, CELLS + 1)]
+        self.cells = [
+            (street, f"{street}{c:03d}", f"{street}{c:03d}{g:02d}")
+            for street in streets
+            for c in range(1, COMMUNITIES + 1)
+            for g in range(1, CELLS + 1)
+        ]
         # a few busy cells and categories make hot spots and recurrences
         self.cell_weights = list(itertools.accumulate(1 + 40 * (self.rng.random() < 0.05) for _ in self.cells))
         self.category_weights = list(itertools.accumulate(1 + 6 * (i % 7 == 0) for i in range(len(CATEGORIES))))
@@ -130,8 +155,12 @@ class _Generator:
         rng = self.rng
         c = _Case(no)
         day = self.start + timedelta(days=rng.randrange(self.days))
-        received = (day + timedelta(hours=rng.choice([7, 8, 9, 9, 10, 10, 11, 13, 14, 15, 16, 17, 19, 21]) - 8,
-                                    seconds=rng.randrange(3600))).replace(microsecond=0)
+        received = (
+            day
+            + timedelta(
+                hours=rng.choice([7, 8, 9, 9, 10, 10, 11, 13, 14, 15, 16, 17, 19, 21]) - 8, seconds=rng.randrange(3600)
+            )
+        ).replace(microsecond=0)
         channel = rng.choices(CHANNELS, cum_weights=CHANNEL_CUM_WEIGHTS)[0]
         street, community, cell = rng.choices(self.cells, cum_weights=self.cell_weights)[0]
         category = rng.choices(CATEGORIES, cum_weights=self.category_weights)[0]
@@ -144,12 +173,20 @@ class _Generator:
         t = received + self.minutes(1, 90 if rng.random() < 0.1 else 55)
         filed = t.replace(microsecond=0)
         first_contact_due = filed + timedelta(hours=24)
-        c.add(filed, "filed", "filed", report_id=report_id, channel=channel,
-              category={"scheme": "taxonomy", "code": category.code}, category_kind=category.kind,
-              grid={"district_code": DISTRICT, "street_code": street, "community_code": community,
-                    "cell_code": cell},
-              priority="normal", deadline_profile=profile, received_at=received.isoformat(),
-              deadlines=[_deadline("first_contact", first_contact_due)] if hotline else [])
+        c.add(
+            filed,
+            "filed",
+            "filed",
+            report_id=report_id,
+            channel=channel,
+            category={"scheme": "taxonomy", "code": category.code},
+            category_kind=category.kind,
+            grid={"district_code": DISTRICT, "street_code": street, "community_code": community, "cell_code": cell},
+            priority="normal",
+            deadline_profile=profile,
+            received_at=received.isoformat(),
+            deadlines=[_deadline("first_contact", first_contact_due)] if hotline else [],
+        )
         if hotline:
             contact = filed + self.hours(10)
             c.add(contact, "first_contact", on_time=contact <= first_contact_due)
@@ -185,16 +222,24 @@ class _Generator:
                 c.add(merged_at, "report_attached", report_id=merged_id, channel=merged_channel)
         return c, reports
 
-    def dispatch(self, c: _Case, t: datetime, department: str, category: Category, handle_hours: float, *,
-                 redispatch: bool) -> datetime:
+    def dispatch(
+        self, c: _Case, t: datetime, department: str, category: Category, handle_hours: float, *, redispatch: bool
+    ) -> datetime:
         ack_due = t + timedelta(hours=category.ack_hours)
         self.handle_due = t + timedelta(hours=handle_hours)
-        c.add(t, "dispatched", "dispatched", department_code=department, redispatch=redispatch,
-              deadlines=[_deadline("acknowledge", ack_due), _deadline("handle", self.handle_due)])
+        c.add(
+            t,
+            "dispatched",
+            "dispatched",
+            department_code=department,
+            redispatch=redispatch,
+            deadlines=[_deadline("acknowledge", ack_due), _deadline("handle", self.handle_due)],
+        )
         return t
 
-    def work(self, c: _Case, t: datetime, department: str, category: Category, handle_hours: float,
-             street: str | None) -> datetime | None:
+    def work(
+        self, c: _Case, t: datetime, department: str, category: Category, handle_hours: float, street: str | None
+    ) -> datetime | None:
         """Acknowledge, maybe whistle, extend or suspend, handle (maybe twice), verify and close."""
         rng = self.rng
         t += timedelta(hours=category.ack_hours) * rng.uniform(0.05, 1.4)
@@ -243,8 +288,12 @@ class _Generator:
         """Warnings, breaches and escalations the workflow's timers fire before a late handling."""
         due = self.handle_due
         start = due - allowed
-        for fraction, kind, level in ((0.8, "deadline_warned", 0), (1.0, "deadline_breached", 0),
-                                      (1.2, "escalated", 1), (2.0, "escalated", 2)):
+        for fraction, kind, level in (
+            (0.8, "deadline_warned", 0),
+            (1.0, "deadline_breached", 0),
+            (1.2, "escalated", 1),
+            (2.0, "escalated", 2),
+        ):
             at = (start + allowed * fraction).replace(microsecond=0)
             if not since < at < handled:
                 continue
@@ -262,8 +311,13 @@ class _Generator:
         for department in departments:
             if rng.random() < 0.9:
                 checked = at + self.minutes(5, 150)
-                c.add(checked, "department_checked_in", checked_in_department=department, on_time=checked <= due,
-                      whistle_at=at.isoformat())
+                c.add(
+                    checked,
+                    "department_checked_in",
+                    checked_in_department=department,
+                    on_time=checked <= due,
+                    whistle_at=at.isoformat(),
+                )
             else:
                 c.add(due, "checkin_missed", missed_department=department, due_at=due.isoformat())
 
@@ -277,8 +331,14 @@ class _Generator:
         return satisfaction, at
 
 
-def generate(cases: int, *, seed: int = 7, start: datetime = datetime(2025, 1, 1, tzinfo=UTC) - timedelta(hours=8),
-             days: int = 365, tail_days: int = 10) -> History:
+def generate(
+    cases: int,
+    *,
+    seed: int = 7,
+    start: datetime = datetime(2025, 1, 1, tzinfo=UTC) - timedelta(hours=8),
+    days: int = 365,
+    tail_days: int = 10,
+) -> History:
     """`cases` cases filed over `days` days from `start`; the history ends `tail_days` before the last filing."""
     gen = _Generator(seed, start, days)
     end = start + timedelta(days=days - tail_days)
@@ -299,8 +359,21 @@ def generate(cases: int, *, seed: int = 7, start: datetime = datetime(2025, 1, 1
 
 
 def _report(report_id: str, channel: str, at: datetime) -> dict[str, Any]:
-    data = {"report_id": report_id, "channel": channel, "reporter": {"kind": "citizen"}, "text": "",
-            "received_at": at.isoformat()}
-    return {"specversion": "1.0", "id": f"{report_id}-received",
-            "source": "/cityloop/intake", "type": "cityloop.report.received.v1", "time": at.isoformat(),
-            "subject": report_id, "datacontenttype": "application/json", "reportid": report_id, "data": data}
+    data = {
+        "report_id": report_id,
+        "channel": channel,
+        "reporter": {"kind": "citizen"},
+        "text": "",
+        "received_at": at.isoformat(),
+    }
+    return {
+        "specversion": "1.0",
+        "id": f"{report_id}-received",
+        "source": "/cityloop/intake",
+        "type": "cityloop.report.received.v1",
+        "time": at.isoformat(),
+        "subject": report_id,
+        "datacontenttype": "application/json",
+        "reportid": report_id,
+        "data": data,
+    }

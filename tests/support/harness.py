@@ -19,8 +19,13 @@ from shared.contracts.common import Contract
 from shared.service import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings
 
-API_KEYS = {"test-hotline": "hotline", "test-video": "video", "test-iot": "iot", "test-open311": "open311",
-            "test-system": "system"}
+API_KEYS = {
+    "test-hotline": "hotline",
+    "test-video": "video",
+    "test-iot": "iot",
+    "test-open311": "open311",
+    "test-system": "system",
+}
 
 
 def platform_settings(database_url: str, **overrides: Any) -> Settings:
@@ -32,7 +37,10 @@ def platform_settings(database_url: str, **overrides: Any) -> Settings:
         "consumer_max_attempts": 3,
         "log_json": False,
         # tests drive many requests as one user or client; tests of the limits set them (test_input_limits)
-        "rate_limit_client": "", "rate_limit_user": "", "rate_limit_hotline": "", "rate_limit_login": "",
+        "rate_limit_client": "",
+        "rate_limit_user": "",
+        "rate_limit_hotline": "",
+        "rate_limit_login": "",
     }
     base.update(overrides)
     return Settings(**base)

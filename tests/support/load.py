@@ -14,8 +14,15 @@ import orjson
 from intake.signing import signed_headers
 
 SECRET = "dev-only-hotline-secret"
-TEXTS = ["{a}井盖破损，行人容易踩空", "{a}有人占道经营摆摊", "{a}垃圾桶满溢无人清理", "{a}路灯不亮",
-         "{a}道路破损有大坑", "{a}绿化带里堆放建筑垃圾", "{a}机动车违章停在人行道上"]
+TEXTS = [
+    "{a}井盖破损，行人容易踩空",
+    "{a}有人占道经营摆摊",
+    "{a}垃圾桶满溢无人清理",
+    "{a}路灯不亮",
+    "{a}道路破损有大坑",
+    "{a}绿化带里堆放建筑垃圾",
+    "{a}机动车违章停在人行道上",
+]
 
 
 class Load:
@@ -25,8 +32,16 @@ class Load:
     the generator itself could not keep the rate (the machine is saturated).
     """
 
-    def __init__(self, url: str, rate: float, addresses: Sequence[str], *, texts: Sequence[str] = TEXTS,
-                 prefix: str = "C", seed: int = 8) -> None:
+    def __init__(
+        self,
+        url: str,
+        rate: float,
+        addresses: Sequence[str],
+        *,
+        texts: Sequence[str] = TEXTS,
+        prefix: str = "C",
+        seed: int = 8,
+    ) -> None:
         self.url = url
         self.rate = rate
         self.addresses = list(addresses)
@@ -42,9 +57,15 @@ class Load:
     async def ticket(self, client: httpx.AsyncClient, n: int) -> None:
         address = self.rng.choice(self.addresses)
         number = f"{self.prefix}{n:06d}"
-        body = orjson.dumps({"ticket_no": number, "call_time": datetime.now(UTC).isoformat(),
-                             "caller": {"name": "市民", "phone": f"139{n:08d}"},
-                             "content": self.rng.choice(self.texts).format(a=address), "address": address})
+        body = orjson.dumps(
+            {
+                "ticket_no": number,
+                "call_time": datetime.now(UTC).isoformat(),
+                "caller": {"name": "市民", "phone": f"139{n:08d}"},
+                "content": self.rng.choice(self.texts).format(a=address),
+                "address": address,
+            }
+        )
         deadline, last = time.monotonic() + 180, "nothing"
         while time.monotonic() < deadline:
             try:
@@ -58,8 +79,10 @@ class Load:
                 last = repr(exc)
             self.retries += 1
             await asyncio.sleep(0.5)
-        raise AssertionError(f"ticket {number} never acknowledged in 180 s ({self.retries} retries of all "
-                             f"tickets, {len(self.acked)} acknowledged); last answer: {last}")
+        raise AssertionError(
+            f"ticket {number} never acknowledged in 180 s ({self.retries} retries of all "
+            f"tickets, {len(self.acked)} acknowledged); last answer: {last}"
+        )
 
     async def run(self) -> None:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)

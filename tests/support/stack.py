@@ -38,20 +38,38 @@ class Stack:
         kafka = KafkaBroker(run_dir / "kafka")
         kafka.start()
         stack = cls(run_dir, pg, kafka, {s: free_port() for s in SERVICES}, extra_env=dict(env or {}))
-        subprocess.run([sys.executable, "-m", "services.cli", "migrate", "all"], env=stack.env(), cwd=ROOT,
-                       check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "services.cli", "topics", "--partitions", str(partitions)],
-                       env=stack.env(), cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "services.cli", "migrate", "all"],
+            env=stack.env(),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [sys.executable, "-m", "services.cli", "topics", "--partitions", str(partitions)],
+            env=stack.env(),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         return stack
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "CITYLOOP_DATABASE_URL": self.pg.url, "CITYLOOP_BUS": "kafka",
-                "CITYLOOP_KAFKA_BOOTSTRAP": self.kafka.bootstrap, "CITYLOOP_DATA_DIR": str(self.run_dir),
-                "CITYLOOP_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-                "CITYLOOP_API_KEYS": '{"chaos-key": "hotline"}',
-                # load tests offer hundreds of requests a second from one client: rate limits off
-                "CITYLOOP_RATE_LIMIT_CLIENT": "", "CITYLOOP_RATE_LIMIT_HOTLINE": "", "CITYLOOP_RATE_LIMIT_USER": "",
-                **self.extra_env}
+        return {
+            **os.environ,
+            "CITYLOOP_DATABASE_URL": self.pg.url,
+            "CITYLOOP_BUS": "kafka",
+            "CITYLOOP_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            "CITYLOOP_DATA_DIR": str(self.run_dir),
+            "CITYLOOP_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+            "CITYLOOP_API_KEYS": '{"chaos-key": "hotline"}',
+            # load tests offer hundreds of requests a second from one client: rate limits off
+            "CITYLOOP_RATE_LIMIT_CLIENT": "",
+            "CITYLOOP_RATE_LIMIT_HOTLINE": "",
+            "CITYLOOP_RATE_LIMIT_USER": "",
+            **self.extra_env,
+        }
 
     def url(self, instance: str) -> str:
         return f"http://127.0.0.1:{self.ports[instance]}"
@@ -64,7 +82,10 @@ class Stack:
         log = open(self.run_dir / f"{instance}.log", "ab")  # noqa: SIM115 - the child keeps it open
         self.procs[instance] = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "run", service, "--port", str(port)],
-            env=self.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env(),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     def start(self, *instances: str, timeout_s: float = 120) -> None:

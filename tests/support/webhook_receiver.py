@@ -39,8 +39,13 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             break
     _count += 1
     mode = (DIR / "mode").read_text().strip() if (DIR / "mode").exists() else "ok"
-    record = {"headers": {k.decode(): v.decode() for k, v in scope["headers"]}, "body": body.decode(),
-              "path": scope["path"], "pid": os.getpid(), "mode": mode}
+    record = {
+        "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
+        "body": body.decode(),
+        "path": scope["path"],
+        "pid": os.getpid(),
+        "mode": mode,
+    }
     with (DIR / "received.jsonl").open("a", encoding="utf-8") as f:
         f.write(json.dumps(record, ensure_ascii=False) + "\n")
         f.flush()
@@ -75,8 +80,21 @@ class Receiver:
     def start(self) -> None:
         env = {**os.environ, "RECEIVER_DIR": str(self.dir)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.support.webhook_receiver:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log"], env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.support.webhook_receiver:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+        )
         import socket
 
         deadline = time.monotonic() + 20

@@ -497,10 +497,17 @@ def test_default_calendar(tmp_path: Path) -> None:
 # Weekday days off that chinese-calendar does not flag as in-lieu although no law made them holidays:
 # Spring Festival eve was given off by a weekend swap before it became statutory in 2025, and
 # 2006-01-03 was a swap for New Year. The estimate (rightly) does not claim them.
-SWAP_DAYS_NOT_FLAGGED = frozenset({
-    date(2006, 1, 3), date(2015, 2, 18), date(2017, 1, 27), date(2018, 2, 15), date(2020, 1, 24),
-    date(2021, 2, 11), date(2022, 1, 31),
-})
+SWAP_DAYS_NOT_FLAGGED = frozenset(
+    {
+        date(2006, 1, 3),
+        date(2015, 2, 18),
+        date(2017, 1, 27),
+        date(2018, 2, 15),
+        date(2020, 1, 24),
+        date(2021, 2, 11),
+        date(2022, 1, 31),
+    }
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -555,8 +562,13 @@ def test_spring_festival_2027_is_days_off() -> None:
 
 def test_operator_table_replaces_the_estimate() -> None:
     """Once the notice is out, the operator's table for that year is the truth, estimate or not."""
-    announced = {date(2027, 2, 5): False, date(2027, 2, 8): False, date(2027, 2, 11): False,
-                 date(2027, 2, 12): False, date(2027, 2, 20): True}  # a made-up arrangement
+    announced = {
+        date(2027, 2, 5): False,
+        date(2027, 2, 8): False,
+        date(2027, 2, 11): False,
+        date(2027, 2, 12): False,
+        date(2027, 2, 20): True,
+    }  # a made-up arrangement
     cal = WorkCalendar(overrides=announced)
     assert cal.is_workday(date(2027, 2, 9))  # estimated off, but not in the table
     assert not cal.is_workday(date(2027, 2, 11))

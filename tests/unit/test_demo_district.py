@@ -91,9 +91,7 @@ def test_cells_are_mostly_ten_thousand_square_metres(cells: AreaIndex) -> None:
         assert a.properties["area_m2"] == pytest.approx(a.area_m2, abs=0.1)
 
 
-def test_codes_are_unique_well_formed_and_nested(
-    streets: AreaIndex, communities: AreaIndex, cells: AreaIndex
-) -> None:
+def test_codes_are_unique_well_formed_and_nested(streets: AreaIndex, communities: AreaIndex, cells: AreaIndex) -> None:
     for level, digits in ((streets, 9), (communities, 12), (cells, 15)):
         for area in level:
             p = area.properties
@@ -128,8 +126,10 @@ def test_gazetteer_points_fall_in_the_cell_they_claim(places: list[dict[str, Any
     for p in places:
         cell = cells.areas[p["cell_code"]]
         assert cell.geometry.covers(Point(p["lon"], p["lat"])), p["name"]
-        assert (p["community_code"], p["street_code"]) == (cell.properties["community_code"],
-                                                          cell.properties["street_code"])
+        assert (p["community_code"], p["street_code"]) == (
+            cell.properties["community_code"],
+            cell.properties["street_code"],
+        )
 
 
 def test_gazetteer_community_names_match_the_polygons(places: list[dict[str, Any]], communities: AreaIndex) -> None:
@@ -145,7 +145,8 @@ def test_every_named_place_is_found_in_an_address_naming_it(places: list[dict[st
     for p in places:
         street, community = street_names[p["street_code"]], community_names[p["community_code"]]
         address = {"street": f"演示区{street}", "community": f"{street}{community}"}.get(
-            p["kind"], f"演示区{street}{community}{p['name']}东侧20米")
+            p["kind"], f"演示区{street}{community}{p['name']}东侧20米"
+        )
         hit = gazetteer.lookup(address)
         assert hit is not None and hit.place.name == p["name"], address
         assert hit.place.cell_code == p["cell_code"]
@@ -158,8 +159,21 @@ def test_departments_cover_the_trades_and_escalate_to_the_government(
     assert len(by_code) == len(departments)
     assert by_code["CMD"]["name"].endswith("城市运行管理中心")
     kinds = {d["kind"] for d in departments}
-    assert kinds >= {"enforcement", "municipal_roads", "landscaping", "sanitation", "water_supply", "drainage", "gas",
-                     "power", "traffic_police", "housing", "market_supervision", "ecology_environment", "emergency"}
+    assert kinds >= {
+        "enforcement",
+        "municipal_roads",
+        "landscaping",
+        "sanitation",
+        "water_supply",
+        "drainage",
+        "gas",
+        "power",
+        "traffic_police",
+        "housing",
+        "market_supervision",
+        "ecology_environment",
+        "emergency",
+    }
     for d in departments:
         chain, code = [], d["code"]
         while code is not None:
@@ -176,8 +190,14 @@ def test_departments_cover_the_trades_and_escalate_to_the_government(
 def test_cameras_and_devices_are_placed_in_their_cells(departments: list[dict[str, Any]], cells: AreaIndex) -> None:
     cameras, devices = yaml_list("cameras"), yaml_list("devices")
     assert 100 <= len(cameras) <= 140 and 180 <= len(devices) <= 220
-    algorithms = {"street_vending", "exposed_garbage", "piled_materials", "illegal_parking", "road_occupation",
-                  "overflowing_bin"}
+    algorithms = {
+        "street_vending",
+        "exposed_garbage",
+        "piled_materials",
+        "illegal_parking",
+        "road_occupation",
+        "overflowing_bin",
+    }
     assert len({c["camera_id"] for c in cameras}) == len(cameras)
     assert len({d["device_id"] for d in devices}) == len(devices)
     assert all(c["algorithms"] and set(c["algorithms"]) <= algorithms for c in cameras)
@@ -208,8 +228,9 @@ def test_demo_users_cover_every_role_and_unit(departments: list[dict[str, Any]],
 
 def test_generator_output_is_byte_identical_across_runs(tmp_path: Path) -> None:
     generator = load_generator()
-    small = generator.Params(area_km2=3.0, streets=3, communities=12, roads=20, landmarks=20, cameras=10, devices=10,
-                             users=False)
+    small = generator.Params(
+        area_km2=3.0, streets=3, communities=12, roads=20, landmarks=20, cameras=10, devices=10, users=False
+    )
 
     def digest(folder: Path) -> dict[str, str]:
         return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.iterdir())}
@@ -218,6 +239,14 @@ def test_generator_output_is_byte_identical_across_runs(tmp_path: Path) -> None:
     generator.generate(tmp_path / "b", small)
     first = digest(tmp_path / "a")
     assert first == digest(tmp_path / "b")
-    assert {"district.json", "streets.geojson", "communities.geojson", "cells.geojson", "gazetteer.json",
-            "departments.yaml", "cameras.yaml", "devices.yaml"} <= set(first)
+    assert {
+        "district.json",
+        "streets.geojson",
+        "communities.geojson",
+        "cells.geojson",
+        "gazetteer.json",
+        "departments.yaml",
+        "cameras.yaml",
+        "devices.yaml",
+    } <= set(first)
     assert len(AreaIndex.from_geojson(tmp_path / "a" / "streets.geojson")) == 3

@@ -41,8 +41,7 @@ def test_conversion_round_trip_inside_china_is_within_half_a_metre(lon: float, l
     assert distance_m(lon, lat, *back) < 0.5
 
 
-@given(st.floats(min_value=-180, max_value=70), st.floats(min_value=-89, max_value=89),
-       st.sampled_from(list(Crs)))
+@given(st.floats(min_value=-180, max_value=70), st.floats(min_value=-89, max_value=89), st.sampled_from(list(Crs)))
 def test_points_outside_china_are_unchanged(lon: float, lat: float, crs: Crs) -> None:
     assert not in_china(lon, lat)
     assert to_wgs84(lon, lat, crs) == (lon, lat)
@@ -79,17 +78,25 @@ DEG = 0.001  # ~85 m east-west, ~111 m north-south at Beijing
 
 def square_collection(*squares: tuple[str, float, float]) -> dict[str, Any]:
     """Squares of side DEG with their south-west corner at (lon, lat)."""
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": code, "label": code.lower()},
-         "geometry": mapping(box(lon, lat, lon + DEG, lat + DEG))} for code, lon, lat in squares
-    ]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": code, "label": code.lower()},
+                "geometry": mapping(box(lon, lat, lon + DEG, lat + DEG)),
+            }
+            for code, lon, lat in squares
+        ],
+    }
 
 
 @pytest.fixture
 def four_squares() -> AreaIndex:
     x, y = 116.4, 39.9
-    return AreaIndex.from_geojson(square_collection(
-        ("D", x + DEG, y), ("C", x, y), ("B", x + DEG, y + DEG), ("A", x, y + DEG)))
+    return AreaIndex.from_geojson(
+        square_collection(("D", x + DEG, y), ("C", x, y), ("B", x + DEG, y + DEG), ("A", x, y + DEG))
+    )
 
 
 def test_locate_finds_the_covering_area_with_its_properties(four_squares: AreaIndex) -> None:
@@ -124,8 +131,12 @@ def test_nearest_measures_in_metres_not_degrees() -> None:
 def test_area_index_reads_gcj02_and_stores_wgs84() -> None:
     wgs_square = box(116.40, 39.90, 116.41, 39.91)
     gcj_ring = [from_wgs84(x, y, Crs.GCJ02) for x, y in wgs_square.exterior.coords]
-    data = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "X"}, "geometry": {"type": "Polygon", "coordinates": [gcj_ring]}}]}
+    data = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"code": "X"}, "geometry": {"type": "Polygon", "coordinates": [gcj_ring]}}
+        ],
+    }
     area = AreaIndex.from_geojson(data, crs=Crs.GCJ02).areas["X"]
     assert area.geometry.symmetric_difference(wgs_square).area < 1e-9
     assert AreaIndex.from_geojson(data, crs=Crs.GCJ02).locate(116.4005, 39.9005) is not None
@@ -133,10 +144,16 @@ def test_area_index_reads_gcj02_and_stores_wgs84() -> None:
 
 
 def test_self_intersecting_polygon_is_repaired_not_refused() -> None:
-    bowtie = {"type": "Polygon", "coordinates": [[[116.40, 39.90], [116.41, 39.91], [116.41, 39.90], [116.40, 39.91],
-                                                  [116.40, 39.90]]]}
-    index = AreaIndex.from_geojson({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "B"}, "geometry": bowtie}]})
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[116.40, 39.90], [116.41, 39.91], [116.41, 39.90], [116.40, 39.91], [116.40, 39.90]]],
+    }
+    index = AreaIndex.from_geojson(
+        {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {"code": "B"}, "geometry": bowtie}],
+        }
+    )
     assert index.areas["B"].geometry.is_valid
     assert index.locate(116.401, 39.905) is not None and index.locate(116.405, 39.909) is None
 
@@ -146,22 +163,41 @@ def feature(**overrides: Any) -> dict[str, Any]:
     return {**good, **overrides}
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    ({"type": "Feature"}, "not a GeoJSON FeatureCollection"),
-    ({"type": "FeatureCollection", "features": {}}, "'features' is not a list"),
-    ({"type": "FeatureCollection", "features": [feature(), feature(type="Nope")]}, "feature #1: not a GeoJSON Feature"),
-    ({"type": "FeatureCollection", "features": [feature(), feature(properties={"name": "x"})]},
-     "feature #1: property 'code' is missing"),
-    ({"type": "FeatureCollection", "features": [feature(geometry={"type": "Point", "coordinates": [1, 2]})]},
-     "feature #0: geometry must be a Polygon or MultiPolygon, got Point"),
-    ({"type": "FeatureCollection", "features": [feature(geometry=None)]},
-     "feature #0: geometry must be a Polygon or MultiPolygon, got NoneType"),
-    ({"type": "FeatureCollection", "features": [feature(geometry={"type": "Polygon", "coordinates": [[[0, 0], [1]]]})]},
-     "feature #0: bad coordinates"),
-    ({"type": "FeatureCollection", "features": [feature(geometry={"type": "Polygon", "coordinates": []})]},
-     "feature #0: geometry is empty"),
-    ({"type": "FeatureCollection", "features": [feature(), feature()]}, "feature #1: duplicate code 'A'"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"type": "Feature"}, "not a GeoJSON FeatureCollection"),
+        ({"type": "FeatureCollection", "features": {}}, "'features' is not a list"),
+        (
+            {"type": "FeatureCollection", "features": [feature(), feature(type="Nope")]},
+            "feature #1: not a GeoJSON Feature",
+        ),
+        (
+            {"type": "FeatureCollection", "features": [feature(), feature(properties={"name": "x"})]},
+            "feature #1: property 'code' is missing",
+        ),
+        (
+            {"type": "FeatureCollection", "features": [feature(geometry={"type": "Point", "coordinates": [1, 2]})]},
+            "feature #0: geometry must be a Polygon or MultiPolygon, got Point",
+        ),
+        (
+            {"type": "FeatureCollection", "features": [feature(geometry=None)]},
+            "feature #0: geometry must be a Polygon or MultiPolygon, got NoneType",
+        ),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [feature(geometry={"type": "Polygon", "coordinates": [[[0, 0], [1]]]})],
+            },
+            "feature #0: bad coordinates",
+        ),
+        (
+            {"type": "FeatureCollection", "features": [feature(geometry={"type": "Polygon", "coordinates": []})]},
+            "feature #0: geometry is empty",
+        ),
+        ({"type": "FeatureCollection", "features": [feature(), feature()]}, "feature #1: duplicate code 'A'"),
+    ],
+)
 def test_malformed_geojson_names_feature_and_reason(tmp_path: Path, data: dict[str, Any], reason: str) -> None:
     path = tmp_path / "cells.geojson"
     path.write_text(json.dumps(data))
@@ -246,28 +282,33 @@ def place(name: str, kind: PlaceKind, *aliases: str, community: str = "C1", stre
 
 @pytest.fixture
 def gazetteer() -> Gazetteer:
-    return Gazetteer([
-        place("和平里街道", PlaceKind.STREET, "和平里街道办事处", community=""),
-        place("东四街道", PlaceKind.STREET, street="S2", community=""),
-        place("青年湖社区", PlaceKind.COMMUNITY),
-        place("东四北社区", PlaceKind.COMMUNITY, community="C2", street="S2"),
-        place("安定门外大街", PlaceKind.ROAD),
-        place("安定门", PlaceKind.LANDMARK),
-        place("地坛公园", PlaceKind.LANDMARK, "地坛"),
-        place("便民菜市场", PlaceKind.LANDMARK, community="C1"),
-        place("便民菜市场", PlaceKind.LANDMARK, community="C2", street="S2"),
-    ])
+    return Gazetteer(
+        [
+            place("和平里街道", PlaceKind.STREET, "和平里街道办事处", community=""),
+            place("东四街道", PlaceKind.STREET, street="S2", community=""),
+            place("青年湖社区", PlaceKind.COMMUNITY),
+            place("东四北社区", PlaceKind.COMMUNITY, community="C2", street="S2"),
+            place("安定门外大街", PlaceKind.ROAD),
+            place("安定门", PlaceKind.LANDMARK),
+            place("地坛公园", PlaceKind.LANDMARK, "地坛"),
+            place("便民菜市场", PlaceKind.LANDMARK, community="C1"),
+            place("便民菜市场", PlaceKind.LANDMARK, community="C2", street="S2"),
+        ]
+    )
 
 
-@pytest.mark.parametrize(("address", "name", "kind"), [
-    ("东城区和平里街道青年湖社区安定门外大街12号旁", "安定门外大街", PlaceKind.ROAD),
-    ("和平里街道青年湖社区地坛公园北门有人摆摊", "地坛公园", PlaceKind.LANDMARK),
-    ("青年湖社区3号楼下水道堵了", "青年湖社区", PlaceKind.COMMUNITY),
-    ("和平里街道办事处门口", "和平里街道", PlaceKind.STREET),
-    ("安定门城楼下", "安定门", PlaceKind.LANDMARK),
-    ("地坛 东门", "地坛公园", PlaceKind.LANDMARK),
-    ("和平里街道　青年湖社区", "青年湖社区", PlaceKind.COMMUNITY),  # full-width space
-])
+@pytest.mark.parametrize(
+    ("address", "name", "kind"),
+    [
+        ("东城区和平里街道青年湖社区安定门外大街12号旁", "安定门外大街", PlaceKind.ROAD),
+        ("和平里街道青年湖社区地坛公园北门有人摆摊", "地坛公园", PlaceKind.LANDMARK),
+        ("青年湖社区3号楼下水道堵了", "青年湖社区", PlaceKind.COMMUNITY),
+        ("和平里街道办事处门口", "和平里街道", PlaceKind.STREET),
+        ("安定门城楼下", "安定门", PlaceKind.LANDMARK),
+        ("地坛 东门", "地坛公园", PlaceKind.LANDMARK),
+        ("和平里街道　青年湖社区", "青年湖社区", PlaceKind.COMMUNITY),  # full-width space
+    ],
+)
 def test_lookup_finds_the_most_specific_place(gazetteer: Gazetteer, address: str, name: str, kind: PlaceKind) -> None:
     hit = gazetteer.lookup(address)
     assert hit is not None and (hit.place.name, hit.place.kind) == (name, kind)
@@ -299,8 +340,14 @@ def test_an_address_naming_no_known_place_finds_nothing(gazetteer: Gazetteer) ->
 
 def test_gazetteer_json_with_a_bad_place_names_it() -> None:
     with pytest.raises(GeoDataError, match=r"place #1: bad place"):
-        Gazetteer.from_json({"places": [{"name": "a", "kind": "street", "lon": 1, "lat": 2},
-                                        {"name": "b", "kind": "planet", "lon": 1, "lat": 2}]})
+        Gazetteer.from_json(
+            {
+                "places": [
+                    {"name": "a", "kind": "street", "lon": 1, "lat": 2},
+                    {"name": "b", "kind": "planet", "lon": 1, "lat": 2},
+                ]
+            }
+        )
 
 
 def test_points_on_polygons_use_lon_lat_order() -> None:

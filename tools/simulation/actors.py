@@ -128,8 +128,9 @@ class Actors:
         offset: int | None = 0
         for _ in range(pages):
             params: list[tuple[str, str | int]] = [("state", s) for s in states]
-            response = await self.client.as_user(OBSERVER, "list cases", "GET", "/v1/cases",
-                                                 params=[*params, ("limit", 100), ("offset", offset or 0)])
+            response = await self.client.as_user(
+                OBSERVER, "list cases", "GET", "/v1/cases", params=[*params, ("limit", 100), ("offset", offset or 0)]
+            )
             if response is None:
                 return
             body = response.json()
@@ -141,8 +142,9 @@ class Actors:
 
     async def work_queue(self) -> None:
         """The dispatcher looks at the reports no rule could decide and takes each, after a while."""
-        response = await self.client.as_user(DISPATCHER, "dispatch queue", "GET", "/v1/dispatch/queue",
-                                             params={"limit": 100})
+        response = await self.client.as_user(
+            DISPATCHER, "dispatch queue", "GET", "/v1/dispatch/queue", params={"limit": 100}
+        )
         for item in response.json()["items"] if response is not None else []:
             if item["status"] == "claimed" and item.get("claimed_by") != DISPATCHER:
                 continue
@@ -158,20 +160,31 @@ class Actors:
         async def dispatch() -> None:
             report_id = item["report_id"]
             path = f"/v1/dispatch/queue/{report_id}"
-            if item["status"] == "waiting" and await self.client.as_user(
-                    DISPATCHER, "claim", "POST", f"{path}/claim") is None:
+            if (
+                item["status"] == "waiting"
+                and await self.client.as_user(DISPATCHER, "claim", "POST", f"{path}/claim") is None
+            ):
                 return
             reported = self.reports.get(report_id) or Reported(None, None)
             candidates = [c["code"] for c in item.get("candidates") or [] if c.get("code") in self.taxonomy]
-            category = (reported.problem.category_id if reported.problem
-                        else candidates[0] if candidates else texts.pick(rng).category_id)
+            category = (
+                reported.problem.category_id
+                if reported.problem
+                else candidates[0]
+                if candidates
+                else texts.pick(rng).category_id
+            )
             grid = item.get("grid") or {}
             spot = reported.spot or self.district.spot(rng)
             street = grid.get("street_code") or spot.street_code
-            department = (self._department_of_class(category, street) or self.district.street_offices.get(street or "")
-                          or "CMD")
-            body: dict[str, Any] = {"category": category, "department": department,
-                                    "reason": "人工研判：根据诉求内容派至职责部门"}
+            department = (
+                self._department_of_class(category, street) or self.district.street_offices.get(street or "") or "CMD"
+            )
+            body: dict[str, Any] = {
+                "category": category,
+                "department": department,
+                "reason": "人工研判：根据诉求内容派至职责部门",
+            }
             if not grid.get("cell_code") and spot.cell_code:
                 body["cell_code"] = spot.cell_code
             if await self.client.as_user(DISPATCHER, "dispatch by hand", "POST", f"{path}/dispatch", json=body):
@@ -191,9 +204,13 @@ class Actors:
         self.memos[case["id"]] = _Memo(case["version"], phase, epoch, case)
         self.client.stats.cases_seen.add(case["id"])
         self._plan(case, epoch)
-        if case["state"] == "withdrawn" or (case["state"] == "closed" and (
+        if case["state"] == "withdrawn" or (
+            case["state"] == "closed"
+            and (
                 case["channel"] not in CITIZEN_CHANNELS
-                or f"called back/{case['closed_at']}" in self.planned.get(case["id"], ()))):
+                or f"called back/{case['closed_at']}" in self.planned.get(case["id"], ())
+            )
+        ):
             self.finished.add(case["id"])
             self.memos.pop(case["id"], None)
             self.planned.pop(case["id"], None)
@@ -203,8 +220,17 @@ class Actors:
     def _rng(self, case: Case, what: str, epoch: int | str = "") -> random.Random:
         return random.Random(f"{self.seed}/{case['report_id']}/{epoch}/{what}")
 
-    def _at(self, case: Case, what: str, when: datetime, act: Act, *, epoch: int | None = None,
-            key: str = "", states: frozenset[str] | None = None) -> None:
+    def _at(
+        self,
+        case: Case,
+        what: str,
+        when: datetime,
+        act: Act,
+        *,
+        epoch: int | None = None,
+        key: str = "",
+        states: frozenset[str] | None = None,
+    ) -> None:
         """Do `act` at city time `when`, once per key; with an epoch, only if the case is still in it then
         (with `states`, only if the case is in one of them then)."""
         if not self._first(case, f"{what}/{key or epoch}"):
@@ -212,8 +238,11 @@ class Actors:
 
         async def run() -> None:
             memo = self.memos.get(case["id"])
-            if memo is None or (epoch is not None and memo.epoch != epoch) or (
-                    states is not None and memo.case["state"] not in states):
+            if (
+                memo is None
+                or (epoch is not None and memo.epoch != epoch)
+                or (states is not None and memo.case["state"] not in states)
+            ):
                 return  # the case moved on without us
             out = await act(memo.case)
             if out is not None:
@@ -233,21 +262,37 @@ class Actors:
         elif state == "verified":
             self._at(case, "close", self._soon(case, "close", 5 * M, 40 * M), self._close, epoch=epoch)
         elif state == "returned" or (state == "filed" and not case["department_code"]):
-            self._at(case, "redispatch", self._soon(case, "redispatch", 10 * M, 60 * M), self._redispatch,
-                     epoch=epoch)
+            self._at(case, "redispatch", self._soon(case, "redispatch", 10 * M, 60 * M), self._redispatch, epoch=epoch)
         elif state == "closed" and case["channel"] in CITIZEN_CHANNELS:
-            self._at(case, "callback", self._soon(case, "callback", 20 * M, 4 * H), self._callback,
-                     key=str(case["closed_at"]))
+            self._at(
+                case,
+                "callback",
+                self._soon(case, "callback", 20 * M, 4 * H),
+                self._callback,
+                key=str(case["closed_at"]),
+            )
         if case["extension_request"] is not None:
-            self._at(case, "extension_decision", self._soon(case, "extension_decision", 10 * M, 60 * M),
-                     self._decide_extension, epoch=epoch)
+            self._at(
+                case,
+                "extension_decision",
+                self._soon(case, "extension_decision", 10 * M, 60 * M),
+                self._decide_extension,
+                epoch=epoch,
+            )
         self._first_contact(case)
         self._whistle(case)
         self._check_ins(case)
 
-    def _when(self, rng: random.Random, span: tuple[datetime, datetime] | None, *, late: bool,
-              on_time: tuple[float, float], late_by: tuple[float, float] = (1.3, 2.4),
-              cap: timedelta | None = None) -> datetime:
+    def _when(
+        self,
+        rng: random.Random,
+        span: tuple[datetime, datetime] | None,
+        *,
+        late: bool,
+        on_time: tuple[float, float],
+        late_by: tuple[float, float] = (1.3, 2.4),
+        cap: timedelta | None = None,
+    ) -> datetime:
         """A moment within (or, when late, past) the deadline `span`; at most `cap` from now when on time."""
         now = self.client.clock.now()
         if span is None:
@@ -272,10 +317,10 @@ class Actors:
         share = b.misrouted_returns if right is not None and right != dept else b.returns
         if rng.random() < share:
             reason = rng.choice(texts.RETURN_REASONS)
-            when = self._when(rng, _span(case, "acknowledge") or _span(case, "handle"), late=False,
-                              on_time=(0.1, 0.5), cap=2 * H)
-            self._at(case, "return", when, lambda c: self._as_department(c, "return", {"reason": reason}),
-                     epoch=epoch)
+            when = self._when(
+                rng, _span(case, "acknowledge") or _span(case, "handle"), late=False, on_time=(0.1, 0.5), cap=2 * H
+            )
+            self._at(case, "return", when, lambda c: self._as_department(c, "return", {"reason": reason}), epoch=epoch)
             return
         late = rng.random() < b.late
         acknowledge = _span(case, "acknowledge")
@@ -294,8 +339,7 @@ class Actors:
         if long_job and rng.random() < b.extension and self._first(case, "asked for time"):
             body = {"days": rng.randint(1, 5), "reason": rng.choice(texts.EXTENSION_REASONS)}
             when = self._when(rng, handle, late=False, on_time=(0.1, 0.4), cap=3 * H)
-            self._at(case, "request_extension", when, lambda c: self._as_department(c, "extension", body),
-                     epoch=epoch)
+            self._at(case, "request_extension", when, lambda c: self._as_department(c, "extension", body), epoch=epoch)
             return
         when = self._when(rng, handle, late=rng.random() < b.late, on_time=(0.15, 0.75), late_by=(1.25, 2.3))
         problem = self._problem(case["report_id"])
@@ -316,8 +360,14 @@ class Actors:
     def _handled(self, case: Case, epoch: int) -> None:
         rng, b = self._rng(case, "handled", epoch), self.behaviour
         fails = rng.random() < b.verify_fails and self._first(case, "failed verification")
-        when = self._when(rng, _span(case, "verify"), late=rng.random() < b.verify_late, on_time=(0.1, 0.6),
-                          late_by=(1.2, 2.0), cap=3 * H)
+        when = self._when(
+            rng,
+            _span(case, "verify"),
+            late=rng.random() < b.verify_late,
+            on_time=(0.1, 0.6),
+            late_by=(1.2, 2.0),
+            cap=3 * H,
+        )
         inspector = rng.choice(INSPECTORS)
         note = rng.choice(texts.VERIFY_FAILURES if fails else texts.VERIFY_PASSES)
 
@@ -353,11 +403,18 @@ class Actors:
         if span is None or case["first_contact_at"] is not None:
             return
         rng = self._rng(case, "first_contact")
-        when = self._when(rng, span, late=rng.random() < self.behaviour.first_contact_late, on_time=(0.05, 0.5),
-                          late_by=(1.1, 1.6), cap=3 * H)
+        when = self._when(
+            rng,
+            span,
+            late=rng.random() < self.behaviour.first_contact_late,
+            on_time=(0.05, 0.5),
+            late_by=(1.1, 1.6),
+            cap=3 * H,
+        )
         note = rng.choice(("已电话联系来电人，告知已派单处理", "已与诉求人沟通，约定现场核实时间"))
-        self._at(case, "first_contact", when, lambda c: self._as_hotline(c, "first-contact", {"note": note}),
-                 states=OPEN)
+        self._at(
+            case, "first_contact", when, lambda c: self._as_hotline(c, "first-contact", {"note": note}), states=OPEN
+        )
 
     async def _callback(self, case: Case) -> Case | None:
         rng = self._rng(case, "callback", str(case["closed_at"]))
@@ -365,10 +422,17 @@ class Actors:
         # a problem several departments had to be summoned for leaves its citizen satisfied less often
         weights = (50, 25, 25) if slow else (50, 20, 30) if case["whistles"] else (76, 16, 8)
         satisfaction = rng.choices(("satisfied", "basic", "unsatisfied"), weights=weights)[0]
-        reopen = (satisfaction == "unsatisfied" and rng.random() < self.behaviour.reopen_unsatisfied
-                  and self._first(case, "reopened"))
-        body = {"satisfaction": satisfaction, "channel": "wechat" if case["channel"] == "wechat" else "hotline",
-                "comment": rng.choice(texts.CALLBACK_COMMENTS[satisfaction]), "reopen": reopen}
+        reopen = (
+            satisfaction == "unsatisfied"
+            and rng.random() < self.behaviour.reopen_unsatisfied
+            and self._first(case, "reopened")
+        )
+        body = {
+            "satisfaction": satisfaction,
+            "channel": "wechat" if case["channel"] == "wechat" else "hotline",
+            "comment": rng.choice(texts.CALLBACK_COMMENTS[satisfaction]),
+            "reopen": reopen,
+        }
         out = await self._as_hotline(case, "callback", body)
         if out is not None:
             self.client.stats.satisfaction[satisfaction] += 1
@@ -377,8 +441,9 @@ class Actors:
 
     async def _as_hotline(self, case: Case, action: str, body: dict[str, Any]) -> Case | None:
         if self.client.has_key("hotline"):
-            response = await self.client.as_system("hotline", action, "POST", f"/v1/cases/{case['id']}/{action}",
-                                                   json=body)
+            response = await self.client.as_system(
+                "hotline", action, "POST", f"/v1/cases/{case['id']}/{action}", json=body
+            )
             return response.json() if response is not None else None
         return await self._command(DISPATCHER, case, action, body)
 
@@ -399,8 +464,13 @@ class Actors:
         summoned = [case["department_code"], *rng.sample(others, k=min(len(others), rng.randint(1, 2)))]
         body = {"departments": summoned, "reason": rng.choice(texts.WHISTLE_REASONS)}
         when = self.client.clock.now() + rng.uniform(10, 60) * M
-        self._at(case, "whistle", when, lambda c: self._command(f"street-{street}", c, "whistle", body),
-                 states=BEFORE_HANDLING)
+        self._at(
+            case,
+            "whistle",
+            when,
+            lambda c: self._command(f"street-{street}", c, "whistle", body),
+            states=BEFORE_HANDLING,
+        )
 
     def _check_ins(self, case: Case) -> None:
         for whistle in case["whistles"]:
@@ -415,8 +485,14 @@ class Actors:
                     self._first(case, f"check_in/{key}")  # never comes: the platform records a miss
                     continue
                 span = (datetime.fromisoformat(whistle["blown_at"]), datetime.fromisoformat(checkin["due_at"]))
-                when = self._when(rng, span, late=roll < b.checkin_missed + b.checkin_late, on_time=(0.05, 0.8),
-                                  late_by=(1.05, 1.5), cap=2 * H)
+                when = self._when(
+                    rng,
+                    span,
+                    late=roll < b.checkin_missed + b.checkin_late,
+                    on_time=(0.05, 0.8),
+                    late_by=(1.05, 1.5),
+                    cap=2 * H,
+                )
                 self._at(case, "check_in", when, self._checks_in(dept), key=key, states=OPEN)
 
     def _first(self, case: Case, plan: str) -> bool:

@@ -43,10 +43,21 @@ class CityClock:
 
 
 class CityClient:
-    def __init__(self, base_url: str, stats: SimulationStats, *, api_keys: Mapping[str, str], password: str = "demo",
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(30.0), transport=transport,
-                                      headers={"User-Agent": "cityloop-simulator"})
+    def __init__(
+        self,
+        base_url: str,
+        stats: SimulationStats,
+        *,
+        api_keys: Mapping[str, str],
+        password: str = "demo",
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(30.0),
+            transport=transport,
+            headers={"User-Agent": "cityloop-simulator"},
+        )
         self.stats = stats
         self.api_keys = dict(api_keys)
         self.password = password
@@ -65,8 +76,9 @@ class CityClient:
         if response is None:
             return False
         body = response.json()
-        self.clock = CityClock(datetime.fromisoformat(body["now"]), (started + time.monotonic()) / 2,
-                               float(body.get("speed") or 1.0))
+        self.clock = CityClock(
+            datetime.fromisoformat(body["now"]), (started + time.monotonic()) / 2, float(body.get("speed") or 1.0)
+        )
         return True
 
     # -- who is calling ------------------------------------------------------------------------------------
@@ -79,8 +91,9 @@ class CityClient:
             return None
         async with self._login_lock:
             if username not in self._tokens and username not in self._refused:
-                response = await self.send("login", "POST", "/v1/auth/token",
-                                           data={"username": username, "password": self.password})
+                response = await self.send(
+                    "login", "POST", "/v1/auth/token", data={"username": username, "password": self.password}
+                )
                 if response is None:
                     self._refused.add(username)
                     log.warning("simulator_login_refused", username=username)
@@ -112,8 +125,9 @@ class CityClient:
         """The response when it is a 2xx, else None (counted by status in the stats)."""
         return self.judge(what, await self.raw(what, method, path, **kwargs))
 
-    async def raw(self, what: str, method: str, path: str, *, auth: dict[str, str] | None = None,
-                  **kwargs: Any) -> httpx.Response | None:
+    async def raw(
+        self, what: str, method: str, path: str, *, auth: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response | None:
         """The response, whatever its status (None when the network failed). A command that met another
         change of the same case at the same moment (409 on `version`) is sent again, as a person would."""
         headers = {**kwargs.pop("headers", {}), **(auth or {})}

@@ -19,8 +19,12 @@ def png(rng: random.Random, size: int = 16) -> bytes:
             row += bytes((c + shade + rng.randrange(8)) % 256 for c in base)
         rows.append(bytes(row))
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"".join(rows))) + _chunk(
-        b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -31,5 +35,10 @@ def photo_ref(rng: random.Random, taken_at: str) -> dict[str, object]:
     """A photo as the case API takes it: where the handling or verifying app uploaded it, and its digest."""
     data = png(rng)
     digest = hashlib.sha256(data).hexdigest()
-    return {"uri": f"https://media.sim.cityloop.invalid/{digest}.png", "sha256": digest, "content_type": "image/png",
-            "size": len(data), "taken_at": taken_at}
+    return {
+        "uri": f"https://media.sim.cityloop.invalid/{digest}.png",
+        "sha256": digest,
+        "content_type": "image/png",
+        "size": len(data),
+        "taken_at": taken_at,
+    }

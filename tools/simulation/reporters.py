@@ -81,8 +81,9 @@ class Reporters:
         response = await self.client.send("open311 services", "GET", "/open311/v2/services.json")
         for service in response.json() if response is not None else []:
             if service.get("metadata"):
-                definition = await self.client.send("open311 definition", "GET",
-                                                    f"/open311/v2/services/{service['service_code']}.json")
+                definition = await self.client.send(
+                    "open311 definition", "GET", f"/open311/v2/services/{service['service_code']}.json"
+                )
                 service["attributes"] = definition.json().get("attributes", []) if definition is not None else []
             self.open311_services.append(service)
 
@@ -123,8 +124,9 @@ class Reporters:
         self.recent.append((problem, spot))
         return problem, spot, texts.say(problem, spot.address, channel, rng)
 
-    def _accepted(self, channel: str, response: httpx.Response | None, problem: Problem | None,
-                  spot: Spot | None = None) -> str | None:
+    def _accepted(
+        self, channel: str, response: httpx.Response | None, problem: Problem | None, spot: Spot | None = None
+    ) -> str | None:
         if response is None:
             self.client.stats.report(channel, None)
             return None
@@ -161,14 +163,20 @@ class Reporters:
         async def send() -> None:
             response = await self._signed("hotline", "/v1/hotline/tickets", ticket)
             if self._accepted("hotline", response, None if vague else problem, spot) and follow_up != "none":
-                self.scheduler.after(self.client.clock.wall_seconds(later), lambda: self._hotline_update(
-                    ticket["ticket_no"], follow_up, supplement))
+                self.scheduler.after(
+                    self.client.clock.wall_seconds(later),
+                    lambda: self._hotline_update(ticket["ticket_no"], follow_up, supplement),
+                )
 
         return send
 
     async def _hotline_update(self, ticket_no: str, kind: str, text: str) -> None:
-        update = {"update_id": f"{ticket_no}-u1", "kind": kind, "text": text if kind == "supplement" else "来电人撤诉",
-                  "at": self.client.clock.now().isoformat()}
+        update = {
+            "update_id": f"{ticket_no}-u1",
+            "kind": kind,
+            "text": text if kind == "supplement" else "来电人撤诉",
+            "at": self.client.clock.now().isoformat(),
+        }
         response = await self._signed("hotline update", f"/v1/hotline/tickets/{ticket_no}/updates", update)
         if response is not None:
             self.client.stats.answers[("hotline", f"update:{kind}")] += 1
@@ -196,19 +204,25 @@ class Reporters:
         lon, lat = from_wgs84(spot.lon, spot.lat, crs)
         offline = rng.random() < 0.05
         seen_ago = timedelta(hours=rng.uniform(1, 4)) if offline else timedelta(minutes=rng.uniform(0, 5))
-        form = {"category_code": problem.category_id, "lon": f"{lon:.6f}", "lat": f"{lat:.6f}", "crs": crs.value,
-                "description": text, "address": spot.address,
-                "occurred_at": (self.client.clock.now() - seen_ago).isoformat()}
-        photos = [("photos", (f"IMG_{seq:05d}_{i}.png", media.png(rng), "image/png"))
-                  for i in range(rng.randint(1, 3))]
+        form = {
+            "category_code": problem.category_id,
+            "lon": f"{lon:.6f}",
+            "lat": f"{lat:.6f}",
+            "crs": crs.value,
+            "description": text,
+            "address": spot.address,
+            "occurred_at": (self.client.clock.now() - seen_ago).isoformat(),
+        }
+        photos = [("photos", (f"IMG_{seq:05d}_{i}.png", media.png(rng), "image/png")) for i in range(rng.randint(1, 3))]
         inspector = rng.choice(INSPECTORS)
         retries = 2 if rng.random() < 0.04 else 1  # a flaky network: the app sends the same report again
         headers = {"Idempotency-Key": f"{self.run_tag}-p{seq:06d}"}
 
         async def send() -> None:
             for _ in range(retries):
-                response = await self.client.as_user(inspector, "patrol", "POST", "/v1/patrol/reports",
-                                                     data=form, files=photos, headers=headers)
+                response = await self.client.as_user(
+                    inspector, "patrol", "POST", "/v1/patrol/reports", data=form, files=photos, headers=headers
+                )
                 self._accepted("patrol", response, problem, spot)
 
         return send
@@ -221,14 +235,19 @@ class Reporters:
         pairs = [(c, a) for c in self.district.cameras for a in c.get("algorithms", [])]
         start = rng.randrange(len(pairs)) if pairs else 0
         refused = self.refused_algorithms
-        usable = [(c, a) for c, a in pairs[start:] + pairs[:start]
-                  if (c["camera_id"], a) not in refused and ("*", a) not in refused]
+        usable = [
+            (c, a)
+            for c, a in pairs[start:] + pairs[:start]
+            if (c["camera_id"], a) not in refused and ("*", a) not in refused
+        ]
         if not usable:
             return self._hotline(rng, seq, *self._problem(rng, "hotline"))
         camera, algorithm = usable[0]
         low = rng.random() < 0.08
         alert: dict[str, Any] = {
-            "alert_id": f"{self.run_tag}-v{seq:06d}", "camera_id": camera["camera_id"], "algorithm": algorithm,
+            "alert_id": f"{self.run_tag}-v{seq:06d}",
+            "camera_id": camera["camera_id"],
+            "algorithm": algorithm,
             "confidence": round(rng.uniform(0.30, 0.55) if low else rng.uniform(0.80, 0.99), 3),
             "captured_at": (self.client.clock.now() - timedelta(seconds=rng.uniform(5, 90))).isoformat(),
         }
@@ -239,8 +258,9 @@ class Reporters:
         repeat_after = timedelta(minutes=rng.uniform(2, 20)) if rng.random() < 0.2 else None
 
         async def send() -> None:
-            response = await self.client.raw("video", "POST", "/v1/video/alerts", json=alert,
-                                             headers={"X-API-Key": self.client.api_keys["video"]})
+            response = await self.client.raw(
+                "video", "POST", "/v1/video/alerts", json=alert, headers={"X-API-Key": self.client.api_keys["video"]}
+            )
             if response is not None and response.status_code == 422:
                 self._learn_refusal(camera["camera_id"], algorithm, response)
             self._accepted("video", self.client.judge("video", response), None)
@@ -261,8 +281,12 @@ class Reporters:
         if error.get("field") == "algorithm":
             scope = "*" if "unknown" in str(error.get("reason", "")) else camera_id
             if (scope, algorithm) not in self.refused_algorithms:
-                log.warning("simulator_video_algorithm_refused", camera=camera_id, algorithm=algorithm,
-                            reason=error.get("reason"))
+                log.warning(
+                    "simulator_video_algorithm_refused",
+                    camera=camera_id,
+                    algorithm=algorithm,
+                    reason=error.get("reason"),
+                )
             self.refused_algorithms.add((scope, algorithm))
 
     # -- IoT: API key, an alarm, sometimes a repeat, then the recovery ---------------------------------------
@@ -276,10 +300,17 @@ class Reporters:
         device = quiet[0]
         kind = str(device.get("alarm_type") or device.get("kind") or device.get("type"))
         (low, high), unit, message = _IOT_READINGS[kind]
-        alarm = {"message_id": f"{self.run_tag}-i{seq:06d}", "device_id": device["device_id"], "alarm_type": kind,
-                 "status": "alarm", "severity": rng.choice(("major", "major", "critical")),
-                 "value": round(rng.uniform(low, high), 2), "unit": unit, "message": message,
-                 "at": self.client.clock.now().isoformat()}
+        alarm = {
+            "message_id": f"{self.run_tag}-i{seq:06d}",
+            "device_id": device["device_id"],
+            "alarm_type": kind,
+            "status": "alarm",
+            "severity": rng.choice(("major", "major", "critical")),
+            "value": round(rng.uniform(low, high), 2),
+            "unit": unit,
+            "message": message,
+            "at": self.client.clock.now().isoformat(),
+        }
         repeat = rng.random() < 0.15
         recover_after = timedelta(minutes=rng.uniform(20, 180))
         self.alarming.add(device["device_id"])
@@ -288,16 +319,22 @@ class Reporters:
             response = await self.client.as_system("iot", "iot", "POST", "/v1/iot/alarms", json=alarm)
             self._accepted("iot", response, None)
             if repeat:
-                self.scheduler.after(self.client.clock.wall_seconds(recover_after / 4),
-                                     lambda: self._iot_follow(alarm, "alarm", "-r"))
-            self.scheduler.after(self.client.clock.wall_seconds(recover_after),
-                                 lambda: self._iot_follow(alarm, "recovered", "-ok"))
+                self.scheduler.after(
+                    self.client.clock.wall_seconds(recover_after / 4), lambda: self._iot_follow(alarm, "alarm", "-r")
+                )
+            self.scheduler.after(
+                self.client.clock.wall_seconds(recover_after), lambda: self._iot_follow(alarm, "recovered", "-ok")
+            )
 
         return send
 
     async def _iot_follow(self, alarm: dict[str, Any], status: str, suffix: str) -> None:
-        follow = {**alarm, "message_id": alarm["message_id"] + suffix, "status": status,
-                  "at": self.client.clock.now().isoformat()}
+        follow = {
+            **alarm,
+            "message_id": alarm["message_id"] + suffix,
+            "status": status,
+            "at": self.client.clock.now().isoformat(),
+        }
         response = await self.client.as_system("iot", "iot", "POST", "/v1/iot/alarms", json=follow)
         self._accepted("iot", response, None)
         if status == "recovered":
@@ -309,11 +346,17 @@ class Reporters:
         service = rng.choice(self.open311_services)
         spot = self.district.spot(rng)
         name = str(service.get("service_name", "")).split(" ")[0]
-        form = {"api_key": self.client.api_keys["open311"], "service_code": service["service_code"],
-                "lat": f"{spot.lat:.6f}", "long": f"{spot.lon:.6f}", "address_string": spot.address,
-                "description": f"{spot.address}附近{name}，{rng.choice(texts.PLEAS)}",
-                "first_name": texts.caller_name(rng), "phone": texts.phone(rng),
-                "device_id": f"app-{rng.randrange(10**6):06d}"}
+        form = {
+            "api_key": self.client.api_keys["open311"],
+            "service_code": service["service_code"],
+            "lat": f"{spot.lat:.6f}",
+            "long": f"{spot.lon:.6f}",
+            "address_string": spot.address,
+            "description": f"{spot.address}附近{name}，{rng.choice(texts.PLEAS)}",
+            "first_name": texts.caller_name(rng),
+            "phone": texts.phone(rng),
+            "device_id": f"app-{rng.randrange(10**6):06d}",
+        }
         for attribute in service.get("attributes", []):
             if attribute.get("variable", True) and (attribute.get("required") or rng.random() < 0.5):
                 values = [v["key"] for v in attribute.get("values") or []]
@@ -337,12 +380,20 @@ class Reporters:
         lon, lat = from_wgs84(spot.lon, spot.lat, Crs.GCJ02)
         messages: list[dict[str, Any]] = [{"MsgType": "text", "Content": text}]
         if rng.random() < 0.75:
-            messages.append({"MsgType": "location", "Location_X": f"{lat:.6f}", "Location_Y": f"{lon:.6f}",
-                             "Scale": "16", "Label": spot.address})
+            messages.append(
+                {
+                    "MsgType": "location",
+                    "Location_X": f"{lat:.6f}",
+                    "Location_Y": f"{lon:.6f}",
+                    "Scale": "16",
+                    "Label": spot.address,
+                }
+            )
         if rng.random() < 0.5:
             media_id = f"{rng.getrandbits(96):024x}"
-            messages.append({"MsgType": "image", "PicUrl": f"https://mmbiz.sim.cityloop.invalid/{media_id}/0",
-                             "MediaId": media_id})
+            messages.append(
+                {"MsgType": "image", "PicUrl": f"https://mmbiz.sim.cityloop.invalid/{media_id}/0", "MediaId": media_id}
+            )
         if rng.random() < 0.85:  # the others forget to press 提交: intake files the draft after its window
             messages.append({"MsgType": "text", "Content": rng.choice(("提交", "完成"))})
         for m in messages:
@@ -365,21 +416,34 @@ class Reporters:
     async def _push(self, openid: str, message: dict[str, Any], nonce: str) -> str | None:
         now = int(self.client.clock.now().timestamp())
         fields = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in message.items() if k != "MsgId")
-        xml = (f"<xml><ToUserName><![CDATA[gh_cityloop_sim]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-               f"</FromUserName><CreateTime>{now}</CreateTime>{fields}<MsgId>{message['MsgId']}</MsgId></xml>")
+        xml = (
+            f"<xml><ToUserName><![CDATA[gh_cityloop_sim]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            f"</FromUserName><CreateTime>{now}</CreateTime>{fields}<MsgId>{message['MsgId']}</MsgId></xml>"
+        )
         timestamp, token = str(now), self.secrets.wechat_token
         signer = WeChatSigner()
         signer.add_data(token, timestamp, nonce)
         params = {"signature": signer.signature, "timestamp": timestamp, "nonce": nonce, "openid": openid}
-        crypto = (WeChatCrypto(token, self.secrets.wechat_aes_key, self.secrets.wechat_app_id)
-                  if self.secrets.wechat_aes_key else None)
+        crypto = (
+            WeChatCrypto(token, self.secrets.wechat_aes_key, self.secrets.wechat_app_id)
+            if self.secrets.wechat_aes_key
+            else None
+        )
         if crypto is not None:
             envelope = xmltodict.parse(crypto.encrypt_message(xml, nonce, timestamp))["xml"]
             params.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
-            xml = (f"<xml><ToUserName><![CDATA[gh_cityloop_sim]]></ToUserName>"
-                   f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
-        response = await self.client.send("wechat", "POST", "/v1/wechat/callback", params=params,
-                                          content=xml.encode(), headers={"Content-Type": "text/xml"})
+            xml = (
+                f"<xml><ToUserName><![CDATA[gh_cityloop_sim]]></ToUserName>"
+                f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+            )
+        response = await self.client.send(
+            "wechat",
+            "POST",
+            "/v1/wechat/callback",
+            params=params,
+            content=xml.encode(),
+            headers={"Content-Type": "text/xml"},
+        )
         if response is None or not response.text.startswith("<xml"):
             return None
         outer = xmltodict.parse(response.text)["xml"]
@@ -392,4 +456,3 @@ class Reporters:
 def _found(reply: str) -> str | None:
     match = _REPORT_ID.search(reply)
     return match.group(0) if match else None
-

@@ -41,5 +41,7 @@ class SimulationStats:
         reports = " ".join(f"{k}={v}" for k, v in sorted(self.reports.items())) or "none"
         actions = " ".join(f"{k}={v}" for k, v in sorted(self.actions.items())) or "none"
         errors = " ".join(f"{k}={v}" for k, v in sorted(self.errors.items())) or "none"
-        return (f"reports {reports} | cases {len(self.cases_seen)} | actions {actions} | "
-                f"errors {errors} | requests {self.requests}")
+        return (
+            f"reports {reports} | cases {len(self.cases_seen)} | actions {actions} | "
+            f"errors {errors} | requests {self.requests}"
+        )

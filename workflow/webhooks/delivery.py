@@ -46,8 +46,14 @@ def signing_secrets(row: Row[Any], now: datetime) -> list[str]:
 
 
 class Deliverer:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: WebhookSettings,
-                 hotline_secret: str = "", client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: WebhookSettings,
+        hotline_secret: str = "",
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.sessions = sessions
         self.hotline_secret = hotline_secret
         self.clock = clock
@@ -59,7 +65,8 @@ class Deliverer:
         wall = datetime.now(UTC)
         async with self.sessions() as session, session.begin():
             return await WebhookRepository(session).claim(
-                self.clock.now(), wall, wall + timedelta(seconds=self.settings.lease_s), limit)
+                self.clock.now(), wall, wall + timedelta(seconds=self.settings.lease_s), limit
+            )
 
     async def send(self, row: Row[Any]) -> tuple[int | None, str | None]:
         """(HTTP status, error): success is any 2xx; redirects are failures (they could point inside)."""
@@ -72,8 +79,9 @@ class Deliverer:
                 return None, f"refused: {exc}"
             sign = headers(row.event_id, row.payload, signing_secrets(row, self.clock.now()))
         try:
-            response = await self.client.post(row.url, content=row.payload, headers=sign,
-                                               timeout=self.settings.timeout_s)
+            response = await self.client.post(
+                row.url, content=row.payload, headers=sign, timeout=self.settings.timeout_s
+            )
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
         if 200 <= response.status_code < 300:
@@ -95,15 +103,28 @@ class Deliverer:
         try:
             async with self.sessions() as session, session.begin():
                 repo = WebhookRepository(session)
-                await repo.log_attempt({"delivery_id": row.id, "attempt": row.attempts, "at": now,
-                                        "status_code": status, "error": error, "duration_ms": duration})
+                await repo.log_attempt(
+                    {
+                        "delivery_id": row.id,
+                        "attempt": row.attempts,
+                        "at": now,
+                        "status_code": status,
+                        "error": error,
+                        "duration_ms": duration,
+                    }
+                )
                 await repo.finish(row.id, row.attempts, values)
         except Exception as exc:  # the database is away: the lease runs out and the delivery goes again
             log.warning("webhook_outcome_not_recorded", delivery_id=row.id, error=repr(exc))
             return
         if error is not None:
-            log.info("webhook_attempt_failed", delivery_id=row.id, attempt=row.attempts, error=error,
-                     dead=values.get("status") == "dead")
+            log.info(
+                "webhook_attempt_failed",
+                delivery_id=row.id,
+                attempt=row.attempts,
+                error=error,
+                dead=values.get("status") == "dead",
+            )
 
     async def step(self) -> int:
         """Claim what free slots allow and start sending; returns how many were started."""
@@ -129,8 +150,9 @@ class Deliverer:
                 # Wake when a send finishes (its case's next delivery may now go) or the poll interval passes.
                 pending = [t for t in self.running if not t.done()]
                 if pending:
-                    await asyncio.wait(pending, timeout=self.settings.poll_interval_s,
-                                       return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(
+                        pending, timeout=self.settings.poll_interval_s, return_when=asyncio.FIRST_COMPLETED
+                    )
                 else:
                     await asyncio.sleep(self.settings.poll_interval_s)
         finally:
@@ -152,11 +174,18 @@ async def ensure_hotline_subscription(runtime: ServiceRuntime, settings: Webhook
     if not settings.hotline_callback_url:
         return
     async with runtime.transaction() as session:
-        await WebhookRepository(session).ensure_subscription({
-            "id": feedback.SUBSCRIPTION_ID, "owner": feedback.OWNER, "url": settings.hotline_callback_url,
-            "event_types": sorted(feedback.STATUS_OF.values()), "scheme": "hotline", "secret": "-",
-            "description": "12345 result feedback (办理结果)", "created_at": runtime.clock.now(),
-        })
+        await WebhookRepository(session).ensure_subscription(
+            {
+                "id": feedback.SUBSCRIPTION_ID,
+                "owner": feedback.OWNER,
+                "url": settings.hotline_callback_url,
+                "event_types": sorted(feedback.STATUS_OF.values()),
+                "scheme": "hotline",
+                "secret": "-",
+                "description": "12345 result feedback (办理结果)",
+                "created_at": runtime.clock.now(),
+            }
+        )
 
 
 async def webhook_worker(runtime: ServiceRuntime) -> None:

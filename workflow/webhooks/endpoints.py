@@ -43,27 +43,48 @@ def _service(rt: ServiceRuntime, session: Any) -> SubscriptionService:
 
 def subscription_out(row: Row[Any], *, with_secret: bool = False) -> SubscriptionOut:
     return SubscriptionOut(
-        id=row.id, owner=row.owner, url=row.url, event_types=row.event_types,
+        id=row.id,
+        owner=row.owner,
+        url=row.url,
+        event_types=row.event_types,
         filters=Filters(department_code=row.department_code, street_code=row.street_code, channel=row.channel),
-        description=row.description, created_at=row.created_at, previous_secret_until=row.previous_secret_until,
+        description=row.description,
+        created_at=row.created_at,
+        previous_secret_until=row.previous_secret_until,
         secret=row.secret if with_secret else None,
     )
 
 
 def delivery_out(row: Row[Any], attempts: list[Row[Any]] | None = None) -> DeliveryOut:
     return DeliveryOut(
-        id=row.id, webhook_id=row.event_id, event_type=row.event_type, subject=row.ordering_key, status=row.status,
-        attempts=row.attempts, next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
-        created_at=row.created_at, delivered_at=row.delivered_at, dead_at=row.dead_at,
-        last_status=row.last_status, last_error=row.last_error, acknowledged_at=row.acknowledged_at,
-        attempt_log=None if attempts is None else [
-            AttemptOut(attempt=a.attempt, at=a.at, status_code=a.status_code, error=a.error,
-                       duration_ms=a.duration_ms) for a in attempts],
+        id=row.id,
+        webhook_id=row.event_id,
+        event_type=row.event_type,
+        subject=row.ordering_key,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        dead_at=row.dead_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        acknowledged_at=row.acknowledged_at,
+        attempt_log=None
+        if attempts is None
+        else [
+            AttemptOut(attempt=a.attempt, at=a.at, status_code=a.status_code, error=a.error, duration_ms=a.duration_ms)
+            for a in attempts
+        ],
     )
 
 
-@router.post("", status_code=201, response_model=SubscriptionOut,
-             summary="Subscribe a URL to case and report events; the answer holds the signing secret (once)")
+@router.post(
+    "",
+    status_code=201,
+    response_model=SubscriptionOut,
+    summary="Subscribe a URL to case and report events; the answer holds the signing secret (once)",
+)
 async def create(body: SubscriptionIn, rt: Runtime, who: Integrator) -> SubscriptionOut:
     async with rt.transaction() as session:
         row = await _service(rt, session).create(body, who)
@@ -90,18 +111,24 @@ async def delete(sub_id: SubId, rt: Runtime, who: Integrator) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{sub_id}/rotate-secret", response_model=SubscriptionOut,
-             summary="New signing secret; the previous one keeps signing during the window")
+@router.post(
+    "/{sub_id}/rotate-secret",
+    response_model=SubscriptionOut,
+    summary="New signing secret; the previous one keeps signing during the window",
+)
 async def rotate(sub_id: SubId, rt: Runtime, who: Integrator, body: RotateIn | None = None) -> SubscriptionOut:
     async with rt.transaction() as session:
         row = await _service(rt, session).rotate(sub_id, body or RotateIn(), who)
     return subscription_out(row, with_secret=True)
 
 
-@router.get("/{sub_id}/deliveries", response_model=DeliveryList,
-            summary="The delivery log of a subscription, newest first")
+@router.get(
+    "/{sub_id}/deliveries", response_model=DeliveryList, summary="The delivery log of a subscription, newest first"
+)
 async def deliveries(
-    sub_id: SubId, rt: Runtime, who: Integrator,
+    sub_id: SubId,
+    rt: Runtime,
+    who: Integrator,
     status: Annotated[DeliveryStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -110,12 +137,19 @@ async def deliveries(
         service = _service(rt, session)
         await service.load(sub_id, who)
         rows = await service.repo.list_deliveries(sub_id, status, limit + 1, offset)
-    return DeliveryList(items=[delivery_out(r) for r in rows[:limit]], limit=limit, offset=offset,
-                        next_offset=offset + limit if len(rows) > limit else None)
+    return DeliveryList(
+        items=[delivery_out(r) for r in rows[:limit]],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(rows) > limit else None,
+    )
 
 
-@router.get("/{sub_id}/deliveries/{delivery_id}", response_model=DeliveryOut,
-            summary="One delivery with every attempt (status code, error, duration)")
+@router.get(
+    "/{sub_id}/deliveries/{delivery_id}",
+    response_model=DeliveryOut,
+    summary="One delivery with every attempt (status code, error, duration)",
+)
 async def delivery(sub_id: SubId, delivery_id: int, rt: Runtime, who: Integrator) -> DeliveryOut:
     async with rt.sessions() as session:
         service = _service(rt, session)
@@ -126,18 +160,24 @@ async def delivery(sub_id: SubId, delivery_id: int, rt: Runtime, who: Integrator
         return delivery_out(row, await service.repo.attempts_of(delivery_id))
 
 
-@router.get("/{sub_id}/dead-letters", response_model=DeliveryList,
-            summary="Deliveries that failed every attempt, newest first")
+@router.get(
+    "/{sub_id}/dead-letters", response_model=DeliveryList, summary="Deliveries that failed every attempt, newest first"
+)
 async def dead_letters(
-    sub_id: SubId, rt: Runtime, who: Integrator,
+    sub_id: SubId,
+    rt: Runtime,
+    who: Integrator,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeliveryList:
     return await deliveries(sub_id, rt, who, "dead", limit, offset)
 
 
-@router.post("/{sub_id}/dead-letters/replay", response_model=ReplayOut,
-             summary="Send dead deliveries again (all, or the ids given), with a fresh attempt budget")
+@router.post(
+    "/{sub_id}/dead-letters/replay",
+    response_model=ReplayOut,
+    summary="Send dead deliveries again (all, or the ids given), with a fresh attempt budget",
+)
 async def replay(sub_id: SubId, rt: Runtime, who: Integrator, body: ReplayIn | None = None) -> ReplayOut:
     async with rt.transaction() as session:
         n = await _service(rt, session).replay(sub_id, (body or ReplayIn()).delivery_ids, who)
@@ -156,8 +196,11 @@ def _hotline_only(who: Principal) -> None:
         raise Forbidden("only the hotline system reads and confirms its feedback", field="X-API-Key")
 
 
-@hotline_router.post("/{feedback_id}/ack", response_model=FeedbackAck,
-                     summary="The hotline confirms it received one feedback (办理结果); repeating it changes nothing")
+@hotline_router.post(
+    "/{feedback_id}/ack",
+    response_model=FeedbackAck,
+    summary="The hotline confirms it received one feedback (办理结果); repeating it changes nothing",
+)
 async def acknowledge(feedback_id: FeedbackId, rt: Runtime, who: Hotline) -> FeedbackAck:
     _hotline_only(who)
     async with rt.transaction() as session:
@@ -167,10 +210,14 @@ async def acknowledge(feedback_id: FeedbackId, rt: Runtime, who: Hotline) -> Fee
     return FeedbackAck(feedback_id=feedback_id, delivery_status=row.status, acknowledged_at=row.acknowledged_at)
 
 
-@hotline_router.get("", response_model=list[dict[str, Any]],
-                    summary="Feedback not yet confirmed by the hotline, oldest first (to reconcile after an outage)")
-async def unacknowledged(rt: Runtime, who: Hotline,
-                         limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+@hotline_router.get(
+    "",
+    response_model=list[dict[str, Any]],
+    summary="Feedback not yet confirmed by the hotline, oldest first (to reconcile after an outage)",
+)
+async def unacknowledged(
+    rt: Runtime, who: Hotline, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> list[dict[str, Any]]:
     _hotline_only(who)
     async with rt.sessions() as session:
         rows = await WebhookRepository(session).unacknowledged(feedback.SUBSCRIPTION_ID, limit)

@@ -39,8 +39,11 @@ def report_facts(data: dict[str, Any]) -> Facts:
     """Routing events carry their report (merged) or grid (queued) themselves."""
     report = data.get("report") or {}
     grid = data.get("grid") or {}
-    return Facts(frozenset({data["department_code"]} if data.get("department_code") else ()),
-                 grid.get("street_code"), report.get("channel"))
+    return Facts(
+        frozenset({data["department_code"]} if data.get("department_code") else ()),
+        grid.get("street_code"),
+        report.get("channel"),
+    )
 
 
 def matches(sub: Any, facts: Facts) -> bool:

@@ -53,15 +53,20 @@ def feedback_id(event_id: str, report_id: str) -> str:
     return f"{event_id}:{report_id}"
 
 
-def render(envelope: Envelope, case: Row[Any], report: Row[Any], departments: DepartmentDirectory,
-           public_base_url: str) -> bytes:
+def render(
+    envelope: Envelope, case: Row[Any], report: Row[Any], departments: DepartmentDirectory, public_base_url: str
+) -> bytes:
     """The 办理结果 document of one case event for one ticket: status, text, department, times, photos."""
     data = envelope.data
     status = STATUS_OF[envelope.type]
     department = data.get("department_code") or data.get("from_department") or case.department_code
-    text = {"handled": data.get("result"), "closed": case.result, "returned": data.get("reason"),
-            "reopened": data.get("reason"),
-            "extended": f"延期 {data.get('days')} 个工作日" if data.get("days") else None}.get(status)
+    text = {
+        "handled": data.get("result"),
+        "closed": case.result,
+        "returned": data.get("reason"),
+        "reopened": data.get("reason"),
+        "extended": f"延期 {data.get('days')} 个工作日" if data.get("days") else None,
+    }.get(status)
     photos = data.get("photos") if status == "handled" else (case.photos if status == "closed" else [])
     due = next((d["due_at"] for d in data.get("deadlines") or [] if d.get("kind") == "handle"), None)
     known = departments.by_code.get(department) if department else None
@@ -88,5 +93,9 @@ def signed_headers(secret: str, body: bytes, feedback: str, at: datetime | None 
     """The inbound ticket scheme, outward: hex HMAC-SHA256 of `<unix seconds>.<body>` (wall time)."""
     timestamp = str(int((at or datetime.now(UTC)).timestamp()))
     signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature, "X-Feedback-Id": feedback,
-            "Content-Type": "application/json; charset=utf-8"}
+    return {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: signature,
+        "X-Feedback-Id": feedback,
+        "Content-Type": "application/json; charset=utf-8",
+    }

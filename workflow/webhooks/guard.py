@@ -52,5 +52,7 @@ async def resolve_and_check(url: str, allow: Sequence[Network]) -> None:
         raise Refused(f"{host} resolves to no address")
     for address in sorted(addresses, key=str):
         if not allowed(address, allow):
-            raise Refused(f"{host} resolves to {address}, a loopback, private, link-local or reserved address; "
-                          "set CITYLOOP_WEBHOOK_ALLOW_NETWORKS to allow it")
+            raise Refused(
+                f"{host} resolves to {address}, a loopback, private, link-local or reserved address; "
+                "set CITYLOOP_WEBHOOK_ALLOW_NETWORKS to allow it"
+            )

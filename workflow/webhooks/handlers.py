@@ -27,8 +27,9 @@ from workflow.webhooks.repository import WebhookRepository
 HANDLED = frozenset((*EVENT_TYPES.values(), *feedback.STATUS_OF))
 
 
-async def owe(repo: WebhookRepository, services: Mapping[str, Any], clock: Clock,
-              envelopes: Sequence[Envelope]) -> None:
+async def owe(
+    repo: WebhookRepository, services: Mapping[str, Any], clock: Clock, envelopes: Sequence[Envelope]
+) -> None:
     """Write the deliveries a run of events owes, in event order (so in order per case)."""
     settings: WebhookSettings = services["workflow.webhook_settings"]
     hotline = bool(settings.hotline_callback_url) and any(e.type in feedback.STATUS_OF for e in envelopes)
@@ -46,11 +47,18 @@ async def owe(repo: WebhookRepository, services: Mapping[str, Any], clock: Clock
         payload = envelope.to_bytes()
         case = rows_of_cases.get(envelope.subject)
         if envelope.type in feedback.STATUS_OF and case is not None:
-            rows += [{"subscription_id": feedback.SUBSCRIPTION_ID,
-                      "event_id": feedback.feedback_id(envelope.id, r.report_id), "event_type": envelope.type,
-                      "ordering_key": r.report_id, "next_attempt_at": now, "created_at": now,
-                      "payload": feedback.render(envelope, case, r, departments, settings.public_base_url)}
-                     for r in tickets.get(envelope.subject, [])]
+            rows += [
+                {
+                    "subscription_id": feedback.SUBSCRIPTION_ID,
+                    "event_id": feedback.feedback_id(envelope.id, r.report_id),
+                    "event_type": envelope.type,
+                    "ordering_key": r.report_id,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "payload": feedback.render(envelope, case, r, departments, settings.public_base_url),
+                }
+                for r in tickets.get(envelope.subject, [])
+            ]
         kind = KIND_OF.get(envelope.type)
         wanted = [s for s in subs if kind in s.event_types] if kind else []
         if not wanted:
@@ -63,9 +71,19 @@ async def owe(repo: WebhookRepository, services: Mapping[str, Any], clock: Clock
             facts = Facts(departments_of, place.street_code if place else None, place.channel if place else None)
         else:
             facts = report_facts(envelope.data)
-        rows += [{"subscription_id": s.id, "event_id": envelope.id, "event_type": envelope.type,
-                  "ordering_key": envelope.subject, "payload": payload, "next_attempt_at": now, "created_at": now}
-                 for s in wanted if matches(s, facts)]
+        rows += [
+            {
+                "subscription_id": s.id,
+                "event_id": envelope.id,
+                "event_type": envelope.type,
+                "ordering_key": envelope.subject,
+                "payload": payload,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for s in wanted
+            if matches(s, facts)
+        ]
     await repo.add_deliveries(rows)
 
 

@@ -66,8 +66,13 @@ deliveries = Table(
     Column("last_status", Integer),
     Column("last_error", Text),
     UniqueConstraint("subscription_id", "event_id", name="webhook_deliveries_once_per_event"),
-    Index("webhook_deliveries_pending_idx", "subscription_id", "ordering_key", "id",
-          postgresql_where=text("status = 'pending'")),
+    Index(
+        "webhook_deliveries_pending_idx",
+        "subscription_id",
+        "ordering_key",
+        "id",
+        postgresql_where=text("status = 'pending'"),
+    ),
     Index("webhook_deliveries_log_idx", "subscription_id", "id"),
 )
 """One event owed to one subscription: pending → delivered | dead (replayable) | cancelled (subscription deleted).

@@ -70,19 +70,28 @@ class WebhookRepository:
 
     async def active_subscriptions(self) -> list[Any]:
         """Every active Standard Webhooks subscription (a small table, read once per consumed batch)."""
-        stmt = select(subscriptions.c.id, subscriptions.c.event_types, subscriptions.c.department_code,
-                      subscriptions.c.street_code, subscriptions.c.channel).where(
-            subscriptions.c.deleted_at.is_(None), subscriptions.c.scheme == "standard")
+        stmt = select(
+            subscriptions.c.id,
+            subscriptions.c.event_types,
+            subscriptions.c.department_code,
+            subscriptions.c.street_code,
+            subscriptions.c.channel,
+        ).where(subscriptions.c.deleted_at.is_(None), subscriptions.c.scheme == "standard")
         return list((await self.session.execute(stmt)).all())
 
     async def case_places(self, case_ids: Sequence[str]) -> dict[str, Any]:
         """Street, channel and first dispatched department of cases (filing and first dispatch are one
         transaction, so that department is the one a `case.filed` event is about)."""
-        first = (select(case_departments.c.department_code)
-                 .where(case_departments.c.case_id == cases.c.id, case_departments.c.relation == "assigned")
-                 .order_by(case_departments.c.since).limit(1).scalar_subquery())
+        first = (
+            select(case_departments.c.department_code)
+            .where(case_departments.c.case_id == cases.c.id, case_departments.c.relation == "assigned")
+            .order_by(case_departments.c.since)
+            .limit(1)
+            .scalar_subquery()
+        )
         stmt = select(cases.c.id, cases.c.street_code, cases.c.channel, first.label("first_department")).where(
-            cases.c.id.in_(list(case_ids)))
+            cases.c.id.in_(list(case_ids))
+        )
         return {r.id: r for r in (await self.session.execute(stmt)).all()}
 
     async def case_rows(self, case_ids: Sequence[str]) -> dict[str, Any]:
@@ -91,9 +100,15 @@ class WebhookRepository:
 
     async def hotline_reports_of(self, case_ids: Sequence[str]) -> dict[str, list[Any]]:
         """The 12345 tickets each case holds (merged ones too), except those the caller withdrew."""
-        stmt = select(case_reports).where(case_reports.c.case_id.in_(list(case_ids)),
-                                          case_reports.c.channel == "hotline", case_reports.c.withdrawn_at.is_(None)
-                                          ).order_by(case_reports.c.attached_at, case_reports.c.report_id)
+        stmt = (
+            select(case_reports)
+            .where(
+                case_reports.c.case_id.in_(list(case_ids)),
+                case_reports.c.channel == "hotline",
+                case_reports.c.withdrawn_at.is_(None),
+            )
+            .order_by(case_reports.c.attached_at, case_reports.c.report_id)
+        )
         out: dict[str, list[Any]] = {}
         for r in (await self.session.execute(stmt)).all():
             out.setdefault(r.case_id, []).append(r)
@@ -102,22 +117,34 @@ class WebhookRepository:
     async def ensure_subscription(self, values: dict[str, Any]) -> None:
         """Create or update a built-in subscription (the hotline feedback) from configuration."""
         keep = {"url": values["url"], "event_types": values["event_types"], "deleted_at": None}
-        stmt = pg_insert(subscriptions).values(**values).on_conflict_do_update(
-            index_elements=[subscriptions.c.id], set_=keep)
+        stmt = (
+            pg_insert(subscriptions)
+            .values(**values)
+            .on_conflict_do_update(index_elements=[subscriptions.c.id], set_=keep)
+        )
         await self.session.execute(stmt)
 
     async def acknowledge(self, sub_id: str, event_id: str, at: datetime) -> Row[Any] | None:
         """Record that the receiver confirmed a delivery; the first confirmation's time is kept."""
-        stmt = (update(deliveries).where(deliveries.c.subscription_id == sub_id, deliveries.c.event_id == event_id)
-                .values(acknowledged_at=func.coalesce(deliveries.c.acknowledged_at, at))
-                .returning(deliveries.c.id, deliveries.c.status, deliveries.c.acknowledged_at))
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.subscription_id == sub_id, deliveries.c.event_id == event_id)
+            .values(acknowledged_at=func.coalesce(deliveries.c.acknowledged_at, at))
+            .returning(deliveries.c.id, deliveries.c.status, deliveries.c.acknowledged_at)
+        )
         return (await self.session.execute(stmt)).first()
 
     async def unacknowledged(self, sub_id: str, limit: int) -> list[Any]:
-        stmt = (select(deliveries.c.event_id, deliveries.c.payload, deliveries.c.status)
-                .where(deliveries.c.subscription_id == sub_id, deliveries.c.acknowledged_at.is_(None),
-                       deliveries.c.status != "cancelled")
-                .order_by(deliveries.c.id).limit(limit))
+        stmt = (
+            select(deliveries.c.event_id, deliveries.c.payload, deliveries.c.status)
+            .where(
+                deliveries.c.subscription_id == sub_id,
+                deliveries.c.acknowledged_at.is_(None),
+                deliveries.c.status != "cancelled",
+            )
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
         return list((await self.session.execute(stmt)).all())
 
     # -- deliveries --------------------------------------------------------------------------------------
@@ -127,8 +154,11 @@ class WebhookRepository:
             await self.session.execute(pg_insert(deliveries).on_conflict_do_nothing(), list(rows))
 
     async def cancel_pending(self, sub_id: str) -> None:
-        await self.session.execute(update(deliveries).where(
-            deliveries.c.subscription_id == sub_id, deliveries.c.status == "pending").values(status="cancelled"))
+        await self.session.execute(
+            update(deliveries)
+            .where(deliveries.c.subscription_id == sub_id, deliveries.c.status == "pending")
+            .values(status="cancelled")
+        )
 
     async def claim(self, now: datetime, wall: datetime, lease: datetime, limit: int) -> list[Row[Any]]:
         result = await self.session.execute(_CLAIM, {"now": now, "wall": wall, "lease": lease, "limit": limit})
@@ -136,10 +166,12 @@ class WebhookRepository:
 
     async def finish(self, delivery_id: int, attempt: int, values: dict[str, Any]) -> bool:
         """Record the outcome of attempt `attempt`, unless a later attempt took the delivery meanwhile."""
-        stmt = (update(deliveries)
-                .where(deliveries.c.id == delivery_id, deliveries.c.attempts == attempt,
-                       deliveries.c.status == "pending")
-                .values(leased_until=None, **values).returning(deliveries.c.id))
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id, deliveries.c.attempts == attempt, deliveries.c.status == "pending")
+            .values(leased_until=None, **values)
+            .returning(deliveries.c.id)
+        )
         return (await self.session.execute(stmt)).first() is not None
 
     async def log_attempt(self, values: dict[str, Any]) -> None:

@@ -9,8 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.common import Channel
 
-EventKind = Literal["case.filed", "case.dispatched", "case.handled", "case.closed", "case.reopened", "case.returned",
-                    "case.escalated", "report.queued", "report.merged"]
+EventKind = Literal[
+    "case.filed",
+    "case.dispatched",
+    "case.handled",
+    "case.closed",
+    "case.reopened",
+    "case.returned",
+    "case.escalated",
+    "report.queued",
+    "report.merged",
+]
 DeliveryStatus = Literal["pending", "delivered", "dead", "cancelled"]
 
 
@@ -40,15 +49,20 @@ class SubscriptionOut(BaseModel):
     description: str
     created_at: datetime
     previous_secret_until: datetime | None = Field(
-        default=None, description="during a rotation window, deliveries carry a signature with each secret")
+        default=None, description="during a rotation window, deliveries carry a signature with each secret"
+    )
     secret: str | None = Field(default=None, description="only in the answer that creates or rotates it")
 
 
 class RotateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    window_s: int | None = Field(default=None, ge=0, le=30 * 24 * 3600,
-                                 description="how long the previous secret still signs (default: 24 hours)")
+    window_s: int | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="how long the previous secret still signs (default: 24 hours)",
+    )
 
 
 class AttemptOut(BaseModel):
@@ -86,8 +100,9 @@ class DeliveryList(BaseModel):
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    delivery_ids: list[int] | None = Field(default=None, max_length=1000,
-                                           description="dead deliveries to send again; omitted: all of them")
+    delivery_ids: list[int] | None = Field(
+        default=None, max_length=1000, description="dead deliveries to send again; omitted: all of them"
+    )
 
 
 class ReplayOut(BaseModel):

@@ -42,21 +42,33 @@ class SubscriptionService:
         except Refused as exc:
             raise Invalid(str(exc), field="url") from exc
         f = body.filters
-        return await self.repo.add_subscription({
-            "id": str(uuid.uuid4()), "owner": who.subject, "url": body.url,
-            "event_types": list(dict.fromkeys(body.event_types)), "department_code": f.department_code,
-            "street_code": f.street_code, "channel": f.channel.value if f.channel else None,
-            "description": body.description, "secret": new_secret(), "created_at": self.clock.now(),
-        })
+        return await self.repo.add_subscription(
+            {
+                "id": str(uuid.uuid4()),
+                "owner": who.subject,
+                "url": body.url,
+                "event_types": list(dict.fromkeys(body.event_types)),
+                "department_code": f.department_code,
+                "street_code": f.street_code,
+                "channel": f.channel.value if f.channel else None,
+                "description": body.description,
+                "secret": new_secret(),
+                "created_at": self.clock.now(),
+            }
+        )
 
     async def rotate(self, sub_id: str, body: RotateIn, who: Principal) -> Row[Any]:
         """A new secret signs from now on; the old one also signs for the window, so receivers can switch."""
         row = await self.load(sub_id, who)
         window = self.settings.rotation_window_s if body.window_s is None else body.window_s
-        return await self.repo.update_subscription(row.id, {
-            "secret": new_secret(), "previous_secret": row.secret,
-            "previous_secret_until": self.clock.now() + timedelta(seconds=window),
-        })
+        return await self.repo.update_subscription(
+            row.id,
+            {
+                "secret": new_secret(),
+                "previous_secret": row.secret,
+                "previous_secret_until": self.clock.now() + timedelta(seconds=window),
+            },
+        )
 
     async def delete(self, sub_id: str, who: Principal) -> None:
         row = await self.load(sub_id, who)

@@ -24,5 +24,9 @@ def headers(msg_id: str, body: bytes, secrets_: Sequence[str], at: datetime | No
     at = at or datetime.now(UTC)
     data = body.decode()
     signatures = " ".join(Webhook(s).sign(msg_id, at, data) for s in secrets_)
-    return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signatures,
-            "content-type": "application/cloudevents+json; charset=utf-8"}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signatures,
+        "content-type": "application/cloudevents+json; charset=utf-8",
+    }

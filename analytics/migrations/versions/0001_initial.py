@@ -77,9 +77,18 @@ def upgrade() -> None:
         schema=S,
     )
     op.create_index(
-        "ix_case_facts_filed_at", "case_facts", ["filed_at"], schema=S,
+        "ix_case_facts_filed_at",
+        "case_facts",
+        ["filed_at"],
+        schema=S,
         postgresql_include=[
-            "case_id", "withdrawn_at", "state", "department_code", "satisfaction", "closed_at", "suspended_seconds",
+            "case_id",
+            "withdrawn_at",
+            "state",
+            "department_code",
+            "satisfaction",
+            "closed_at",
+            "suspended_seconds",
         ],
     )
     op.create_index(

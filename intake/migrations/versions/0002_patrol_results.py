@@ -2,6 +2,7 @@
 
 Revision ID: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,10 +33,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("report_id", "step", name="wechat_progress_once_per_step"),
         schema=S,
     )
-    op.create_index("ix_wechat_progress_pending", "wechat_progress", ["next_attempt_at"], schema=S,
-                    postgresql_where=sa.text("status = 'pending'"))
-    op.execute("CREATE INDEX ix_reports_patrol_reporter ON intake.reports ((body->'reporter'->>'id'), received_at) "
-               "WHERE channel = 'patrol'")
+    op.create_index(
+        "ix_wechat_progress_pending",
+        "wechat_progress",
+        ["next_attempt_at"],
+        schema=S,
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+    op.execute(
+        "CREATE INDEX ix_reports_patrol_reporter ON intake.reports ((body->'reporter'->>'id'), received_at) "
+        "WHERE channel = 'patrol'"
+    )
 
 
 def downgrade() -> None:

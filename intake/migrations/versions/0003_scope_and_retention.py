@@ -17,8 +17,13 @@ S = "intake"
 def upgrade() -> None:
     op.add_column("report_status", sa.Column("street_code", sa.Text), schema=S)
     op.add_column("report_status", sa.Column("closed_at", sa.DateTime(timezone=True)), schema=S)
-    op.create_index("ix_report_status_closed", "report_status", ["closed_at"], schema=S,
-                    postgresql_where=sa.text("closed_at IS NOT NULL"))
+    op.create_index(
+        "ix_report_status_closed",
+        "report_status",
+        ["closed_at"],
+        schema=S,
+        postgresql_where=sa.text("closed_at IS NOT NULL"),
+    )
     op.create_table(
         "case_units",
         sa.Column("case_id", sa.Text, primary_key=True),

@@ -2,6 +2,7 @@
 
 Revision ID: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -59,8 +60,13 @@ def upgrade() -> None:
         ts("closed_at"),
         schema=S,
     )
-    op.create_index("open_primaries_lookup", "open_primaries", ["category_id", "received_at"], schema=S,
-                    postgresql_where=sa.text("open"))
+    op.create_index(
+        "open_primaries_lookup",
+        "open_primaries",
+        ["category_id", "received_at"],
+        schema=S,
+        postgresql_where=sa.text("open"),
+    )
     op.create_index("open_primaries_case", "open_primaries", ["case_id"], schema=S)
     op.create_table(
         "queue",

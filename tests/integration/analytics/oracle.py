@@ -41,8 +41,9 @@ def _sends_back(e: Mapping[str, Any]) -> bool:
     return name in RESETS or (name == "verified" and not e["data"]["passed"])
 
 
-def _case(events: list[dict[str, Any]], as_of: datetime, tz: ZoneInfo, filing_limit: timedelta,
-          closing_limit: timedelta) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def _case(
+    events: list[dict[str, Any]], as_of: datetime, tz: ZoneInfo, filing_limit: timedelta, closing_limit: timedelta
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     by = defaultdict(list)
     for i, e in enumerate(events):
         by[_name(e)].append(i)
@@ -56,7 +57,7 @@ def _case(events: list[dict[str, Any]], as_of: datetime, tz: ZoneInfo, filing_li
     state = data[-1]["state"]
 
     handled_idx = by["handled"][-1] if by["handled"] else None
-    if handled_idx is not None and any(_sends_back(e) for e in events[handled_idx + 1:]):
+    if handled_idx is not None and any(_sends_back(e) for e in events[handled_idx + 1 :]):
         handled_idx = None
     handled_at = at[handled_idx] if handled_idx is not None else None
     handle_due = _deadline(events, "handle")
@@ -89,40 +90,61 @@ def _case(events: list[dict[str, Any]], as_of: datetime, tz: ZoneInfo, filing_li
     failed = sum(1 for i in by["verified"] if not data[i]["passed"])
 
     case = {
-        "case_id": data[0]["case_id"], "live": live, "state": state,
-        "department": department, "street": grid.get("street_code"), "community": grid.get("community_code"),
-        "cell": grid.get("cell_code"), "category": (filed.get("category") or {}).get("code"),
-        "channel": filed.get("channel"), "filed_at": filed_at,
-        "merged": len(by["report_attached"]), "escalations": len(by["escalated"]),
-        "reopened": reopens > 0, "extended": bool(by["extension_granted"]),
+        "case_id": data[0]["case_id"],
+        "live": live,
+        "state": state,
+        "department": department,
+        "street": grid.get("street_code"),
+        "community": grid.get("community_code"),
+        "cell": grid.get("cell_code"),
+        "category": (filed.get("category") or {}).get("code"),
+        "channel": filed.get("channel"),
+        "filed_at": filed_at,
+        "merged": len(by["report_attached"]),
+        "escalations": len(by["escalated"]),
+        "reopened": reopens > 0,
+        "extended": bool(by["extension_granted"]),
         "closed": live and closed,
         "open": live and not closed,
-        "overdue": live and state not in ("closed", "suspended") and handled_at is None
-        and handle_due is not None and handle_due < as_of,
+        "overdue": live
+        and state not in ("closed", "suspended")
+        and handled_at is None
+        and handle_due is not None
+        and handle_due < as_of,
         "handling_num": live and handled_at is not None and (handle_due is None or handled_at <= handle_due),
-        "handling_den": live and (handled_at is not None or (
-            handle_due is not None and handle_due < as_of and state not in ("closed", "suspended"))),
+        "handling_den": live
+        and (
+            handled_at is not None
+            or (handle_due is not None and handle_due < as_of and state not in ("closed", "suspended"))
+        ),
         "satisfaction_num": live and satisfaction in SATISFIED,
         "satisfaction_den": live and satisfaction is not None,
         "rework_num": live and bool(by["handled"]) and failed + reopens > 0,
         "rework_den": live and bool(by["handled"]),
-        "same_day_num": live and reopens == 0 and first_closed is not None and filed_at is not None
+        "same_day_num": live
+        and reopens == 0
+        and first_closed is not None
+        and filed_at is not None
         and first_closed.astimezone(tz).date() == filed_at.astimezone(tz).date(),
         "handling_hours": ((at[closes[-1]] - filed_at).total_seconds() - suspended) / 3600
-        if live and closed and filed_at else None,
+        if live and closed and filed_at
+        else None,
         "contact_num": live and bool(contact_on_time),
         "contact_den": live and (bool(by["first_contact"]) or (contact_due is not None and contact_due < as_of)),
-        "filing_num": live and received_at is not None and filed_at is not None
+        "filing_num": live
+        and received_at is not None
+        and filed_at is not None
         and filed_at - received_at <= filing_limit,
         "filing_den": live and received_at is not None,
-        "closing_num": live and closed and handled_at is not None
+        "closing_num": live
+        and closed
+        and handled_at is not None
         and at[closes[-1]] <= (verify_due or handled_at + closing_limit),
     }
     return case, _dispatches(events, at, as_of, live), _summonses(events, at, as_of, live)
 
 
-def _dispatches(events: list[dict[str, Any]], at: list[datetime], as_of: datetime,
-                live: bool) -> list[dict[str, Any]]:
+def _dispatches(events: list[dict[str, Any]], at: list[datetime], as_of: datetime, live: bool) -> list[dict[str, Any]]:
     if not live:
         return []
     starts = [i for i, e in enumerate(events) if _name(e) == "dispatched"]
@@ -133,18 +155,19 @@ def _dispatches(events: list[dict[str, Any]], at: list[datetime], as_of: datetim
         response = answers[0] if answers else None
         due = _deadline(events[: (response if response is not None else stop - 1) + 1], "acknowledge")
         responded = at[response] if response is not None else None
-        rows.append({
-            "case_id": events[start]["data"]["case_id"],
-            "department": events[start]["data"].get("department_code"),
-            "response_num": responded is not None and (due is None or responded <= due),
-            "response_den": responded is not None or (due is not None and due < as_of),
-            "accurate_num": not any(_name(events[i]) == "returned" for i in range(start, stop)),
-        })
+        rows.append(
+            {
+                "case_id": events[start]["data"]["case_id"],
+                "department": events[start]["data"].get("department_code"),
+                "response_num": responded is not None and (due is None or responded <= due),
+                "response_den": responded is not None or (due is not None and due < as_of),
+                "accurate_num": not any(_name(events[i]) == "returned" for i in range(start, stop)),
+            }
+        )
     return rows
 
 
-def _summonses(events: list[dict[str, Any]], at: list[datetime], as_of: datetime,
-               live: bool) -> list[dict[str, Any]]:
+def _summonses(events: list[dict[str, Any]], at: list[datetime], as_of: datetime, live: bool) -> list[dict[str, Any]]:
     if not live:
         return []
     open_summons: list[dict[str, Any]] = []
@@ -155,22 +178,42 @@ def _summonses(events: list[dict[str, Any]], at: list[datetime], as_of: datetime
             for department in d["departments"]:
                 if department not in seen:
                     seen.add(department)
-                    open_summons.append({"case_id": d["case_id"], "department": department,
-                                         "due": _t(d["checkin_due_at"]), "checked": None})
+                    open_summons.append(
+                        {
+                            "case_id": d["case_id"],
+                            "department": department,
+                            "due": _t(d["checkin_due_at"]),
+                            "checked": None,
+                        }
+                    )
         elif name == "department_checked_in":
             waiting = [s for s in open_summons if s["department"] == d["checked_in_department"] and not s["checked"]]
             if waiting:
                 waiting[-1]["checked"] = at[i]
-    return [{"case_id": s["case_id"], "department": s["department"],
-             "checkin_num": s["checked"] is not None and s["checked"] <= s["due"],
-             "checkin_den": s["checked"] is not None or s["due"] < as_of} for s in open_summons]
+    return [
+        {
+            "case_id": s["case_id"],
+            "department": s["department"],
+            "checkin_num": s["checked"] is not None and s["checked"] <= s["due"],
+            "checkin_den": s["checked"] is not None or s["due"] < as_of,
+        }
+        for s in open_summons
+    ]
 
 
 class Oracle:
     """Per-case, per-dispatch and per-summons frames from the raw events; scores by any dimension."""
 
-    def __init__(self, envelopes: Iterable[dict[str, Any]], *, as_of: datetime, timezone: str,
-                 filing_limit_minutes: int, closing_limit_hours: float, composite: Mapping[str, tuple[float, bool]]):
+    def __init__(
+        self,
+        envelopes: Iterable[dict[str, Any]],
+        *,
+        as_of: datetime,
+        timezone: str,
+        filing_limit_minutes: int,
+        closing_limit_hours: float,
+        composite: Mapping[str, tuple[float, bool]],
+    ):
         self.tz = ZoneInfo(timezone)
         self.composite = composite
         per_case: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -178,8 +221,9 @@ class Oracle:
             per_case[envelope["subject"]].append(envelope)
         cases, dispatches, summonses = [], [], []
         for events in per_case.values():
-            case, ds, ss = _case(events, as_of, self.tz, timedelta(minutes=filing_limit_minutes),
-                                 timedelta(hours=closing_limit_hours))
+            case, ds, ss = _case(
+                events, as_of, self.tz, timedelta(minutes=filing_limit_minutes), timedelta(hours=closing_limit_hours)
+            )
             cases.append(case)
             dispatches += ds
             summonses += ss
@@ -193,8 +237,9 @@ class Oracle:
         self.dispatches = pd.DataFrame(dispatches)
         self.summonses = pd.DataFrame(summonses)
 
-    def scores(self, dimension: str, start: datetime, end: datetime,
-               filters: Mapping[str, str] | None = None) -> dict[str | None, dict[str, Any]]:
+    def scores(
+        self, dimension: str, start: datetime, end: datetime, filters: Mapping[str, str] | None = None
+    ) -> dict[str | None, dict[str, Any]]:
         """{group key: {score: (numerator, denominator) for rates, value for counts, means and medians}}."""
         filters = dict(filters or {})
         department = filters.pop("department", None)
@@ -216,26 +261,33 @@ class Oracle:
         for k, g in c.groupby(c[dimension].map(key), dropna=False):
             live = g[g["live"]]
             hours = live["handling_hours"].dropna().astype(float)
-            out[key(k)].update({
-                "cases": len(g), "withdrawn": int((~g["live"]).sum()), "closed": int(g["closed"].sum()),
-                "open": int(g["open"].sum()), "overdue": int(g["overdue"].sum()),
-                "merged_reports": int(g["merged"].sum()),
-                "reopened": int(g["reopened"].sum()), "extended": int(g["extended"].sum()),
-                "escalations": int(g["escalations"].sum()),
-                "on_time_handling_rate": (int(g["handling_num"].sum()), int(g["handling_den"].sum())),
-                "closure_rate": (int(g["closed"].sum()), int(g["live"].sum())),
-                "satisfaction_rate": (int(g["satisfaction_num"].sum()), int(g["satisfaction_den"].sum())),
-                "rework_rate": (int(g["rework_num"].sum()), int(g["rework_den"].sum())),
-                "same_day_closure_rate": (int(g["same_day_num"].sum()), int(g["live"].sum())),
-                "mean_handling_hours": float(hours.mean()) if len(hours) else None,
-                "median_handling_hours": float(hours.median()) if len(hours) else None,
-                "first_contact_rate": (int(g["contact_num"].sum()), int(g["contact_den"].sum())),
-                "on_time_filing_rate": (int(g["filing_num"].sum()), int(g["filing_den"].sum())),
-                "on_time_closing_rate": (int(g["closing_num"].sum()), int(g["closed"].sum())),
-            })
-        for frame, fields in ((d, {"response_rate": ("response_num", "response_den"),
-                                   "accurate_dispatch_rate": ("accurate_num", None)}),
-                              (s, {"whistle_checkin_rate": ("checkin_num", "checkin_den")})):
+            out[key(k)].update(
+                {
+                    "cases": len(g),
+                    "withdrawn": int((~g["live"]).sum()),
+                    "closed": int(g["closed"].sum()),
+                    "open": int(g["open"].sum()),
+                    "overdue": int(g["overdue"].sum()),
+                    "merged_reports": int(g["merged"].sum()),
+                    "reopened": int(g["reopened"].sum()),
+                    "extended": int(g["extended"].sum()),
+                    "escalations": int(g["escalations"].sum()),
+                    "on_time_handling_rate": (int(g["handling_num"].sum()), int(g["handling_den"].sum())),
+                    "closure_rate": (int(g["closed"].sum()), int(g["live"].sum())),
+                    "satisfaction_rate": (int(g["satisfaction_num"].sum()), int(g["satisfaction_den"].sum())),
+                    "rework_rate": (int(g["rework_num"].sum()), int(g["rework_den"].sum())),
+                    "same_day_closure_rate": (int(g["same_day_num"].sum()), int(g["live"].sum())),
+                    "mean_handling_hours": float(hours.mean()) if len(hours) else None,
+                    "median_handling_hours": float(hours.median()) if len(hours) else None,
+                    "first_contact_rate": (int(g["contact_num"].sum()), int(g["contact_den"].sum())),
+                    "on_time_filing_rate": (int(g["filing_num"].sum()), int(g["filing_den"].sum())),
+                    "on_time_closing_rate": (int(g["closing_num"].sum()), int(g["closed"].sum())),
+                }
+            )
+        for frame, fields in (
+            (d, {"response_rate": ("response_num", "response_den"), "accurate_dispatch_rate": ("accurate_num", None)}),
+            (s, {"whistle_checkin_rate": ("checkin_num", "checkin_den")}),
+        ):
             if frame.empty:
                 continue
             for k, g in frame.groupby(frame[dimension].map(key), dropna=False):
@@ -244,7 +296,9 @@ class Oracle:
                 if frame is s:
                     out[key(k)]["whistle_closure_rate"] = (int((g["state"] == "closed").sum()), len(g))
                     out[key(k)]["whistle_satisfaction_rate"] = (
-                        int(g["satisfaction_num"].sum()), int(g["satisfaction_den"].sum()))
+                        int(g["satisfaction_num"].sum()),
+                        int(g["satisfaction_den"].sum()),
+                    )
         for row in out.values():
             row["composite_score"] = self._composite(row)
         return dict(out)

@@ -59,6 +59,11 @@ async def analytics_db(url: str) -> AsyncIterator[async_sessionmaker[AsyncSessio
 
 def oracle_for(history: History, config: ScoringConfig | None = None) -> Oracle:
     config = config or default_scoring()
-    return Oracle(history.cases, as_of=history.end, timezone=config.timezone,
-                  filing_limit_minutes=config.filing_limit_minutes, closing_limit_hours=config.closing_limit_hours,
-                  composite={n: (w.weight, w.invert) for n, w in config.composite.items()})
+    return Oracle(
+        history.cases,
+        as_of=history.end,
+        timezone=config.timezone,
+        filing_limit_minutes=config.filing_limit_minutes,
+        closing_limit_hours=config.closing_limit_hours,
+        composite={n: (w.weight, w.invert) for n, w in config.composite.items()},
+    )

@@ -22,26 +22,32 @@ async def test_kpis_rankings_series_hotspots_and_refusals(pg_url: str) -> None:
         closure = kpis["rows"][0]["scores"]["closure_rate"]
         assert closure["value"] == closure["numerator"] / closure["denominator"]
 
-        csv = await p.client.get("/v1/kpis", params={**window, "dimension": "channel"},
-                                 headers={**sup, "Accept": "text/csv"})
+        csv = await p.client.get(
+            "/v1/kpis", params={**window, "dimension": "channel"}, headers={**sup, "Accept": "text/csv"}
+        )
         assert csv.headers["content-type"].startswith("text/csv")
         assert csv.text.splitlines()[0].startswith("channel,cases,")
 
-        ranking = (await p.client.get("/v1/kpis/ranking", params={**window, "score": "on_time_handling_rate"},
-                                      headers=sup)).json()
+        ranking = (
+            await p.client.get("/v1/kpis/ranking", params={**window, "score": "on_time_handling_rate"}, headers=sup)
+        ).json()
         values = [r["value"] for r in ranking["rows"]]
         assert values == sorted(values, reverse=True) and ranking["rows"][0]["rank"] == 1
 
-        series = (await p.client.get("/v1/kpis/series", params={**window, "interval": "month",
-                                                                "score": "closure_rate"}, headers=sup)).json()
+        series = (
+            await p.client.get(
+                "/v1/kpis/series", params={**window, "interval": "month", "score": "closure_rate"}, headers=sup
+            )
+        ).json()
         assert [pt["key"] for pt in series["points"]] == sorted(pt["key"] for pt in series["points"])
         assert set(series["points"][0]["scores"]) == {"closure_rate"}
 
         hot = (await p.client.get("/v1/hotspots", params={**window, "top": 2}, headers=sup)).json()
         assert hot["rows"] and all(r["rank"] <= 2 for r in hot["rows"])
 
-        own = await p.client.get("/v1/kpis", params={**window, "department": "D02"},
-                                 headers=p.auth("department", unit="D01"))
+        own = await p.client.get(
+            "/v1/kpis", params={**window, "department": "D02"}, headers=p.auth("department", unit="D01")
+        )
         assert own.status_code == 403 and own.json()["error"]["field"] == "department"
         bad = await p.client.get("/v1/kpis", params={"from": "yesterday"}, headers=sup)
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "from"

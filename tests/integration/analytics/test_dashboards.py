@@ -49,8 +49,15 @@ def family(name: str) -> str:
 async def serving(p: RunningPlatform) -> AsyncIterator[str]:
     """The platform's real HTTP app (with /metrics) on a loopback port."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(p.platform, manage_lifecycle=False), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(p.platform, manage_lifecycle=False),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -67,11 +74,19 @@ async def prometheus(target: str) -> AsyncIterator[str]:
     work = Path(tempfile.mkdtemp(prefix="cityloop-prom-"))
     (work / "prometheus.yml").write_text(
         f"global: {{scrape_interval: {SCRAPE_S}s, evaluation_interval: {SCRAPE_S}s}}\n"
-        f"scrape_configs:\n  - job_name: cityloop\n    static_configs: [{{targets: ['{target}']}}]\n")
+        f"scrape_configs:\n  - job_name: cityloop\n    static_configs: [{{targets: ['{target}']}}]\n"
+    )
     port = free_port()
     process = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            PROMETHEUS,
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
@@ -94,14 +109,19 @@ def routing_decision(now: datetime) -> RoutingDecided:
     return RoutingDecided(
         report_id="rep-dashboard-seed",
         report=RoutedReport(channel=Channel.HOTLINE, reporter=Reporter(kind="citizen"), received_at=now),
-        category=CategoryRef(scheme="taxonomy", code="0101"), category_kind="component",
-        classification_confidence=0.9, grid=GridRef(district_code="330102"), department_code="CGW",
-        deadline_profile="1515-general", rule=RuleRef(rule_id="seed", ruleset_version=1, reason="test"),
+        category=CategoryRef(scheme="taxonomy", code="0101"),
+        category_kind="component",
+        classification_confidence=0.9,
+        grid=GridRef(district_code="330102"),
+        department_code="CGW",
+        deadline_profile="1515-general",
+        rule=RuleRef(rule_id="seed", ruleset_version=1, reason="test"),
     )
 
 
 async def test_every_dashboard_panel_returns_data_from_a_real_prometheus_and_the_analytics_schema(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CITYLOOP_WORKFLOW_METRICS_INTERVAL_S", "1")
     history = generate(150, seed=5)
@@ -114,8 +134,9 @@ async def test_every_dashboard_panel_returns_data_from_a_real_prometheus_and_the
         async with serving(p) as target, prometheus(target) as prom, httpx.AsyncClient(timeout=30) as client:
             for _ in range(12):  # traffic between scrapes, so rates and latency quantiles have samples
                 await client.get(f"http://{target}/v1/kpis", headers=p.auth("supervisor"))
-                await client.get(f"http://{target}/v1/kpis", params={"dimension": "nonsense"},
-                                 headers=p.auth("supervisor"))
+                await client.get(
+                    f"http://{target}/v1/kpis", params={"dimension": "nonsense"}, headers=p.auth("supervisor")
+                )
                 await asyncio.sleep(SCRAPE_S)
             exported = {family(n) for n in METRIC.findall((await client.get(f"http://{target}/metrics")).text)}
             failures = []
@@ -132,8 +153,11 @@ async def test_every_dashboard_panel_returns_data_from_a_real_prometheus_and_the
                     if answer.get("status") != "success" or not answer["data"]["result"]:
                         failures.append(f"{board_name} / {title}: no data for {expr} ({answer})")
         this_month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
-        target = await p.client.put("/v1/targets", headers=p.auth("supervisor"), json={
-            "score": "closure_rate", "scope": "department", "unit": "CGW", "period": this_month, "value": 0.98})
+        target = await p.client.put(
+            "/v1/targets",
+            headers=p.auth("supervisor"),
+            json={"score": "closure_rate", "scope": "department", "unit": "CGW", "period": this_month, "value": 0.98},
+        )
         assert target.status_code == 200, target.text
         sql_panels = 0
         async with p.runtime("analytics").sessions() as session:
@@ -142,12 +166,13 @@ async def test_every_dashboard_panel_returns_data_from_a_real_prometheus_and_the
                     if "rawSql" not in target_json:
                         continue
                     sql_panels += 1
-                    sql = (target_json["rawSql"]
-                           .replace("$__timeFrom()", f"'{(history.start - timedelta(days=1)).isoformat()}'")
-                           .replace("$__timeTo()", f"'{(history.end + timedelta(days=1)).isoformat()}'"))
+                    sql = (
+                        target_json["rawSql"]
+                        .replace("$__timeFrom()", f"'{(history.start - timedelta(days=1)).isoformat()}'")
+                        .replace("$__timeTo()", f"'{(history.end + timedelta(days=1)).isoformat()}'")
+                    )
                     rows = (await session.execute(text(sql))).all()
                     if not rows:
                         failures.append(f"{board_name} / {title}: SQL returned no rows")
     assert sql_panels >= 5
     assert not failures, "\n".join(failures)
-

@@ -13,8 +13,14 @@ from tests.integration.analytics.support import analytics_db
 
 
 def received(report_id: str) -> ReportReceived:
-    return ReportReceived(report_id=report_id, channel=Channel.OPEN311, reporter=Reporter(kind="system", id="gov"),
-                          text="路灯不亮", place=Place(), received_at=datetime(2025, 3, 3, 2, tzinfo=UTC))
+    return ReportReceived(
+        report_id=report_id,
+        channel=Channel.OPEN311,
+        reporter=Reporter(kind="system", id="gov"),
+        text="路灯不亮",
+        place=Place(),
+        received_at=datetime(2025, 3, 3, 2, tzinfo=UTC),
+    )
 
 
 def open311_reports() -> float:

@@ -30,7 +30,7 @@ async def publish(p: RunningPlatform, history: History) -> None:
         messages = [OutMessage(topic, m.key or "", m.value) for m in history.messages(topic)]
         assert len(messages) == len(envelopes)
         for i in range(0, len(messages), 2000):
-            await p.bus.publish(messages[i:i + 2000])
+            await p.bus.publish(messages[i : i + 2000])
 
 
 async def snapshot(p: RunningPlatform, history: History) -> dict[Dimension, list[Row]]:
@@ -65,8 +65,13 @@ async def test_replay_from_offset_zero_after_dropping_the_read_models_gives_the_
         again = await snapshot(p, history)
     assert await rollup_rows(pg_url) == first_rollups, "the replay's rollups differ from the live ones"
 
-    differences = [(d, a.key, name) for d in Dimension for a, b in zip(again[d], first[d], strict=True)
-                   for name in a.scores if (a.key, a.scores[name]) != (b.key, b.scores[name])]
+    differences = [
+        (d, a.key, name)
+        for d in Dimension
+        for a, b in zip(again[d], first[d], strict=True)
+        for name in a.scores
+        if (a.key, a.scores[name]) != (b.key, b.scores[name])
+    ]
     assert not differences, differences[:10]
     oracle = oracle_for(history)
     start, end = history.start - timedelta(days=1), history.end + timedelta(days=1)

@@ -46,18 +46,20 @@ def loaded(module_pg_url: str) -> Loaded:
         started = time.perf_counter()
         oracle = oracle_for(history)
         timings["oracle"] = time.perf_counter() - started
-    print(f"\n{HISTORY_CASES} cases, {len(history.cases)} case events, {len(history.reports)} reports: "
-          + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+    print(
+        f"\n{HISTORY_CASES} cases, {len(history.cases)} case events, {len(history.reports)} reports: "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+    )
     return Loaded(module_pg_url, history, oracle, timings)
 
 
-async def production(loaded: Loaded, dimension: Dimension, start: datetime, end: datetime,
-                     filters: Mapping[str, str] | None = None) -> list[Row]:
+async def production(
+    loaded: Loaded, dimension: Dimension, start: datetime, end: datetime, filters: Mapping[str, str] | None = None
+) -> list[Row]:
     engine = create_engine(loaded.url)
     try:
         async with session_factory(engine)() as session:
-            return await compute(session, default_scoring(), dimension, start, end, loaded.history.end,
-                                 filters=filters)
+            return await compute(session, default_scoring(), dimension, start, end, loaded.history.end, filters=filters)
     finally:
         await engine.dispose()
 
@@ -101,22 +103,27 @@ def test_history_is_big_and_has_every_exception(loaded: Loaded) -> None:
 
 
 @pytest.mark.parametrize("dimension", list(Dimension))
-async def test_every_score_of_every_group_equals_the_independent_computation(loaded: Loaded,
-                                                                             dimension: Dimension) -> None:
+async def test_every_score_of_every_group_equals_the_independent_computation(
+    loaded: Loaded, dimension: Dimension
+) -> None:
     start, end = loaded.history.start - timedelta(days=1), loaded.history.end + timedelta(days=1)
     rows = await production(loaded, dimension, start, end)
     compared = assert_same(rows, loaded.oracle.scores(dimension.value, start, end))
     assert compared >= len(SCORES)
 
 
-@pytest.mark.parametrize(("dimension", "filters"), [
-    (Dimension.DEPARTMENT, {"street": "330102003"}),
-    (Dimension.CELL, {"department": "D05"}),
-    (Dimension.STREET, {"category": "1114", "channel": "hotline"}),
-    (Dimension.WEEK, {"community": "330102002004"}),
-])
-async def test_filters_and_a_custom_range_match_too(loaded: Loaded, dimension: Dimension,
-                                                    filters: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("dimension", "filters"),
+    [
+        (Dimension.DEPARTMENT, {"street": "330102003"}),
+        (Dimension.CELL, {"department": "D05"}),
+        (Dimension.STREET, {"category": "1114", "channel": "hotline"}),
+        (Dimension.WEEK, {"community": "330102002004"}),
+    ],
+)
+async def test_filters_and_a_custom_range_match_too(
+    loaded: Loaded, dimension: Dimension, filters: dict[str, str]
+) -> None:
     start = loaded.history.start + timedelta(days=40, hours=5)
     end = start + timedelta(days=75)
     rows = await production(loaded, dimension, start, end, filters)
@@ -130,8 +137,11 @@ async def rollup_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     try:
         async with engine.connect() as conn:
             out = {}
-            for table, nonzero in (("score_rollup", "case_rows + dispatch_rows + checkin_rows <> 0"),
-                                   ("handling_histogram", "n <> 0"), ("scoreboard_histogram", "n <> 0")):
+            for table, nonzero in (
+                ("score_rollup", "case_rows + dispatch_rows + checkin_rows <> 0"),
+                ("handling_histogram", "n <> 0"),
+                ("scoreboard_histogram", "n <> 0"),
+            ):
                 result = await conn.exec_driver_sql(f"SELECT * FROM analytics.{table} WHERE {nonzero}")
                 out[table] = sorted(tuple(r) for r in result)
             return out

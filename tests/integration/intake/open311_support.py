@@ -29,8 +29,9 @@ def validator(name: str) -> Any:
         return json.loads((SCHEMAS / uri.rsplit("/", 1)[-1]).read_text(encoding="utf-8"))
 
     schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
-    return jsonschema_rs.validator_for(schema, retriever=retrieve, base_uri=f"file:///georeport/{name}",
-                                       validate_formats=True)
+    return jsonschema_rs.validator_for(
+        schema, retriever=retrieve, base_uri=f"file:///georeport/{name}", validate_formats=True
+    )
 
 
 def xml_records(document: bytes | str, item: str) -> list[dict[str, str]]:

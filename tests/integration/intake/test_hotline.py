@@ -51,8 +51,7 @@ async def test_duplicate_ticket_returns_first_report_id(pg_url: str, intake_env:
 async def test_unsigned_stale_bad_and_replayed_requests_are_refused(pg_url: str, intake_env: Path) -> None:
     async with intake_platform(pg_url, intake_env) as p:
         raw, headers = signed(ticket(), T0)
-        unsigned = await p.client.post("/v1/hotline/tickets", content=raw,
-                                       headers={"Content-Type": "application/json"})
+        unsigned = await p.client.post("/v1/hotline/tickets", content=raw, headers={"Content-Type": "application/json"})
         stale_raw, stale_headers = signed(ticket(), T0 - timedelta(minutes=6))
         stale = await p.client.post("/v1/hotline/tickets", content=stale_raw, headers=stale_headers)
         forged = await p.client.post("/v1/hotline/tickets", content=raw.replace(b"09:12", b"09:13"), headers=headers)

@@ -29,10 +29,16 @@ async def test_uploads_are_checked_and_need_a_person(pg_url: str, intake_env: Pa
         one = [("photos", ("a.png", png(), "image/png"))]
         anonymous = await p.client.post("/v1/media", files=one)
         system = await p.client.post("/v1/media", files=one, headers=p.api_key("hotline"))
-        gif = await p.client.post("/v1/media", headers=p.auth("department", "CGZF"),
-                                  files=[("photos", ("x.png", b"GIF89a" + b"\x00" * 40, "image/png"))])
-        big = await p.client.post("/v1/media", headers=p.auth("department", "CGZF"),
-                                  files=[("photos", ("x.jpg", jpeg(b"\x00" * 2000), "image/jpeg"))])
+        gif = await p.client.post(
+            "/v1/media",
+            headers=p.auth("department", "CGZF"),
+            files=[("photos", ("x.png", b"GIF89a" + b"\x00" * 40, "image/png"))],
+        )
+        big = await p.client.post(
+            "/v1/media",
+            headers=p.auth("department", "CGZF"),
+            files=[("photos", ("x.jpg", jpeg(b"\x00" * 2000), "image/jpeg"))],
+        )
         none = await p.client.post("/v1/media", headers=p.auth("department", "CGZF"))
     assert (anonymous.status_code, system.status_code) == (401, 403)
     assert gif.status_code == 415 and gif.json()["error"]["field"] == "photos[0]"

@@ -22,7 +22,7 @@ FIXMYSTREET_POST = {  # the parameters FixMyStreet's Open311 client sends (perll
     "long": "116.4342",
     "email": "resident@example.org",
     "description": "title:  Manhole cover missing\n\ndetail: Outside No. 5\n\nurl: https://fms/r/1\n\n"
-                   "Submitted via FixMyStreet\n",
+    "Submitted via FixMyStreet\n",
     "service_code": "manhole_cover",
     "first_name": "Li",
     "last_name": "Lei",
@@ -38,8 +38,11 @@ async def test_service_list_and_definitions_validate_against_georeport_schemas(p
     async with intake_platform(pg_url, intake_env) as p:
         services = (await p.client.get("/open311/v2/services.json")).json()
         as_xml = xml_records((await p.client.get("/open311/v2/services.xml")).content, "service")
-        definitions = [(await p.client.get(f"/open311/v2/services/{s['service_code']}.json")).json()
-                       for s in services if s["metadata"]]
+        definitions = [
+            (await p.client.get(f"/open311/v2/services/{s['service_code']}.json")).json()
+            for s in services
+            if s["metadata"]
+        ]
         missing = await p.client.get("/open311/v2/services/nope.xml")
     services_schema.validate(services)
     for definition in definitions:
@@ -81,13 +84,16 @@ async def test_refusals_use_open311_error_documents_naming_the_field(pg_url: str
         no_key = await post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "api_key": ""})
         bad_key = await post("/open311/v2/requests.xml", data={**FIXMYSTREET_POST, "api_key": "stolen"})
         unknown = await post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "service_code": "ufo"})
-        nowhere = await post("/open311/v2/requests.json",
-                             data={k: v for k, v in FIXMYSTREET_POST.items() if k not in ("lat", "long")})
-        bad_choice = await post("/open311/v2/requests.json",
-                                data={**FIXMYSTREET_POST, "attribute[cover_state]": "stolen"})
+        nowhere = await post(
+            "/open311/v2/requests.json", data={k: v for k, v in FIXMYSTREET_POST.items() if k not in ("lat", "long")}
+        )
+        bad_choice = await post(
+            "/open311/v2/requests.json", data={**FIXMYSTREET_POST, "attribute[cover_state]": "stolen"}
+        )
         as_json = await post("/open311/v2/requests.json", json=FIXMYSTREET_POST)
     assert no_key.status_code == 401 and no_key.json() == [
-        {"code": 401, "description": "api_key is required", "field": "api_key"}]
+        {"code": 401, "description": "api_key is required", "field": "api_key"}
+    ]
     assert bad_key.status_code == 401 and xml_records(bad_key.content, "error")[0]["field"] == "api_key"
     assert unknown.status_code == 422 and unknown.json()[0]["field"] == "service_code"
     assert nowhere.status_code == 422 and nowhere.json()[0]["field"] == "lat"
@@ -103,26 +109,47 @@ async def test_merton_service_definition_is_served_and_enforced(
         pytest.skip("Merton fixtures absent")
     catalogue = tmp_path / "services.xml"  # the real Merton list, plus the service its definition describes
     real_list = (MERTON / "services.xml").read_text(encoding="utf-8")
-    catalogue.write_text(real_list.replace("</services>", "<service><service_code>DF</service_code><service_name>"
-                                           "Dumped rubbish</service_name><metadata>true</metadata><type>realtime"
-                                           "</type></service></services>"), encoding="utf-8")
+    catalogue.write_text(
+        real_list.replace(
+            "</services>",
+            "<service><service_code>DF</service_code><service_name>"
+            "Dumped rubbish</service_name><metadata>true</metadata><type>realtime"
+            "</type></service></services>",
+        ),
+        encoding="utf-8",
+    )
     (tmp_path / "services.d").mkdir()
     (tmp_path / "services.d" / "DF.xml").write_bytes(definition.read_bytes())
     monkeypatch.setenv("CITYLOOP_INTAKE_OPEN311_SERVICES_FILE", str(catalogue))
-    post = {"api_key": "test-open311", "service_code": "DF", "lat": "51.4021", "long": "0.01578",
-            "description": "Dumped mattress", "attribute[service]": "DF", "attribute[usrn]": "20100592",
-            "attribute[fixmystreet_id]": "1234", "attribute[closest_address]": "1 High St"}
+    post = {
+        "api_key": "test-open311",
+        "service_code": "DF",
+        "lat": "51.4021",
+        "long": "0.01578",
+        "description": "Dumped mattress",
+        "attribute[service]": "DF",
+        "attribute[usrn]": "20100592",
+        "attribute[fixmystreet_id]": "1234",
+        "attribute[closest_address]": "1 High St",
+    }
     async with intake_platform(pg_url, intake_env) as p:
         services = (await p.client.get("/open311/v2/services.json")).json()
         served = (await p.client.get("/open311/v2/services/DF.json")).json()
         accepted = await p.client.post("/open311/v2/requests.json", data=post)
-        refused = await p.client.post("/open311/v2/requests.json",
-                                      data={k: v for k, v in post.items() if k != "attribute[usrn]"})
+        refused = await p.client.post(
+            "/open311/v2/requests.json", data={k: v for k, v in post.items() if k != "attribute[usrn]"}
+        )
     validator("services.json").validate(services)
     validator("service-definition.json").validate(served)
     assert [s["service_code"] for s in services] == ["GR", "DF"]
-    assert [a["code"] for a in served["attributes"]] == ["service", "usrn", "fixmystreet_id", "easting", "northing",
-                                                         "closest_address"]
+    assert [a["code"] for a in served["attributes"]] == [
+        "service",
+        "usrn",
+        "fixmystreet_id",
+        "easting",
+        "northing",
+        "closest_address",
+    ]
     assert accepted.status_code == 201 and accepted.json()[0]["service_request_id"].startswith("R")
     assert refused.status_code == 422 and refused.json()[0]["field"] == "attribute[usrn]"
 
@@ -139,18 +166,26 @@ async def test_discovery_names_the_endpoint_and_both_formats(pg_url: str, intake
 
 
 async def test_raw_utf8_form_text_is_stored_as_sent_and_every_datetime_is_in_beijing_time(
-        pg_url: str, intake_env: Path) -> None:
-    raw = "&".join(f"{k}={v}" for k, v in {**FIXMYSTREET_POST, "description": "路面有坑，请尽快处理"}.items()
-                   if "\\n" not in v and "\n" not in v).encode()  # as `curl -d description="路面有坑"` sends it
+    pg_url: str, intake_env: Path
+) -> None:
+    raw = "&".join(
+        f"{k}={v}"
+        for k, v in {**FIXMYSTREET_POST, "description": "路面有坑，请尽快处理"}.items()
+        if "\\n" not in v and "\n" not in v
+    ).encode()  # as `curl -d description="路面有坑"` sends it
     async with intake_platform(pg_url, intake_env) as p:
-        created = await p.client.post("/open311/v2/requests.json", content=raw,
-                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        created = await p.client.post(
+            "/open311/v2/requests.json", content=raw, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         request_id = created.json()[0]["service_request_id"]
         encoded = await p.client.post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "description": "井盖丢失"})
         one = (await p.client.get(f"/open311/v2/requests/{request_id}.json")).json()[0]
         other = (await p.client.get(f"/open311/v2/requests/{encoded.json()[0]['service_request_id']}.json")).json()
-        latin1 = await p.client.post("/open311/v2/requests.json", content="description=caf\xe9".encode("latin-1"),
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        latin1 = await p.client.post(
+            "/open311/v2/requests.json",
+            content="description=caf\xe9".encode("latin-1"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
     assert created.status_code == 201, created.text
     assert one["description"] == "路面有坑，请尽快处理" and other[0]["description"] == "井盖丢失"
     assert one["requested_datetime"].endswith("+08:00") and one["updated_datetime"].endswith("+08:00")
@@ -160,15 +195,18 @@ async def test_raw_utf8_form_text_is_stored_as_sent_and_every_datetime_is_in_bei
 async def test_a_media_file_part_is_stored_and_served_back_as_the_media_url(pg_url: str, intake_env: Path) -> None:
     form = {k: v for k, v in FIXMYSTREET_POST.items() if k != "media_url"}
     async with intake_platform(pg_url, intake_env) as p:
-        created = await p.client.post("/open311/v2/requests.json", data=form,
-                                      files={"media": ("pothole.jpg", jpeg(b"pothole"), "image/jpeg")})
+        created = await p.client.post(
+            "/open311/v2/requests.json", data=form, files={"media": ("pothole.jpg", jpeg(b"pothole"), "image/jpeg")}
+        )
         request_id = created.json()[0]["service_request_id"]
         one = (await p.client.get(f"/open311/v2/requests/{request_id}.json")).json()[0]
         photo = await p.client.get(one["media_url"].removeprefix("http://test"), headers=p.auth("dispatcher"))
-        not_photo = await p.client.post("/open311/v2/requests.xml", data=form,
-                                        files={"media": ("x.jpg", b"GIF89a not a jpeg at all", "image/jpeg")})
-        other_part = await p.client.post("/open311/v2/requests.json", data=form,
-                                         files={"picture": ("p.jpg", jpeg(), "image/jpeg")})
+        not_photo = await p.client.post(
+            "/open311/v2/requests.xml", data=form, files={"media": ("x.jpg", b"GIF89a not a jpeg at all", "image/jpeg")}
+        )
+        other_part = await p.client.post(
+            "/open311/v2/requests.json", data=form, files={"picture": ("p.jpg", jpeg(), "image/jpeg")}
+        )
         await p.drain()
         events = await p.events("reports.received.v1")
     assert created.status_code == 201, created.text
@@ -189,13 +227,16 @@ async def test_parameter_errors_fastapi_raises_are_open311_error_documents_too(p
 
 
 async def test_points_far_outside_the_district_are_refused_naming_the_axis_near_ones_are_taken(
-        pg_url: str, intake_env: Path) -> None:
+    pg_url: str, intake_env: Path
+) -> None:
     async with intake_platform(pg_url, intake_env) as p:
         post = p.client.post
         shanghai = await post("/open311/v2/requests.json", data={**FIXMYSTREET_POST, "lat": "31.23", "long": "121.47"})
         swapped = await post("/open311/v2/requests.xml", data={**FIXMYSTREET_POST, "lat": "39.94", "long": "39.94"})
-        near = await post("/open311/v2/requests.json",  # 3 km north of the demo district's box: the router decides
-                          data={**FIXMYSTREET_POST, "lat": "39.9924", "long": "116.41"})
+        near = await post(
+            "/open311/v2/requests.json",  # 3 km north of the demo district's box: the router decides
+            data={**FIXMYSTREET_POST, "lat": "39.9924", "long": "116.41"},
+        )
     assert shanghai.status_code == 422 and shanghai.json()[0]["field"] == "lat"
     assert "outside the service area" in shanghai.json()[0]["description"]
     assert swapped.status_code == 422 and xml_records(swapped.content, "error")[0]["field"] == "long"

@@ -29,8 +29,15 @@ __all__ = ["intake_env"]
 @asynccontextmanager
 async def served(p: RunningPlatform) -> AsyncIterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(p.platform, manage_lifecycle=False), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(p.platform, manage_lifecycle=False),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
@@ -45,18 +52,39 @@ async def test_georeport_reads_services_and_requests_in_json_and_xml(pg_url: str
     async with intake_platform(pg_url, intake_env) as p, served(p) as root:
         form = {k: v for k, v in FIXMYSTREET_POST.items() if k not in ("media_url", "description")}
         async with httpx.AsyncClient() as http:
-            made = [await http.post(f"{root}/requests.json", data={**form, "description": text},
-                                    files={"media": ("p.jpg", jpeg(text.encode()), "image/jpeg")})
-                    for text in ("井盖丢失", "同一个井盖")]
+            made = [
+                await http.post(
+                    f"{root}/requests.json",
+                    data={**form, "description": text},
+                    files={"media": ("p.jpg", jpeg(text.encode()), "image/jpeg")},
+                )
+                for text in ("井盖丢失", "同一个井盖")
+            ]
         first, second = (m.json()[0]["service_request_id"] for m in made)
-        await p.publish(RoutingDecided(
-            report_id=first, report=ROUTED, category=CATEGORY, category_kind="component", classification_confidence=0.9,
-            grid=GridRef(), department_code="SZ-01", deadline_profile="component-A",
-            rule=RuleRef(rule_id="r1", ruleset_version=1, reason="manhole")), subject=first)
+        await p.publish(
+            RoutingDecided(
+                report_id=first,
+                report=ROUTED,
+                category=CATEGORY,
+                category_kind="component",
+                classification_confidence=0.9,
+                grid=GridRef(),
+                department_code="SZ-01",
+                deadline_profile="component-A",
+                rule=RuleRef(rule_id="r1", ruleset_version=1, reason="manhole"),
+            ),
+            subject=first,
+        )
         await p.publish(filed(first), subject="C-1")
-        await p.publish(ReportMerged(report_id=second, primary_report_id=first, reason="same cover",
-                                     report=RoutedReport(channel=Channel.OPEN311, reporter=Reporter(kind="citizen"),
-                                                         received_at=T0)), subject=second)
+        await p.publish(
+            ReportMerged(
+                report_id=second,
+                primary_report_id=first,
+                reason="same cover",
+                report=RoutedReport(channel=Channel.OPEN311, reporter=Reporter(kind="citizen"), received_at=T0),
+            ),
+            subject=second,
+        )
         await p.drain()
         as_json, as_xml = GeoReport(root), GeoReport(root, output_format="xml")
         services = await asyncio.to_thread(as_json.get_service_list)

@@ -24,15 +24,30 @@ CLOSED_AT = T0 + timedelta(hours=5)
 
 
 def case_event(kind: type[Any], version: int, state: str, at_hours: float, **fields: Any) -> Any:
-    return kind(case_id="C-1", case_no="DC2025-0001", state=state, version=version,
-                at=T0 + timedelta(hours=at_hours), **fields)
+    return kind(
+        case_id="C-1", case_no="DC2025-0001", state=state, version=version, at=T0 + timedelta(hours=at_hours), **fields
+    )
 
 
 async def closed_case(p: RunningPlatform, report_id: str) -> None:
-    await p.publish(case_event(CaseFiled, 1, "filed", 0.5, report_id=report_id, channel=Channel.HOTLINE,
-                               category=CATEGORY, category_kind="incident", grid=GridRef(street_code="S01"),
-                               priority="normal", deadline_profile="1515-general", received_at=T0,
-                               department_code="WATER"), subject="C-1")
+    await p.publish(
+        case_event(
+            CaseFiled,
+            1,
+            "filed",
+            0.5,
+            report_id=report_id,
+            channel=Channel.HOTLINE,
+            category=CATEGORY,
+            category_kind="incident",
+            grid=GridRef(street_code="S01"),
+            priority="normal",
+            deadline_profile="1515-general",
+            received_at=T0,
+            department_code="WATER",
+        ),
+        subject="C-1",
+    )
     await p.publish(case_event(CaseClosed, 2, "closed", 5, report_ids=[report_id]), subject="C-1")
     await p.drain()
 
@@ -59,17 +74,20 @@ async def test_contact_is_erased_after_the_retention_period_and_audited(pg_url: 
         async with runtime.transaction() as session:
             audit = (await session.execute(text("SELECT * FROM intake.pii_erasures"))).mappings().all()
             keys = (await session.execute(text("SELECT report_id FROM intake.report_keys"))).scalars().all()
-            body = (await session.execute(text("SELECT body::text FROM intake.reports WHERE report_id = :r"),
-                                          {"r": report_id})).scalar_one()
+            body = (
+                await session.execute(
+                    text("SELECT body::text FROM intake.reports WHERE report_id = :r"), {"r": report_id}
+                )
+            ).scalar_one()
         events = await p.events("reports.received.v1")
     assert too_early == 0 and kept.json() == {"phone": "13812345678", "name": "王女士"}
     assert erased == 1 and again == 0
     assert gone.status_code == 410 and gone.json()["error"]["field"] == "contact"
     assert status.status_code == 200 and status.json()["case"]["state"] == "closed"  # the report stays readable
     assert still_open.json()["phone"] == "13812345678"  # a report whose case is open keeps its details
-    assert [(a["report_id"], a["case_id"], a["closed_at"], a["erased_at"], a["retention_days"], a["reason"])
-            for a in audit] == [(report_id, "C-1", CLOSED_AT, CLOSED_AT + timedelta(days=180, minutes=1), 180,
-                                 "retention")]
+    assert [
+        (a["report_id"], a["case_id"], a["closed_at"], a["erased_at"], a["retention_days"], a["reason"]) for a in audit
+    ] == [(report_id, "C-1", CLOSED_AT, CLOSED_AT + timedelta(days=180, minutes=1), 180, "retention")]
     assert keys == [other_id]  # the erased report's key is gone: its ciphertext can never be opened again
     assert "13812345678" not in body and "王女士" not in body and len(events) == 2  # events never carried them
 

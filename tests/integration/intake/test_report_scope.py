@@ -22,11 +22,26 @@ __all__ = ["intake_env"]
 CATEGORY = CategoryRef(scheme="taxonomy", code="0401", name="无照经营游商")
 GRID = GridRef(district_code="D1", street_code="S01", community_code="S01-C1", cell_code="S01-C1-1")
 # (role, unit) that must never see the report: another department or street, and unit-less scoped tokens
-OUTSIDERS = [("department", "PARKS"), ("street", "S02"), ("inspector", "S02"), ("dispatcher", "S02"),
-             ("supervisor", "S02"), ("department", None), ("street", None)]
+OUTSIDERS = [
+    ("department", "PARKS"),
+    ("street", "S02"),
+    ("inspector", "S02"),
+    ("dispatcher", "S02"),
+    ("supervisor", "S02"),
+    ("department", None),
+    ("street", None),
+]
 # (role, unit) that must: the assigned and the summoned department, the street, district-wide staff
-INSIDERS = [("department", "WATER"), ("department", "ROADS"), ("street", "S01"), ("inspector", "S01"),
-            ("dispatcher", "S01"), ("dispatcher", None), ("supervisor", None), ("admin", None)]
+INSIDERS = [
+    ("department", "WATER"),
+    ("department", "ROADS"),
+    ("street", "S01"),
+    ("inspector", "S01"),
+    ("dispatcher", "S01"),
+    ("dispatcher", None),
+    ("supervisor", None),
+    ("admin", None),
+]
 CONTACT_ROLES = {"dispatcher", "supervisor", "admin"}
 
 
@@ -35,33 +50,75 @@ def as_(p: RunningPlatform, role: str, unit: str | None) -> dict[str, str]:
 
 
 def case_event(kind: type[Any], version: int, state: str, **fields: Any) -> Any:
-    return kind(case_id="C-1", case_no="DC2025-0001", state=state, version=version,
-                at=T0 + timedelta(minutes=version), **fields)
+    return kind(
+        case_id="C-1", case_no="DC2025-0001", state=state, version=version, at=T0 + timedelta(minutes=version), **fields
+    )
 
 
 async def file_case(p: RunningPlatform, report_id: str, *, whistle: bool = True) -> None:
     """The events intake would see for a case in S01 given to WATER, with ROADS summoned by the street."""
-    await p.publish(RoutingDecided(
-        report_id=report_id, report=RoutedReport(channel=Channel.HOTLINE, reporter=Reporter(kind="citizen"),
-                                                 received_at=T0),
-        category=CATEGORY, category_kind="incident", classification_confidence=0.9, grid=GRID, department_code="WATER",
-        deadline_profile="1515-general", rule=RuleRef(rule_id="r1", ruleset_version=1, reason="test")),
-        subject=report_id)
-    await p.publish(case_event(CaseFiled, 1, "filed", report_id=report_id, channel=Channel.HOTLINE, category=CATEGORY,
-                               category_kind="incident", grid=GRID, priority="normal", deadline_profile="1515-general",
-                               received_at=T0, department_code="WATER"), subject="C-1")
+    await p.publish(
+        RoutingDecided(
+            report_id=report_id,
+            report=RoutedReport(channel=Channel.HOTLINE, reporter=Reporter(kind="citizen"), received_at=T0),
+            category=CATEGORY,
+            category_kind="incident",
+            classification_confidence=0.9,
+            grid=GRID,
+            department_code="WATER",
+            deadline_profile="1515-general",
+            rule=RuleRef(rule_id="r1", ruleset_version=1, reason="test"),
+        ),
+        subject=report_id,
+    )
+    await p.publish(
+        case_event(
+            CaseFiled,
+            1,
+            "filed",
+            report_id=report_id,
+            channel=Channel.HOTLINE,
+            category=CATEGORY,
+            category_kind="incident",
+            grid=GRID,
+            priority="normal",
+            deadline_profile="1515-general",
+            received_at=T0,
+            department_code="WATER",
+        ),
+        subject="C-1",
+    )
     if whistle:
-        await p.publish(case_event(WhistleBlown, 2, "dispatched", department_code="WATER", street_code="S01",
-                                   departments=["ROADS"], checkin_due_at=T0 + timedelta(hours=2)), subject="C-1")
+        await p.publish(
+            case_event(
+                WhistleBlown,
+                2,
+                "dispatched",
+                department_code="WATER",
+                street_code="S01",
+                departments=["ROADS"],
+                checkin_due_at=T0 + timedelta(hours=2),
+            ),
+            subject="C-1",
+        )
     await p.drain()
 
 
 async def reports_with_a_photo(p: RunningPlatform) -> tuple[str, str]:
     """A patrol report carrying a photo, merged by the test into the same street; returns (report id, photo uri)."""
-    form = {"category_code": "0102", "lon": "116.4342", "lat": "39.9405", "description": "占道",
-            "occurred_at": "2025-03-10T09:00:00+08:00"}
-    r = await p.client.post("/v1/patrol/reports", data=form, files=[("photos", ("a.jpg", jpeg(), "image/jpeg"))],
-                            headers=p.auth("inspector", "S01", subject="insp-1"))
+    form = {
+        "category_code": "0102",
+        "lon": "116.4342",
+        "lat": "39.9405",
+        "description": "占道",
+        "occurred_at": "2025-03-10T09:00:00+08:00",
+    }
+    r = await p.client.post(
+        "/v1/patrol/reports",
+        data=form,
+        files=[("photos", ("a.jpg", jpeg(), "image/jpeg"))],
+        headers=p.auth("inspector", "S01", subject="insp-1"),
+    )
     assert r.status_code == 202, r.text
     await p.drain()
     received = [parse_as(e, ReportReceived) for e in await p.events("reports.received.v1")]
@@ -74,8 +131,12 @@ async def scene(p: RunningPlatform) -> tuple[str, str]:
     report_id = (await post_ticket(p, ticket())).json()["report_id"]
     patrol_id, photo = await reports_with_a_photo(p)
     await file_case(p, report_id)
-    await p.publish(case_event(ReportAttached, 3, "dispatched", report_id=patrol_id, channel=Channel.PATROL,
-                               department_code="WATER"), subject="C-1")
+    await p.publish(
+        case_event(
+            ReportAttached, 3, "dispatched", report_id=patrol_id, channel=Channel.PATROL, department_code="WATER"
+        ),
+        subject="C-1",
+    )
     await p.drain()
     return report_id, photo
 
@@ -123,8 +184,9 @@ async def test_a_department_sees_a_report_once_its_case_reached_it_and_keeps_it(
         before = await status("WATER")
         await file_case(p, report_id, whistle=False)
         filed = (await status("WATER"), await status("ROADS"))
-        await p.publish(case_event(CaseDispatched, 3, "dispatched", department_code="PARKS", redispatch=True),
-                        subject="C-1")
+        await p.publish(
+            case_event(CaseDispatched, 3, "dispatched", department_code="PARKS", redispatch=True), subject="C-1"
+        )
         await p.drain()
         redispatched = (await status("WATER"), await status("PARKS"), await status("ROADS"))
     assert before == 404  # no case yet: routing named WATER, but nothing was assigned to it
@@ -161,12 +223,22 @@ async def test_an_uploaded_case_photo_is_the_uploaders_until_a_case_event_carrie
         async def fetch(role: str, unit: str | None) -> int:
             return (await p.client.get(photo["uri"], headers=as_(p, role, unit))).status_code
 
-        before = {"uploader": await fetch("department", "WATER"), "street": await fetch("street", "S01"),
-                  "other": await fetch("department", "PARKS"), "district": await fetch("dispatcher", None)}
-        await p.publish(case_event(CaseHandled, 4, "handled", department_code="WATER", result="cleared",
-                                   photos=[Photo(**photo)]), subject="C-1")
+        before = {
+            "uploader": await fetch("department", "WATER"),
+            "street": await fetch("street", "S01"),
+            "other": await fetch("department", "PARKS"),
+            "district": await fetch("dispatcher", None),
+        }
+        await p.publish(
+            case_event(CaseHandled, 4, "handled", department_code="WATER", result="cleared", photos=[Photo(**photo)]),
+            subject="C-1",
+        )
         await p.drain()
-        after = {"summoned": await fetch("department", "ROADS"), "street": await fetch("street", "S01"),
-                 "other": await fetch("department", "PARKS"), "other street": await fetch("street", "S02")}
+        after = {
+            "summoned": await fetch("department", "ROADS"),
+            "street": await fetch("street", "S01"),
+            "other": await fetch("department", "PARKS"),
+            "other street": await fetch("street", "S02"),
+        }
     assert before == {"uploader": 200, "street": 404, "other": 404, "district": 200}
     assert after == {"summoned": 200, "street": 200, "other": 404, "other street": 404}

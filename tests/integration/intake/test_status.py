@@ -18,14 +18,25 @@ CATEGORY = CategoryRef(scheme="taxonomy", code="0401", name="无照经营游商"
 
 
 def case(kind: type[Any], version: int, state: str, **fields: Any) -> Any:
-    return kind(case_id="C-1", case_no="DC2025-0001", state=state, version=version, at=T0 + timedelta(hours=version),
-                **fields)
+    return kind(
+        case_id="C-1", case_no="DC2025-0001", state=state, version=version, at=T0 + timedelta(hours=version), **fields
+    )
 
 
 def filed(report_id: str) -> CaseFiled:
-    return case(CaseFiled, 1, "filed", report_id=report_id, channel=Channel.HOTLINE, category=CATEGORY,
-                category_kind="incident", grid=GridRef(cell_code="110101001001"), priority="normal",
-                deadline_profile="1515-general", received_at=T0)
+    return case(
+        CaseFiled,
+        1,
+        "filed",
+        report_id=report_id,
+        channel=Channel.HOTLINE,
+        category=CATEGORY,
+        category_kind="incident",
+        grid=GridRef(cell_code="110101001001"),
+        priority="normal",
+        deadline_profile="1515-general",
+        received_at=T0,
+    )
 
 
 async def test_report_status_follows_routing_merge_and_case(pg_url: str, intake_env: Path) -> None:
@@ -35,18 +46,30 @@ async def test_report_status_follows_routing_merge_and_case(pg_url: str, intake_
         third = (await post_ticket(p, ticket("T-3"), now=T0 + timedelta(seconds=2))).json()["report_id"]
         staff = p.auth("dispatcher")
         received = (await p.client.get(f"/v1/reports/{first}", headers=staff)).json()
-        await p.publish(RoutingDecided(
-            report_id=first, report=ROUTED, category=CATEGORY, category_kind="incident", classification_confidence=0.9,
-            grid=GridRef(), department_code="CG-01", deadline_profile="1515-general",
-            rule=RuleRef(rule_id="r1", ruleset_version=1, reason="vending → city management")), subject=first)
+        await p.publish(
+            RoutingDecided(
+                report_id=first,
+                report=ROUTED,
+                category=CATEGORY,
+                category_kind="incident",
+                classification_confidence=0.9,
+                grid=GridRef(),
+                department_code="CG-01",
+                deadline_profile="1515-general",
+                rule=RuleRef(rule_id="r1", ruleset_version=1, reason="vending → city management"),
+            ),
+            subject=first,
+        )
         await p.publish(ManualDispatchNeeded(report_id=third, reason="no rule matched"), subject=third)
         await p.publish(filed(first), subject="C-1")
         await p.publish(case(CaseDispatched, 3, "dispatched", department_code="CG-01"), subject="C-1")
-        await p.publish(ReportMerged(report_id=second, primary_report_id=first, report=ROUTED, reason="same spot"),
-                        subject=second)
+        await p.publish(
+            ReportMerged(report_id=second, primary_report_id=first, report=ROUTED, reason="same spot"), subject=second
+        )
         await p.drain()
-        await p.publish(case(ReportAttached, 2, "filed", report_id=second, channel=Channel.HOTLINE),
-                        subject="C-1")  # redelivered out of order: older than what intake already knows
+        await p.publish(
+            case(ReportAttached, 2, "filed", report_id=second, channel=Channel.HOTLINE), subject="C-1"
+        )  # redelivered out of order: older than what intake already knows
         await p.drain()
         routed = (await p.client.get(f"/v1/reports/{first}", headers=staff)).json()
         merged = (await p.client.get(f"/v1/reports/{second}", headers=staff)).json()
@@ -77,16 +100,29 @@ async def test_open311_request_shows_closed_when_its_case_closes(pg_url: str, in
 
 async def test_a_merged_open311_request_shows_the_primary_case_and_its_agency(pg_url: str, intake_env: Path) -> None:
     async with intake_platform(pg_url, intake_env) as p:
-        ids = [(await p.client.post("/open311/v2/requests.json", data=FIXMYSTREET_POST)).json()[0]["service_request_id"]
-               for _ in range(2)]
+        ids = [
+            (await p.client.post("/open311/v2/requests.json", data=FIXMYSTREET_POST)).json()[0]["service_request_id"]
+            for _ in range(2)
+        ]
         first, second = ids
-        await p.publish(RoutingDecided(
-            report_id=first, report=ROUTED, category=CATEGORY, category_kind="incident", classification_confidence=0.9,
-            grid=GridRef(), department_code="CG-01", deadline_profile="1515-general",
-            rule=RuleRef(rule_id="r1", ruleset_version=1, reason="manhole")), subject=first)
+        await p.publish(
+            RoutingDecided(
+                report_id=first,
+                report=ROUTED,
+                category=CATEGORY,
+                category_kind="incident",
+                classification_confidence=0.9,
+                grid=GridRef(),
+                department_code="CG-01",
+                deadline_profile="1515-general",
+                rule=RuleRef(rule_id="r1", ruleset_version=1, reason="manhole"),
+            ),
+            subject=first,
+        )
         await p.publish(filed(first), subject="C-1")
-        await p.publish(ReportMerged(report_id=second, primary_report_id=first, report=ROUTED, reason="same spot"),
-                        subject=second)
+        await p.publish(
+            ReportMerged(report_id=second, primary_report_id=first, report=ROUTED, reason="same spot"), subject=second
+        )
         await p.drain()
         before_attach = (await p.client.get(f"/open311/v2/requests/{second}.json")).json()[0]
         await p.publish(case(ReportAttached, 2, "filed", report_id=second, channel=Channel.OPEN311), subject="C-1")

@@ -13,14 +13,20 @@ from shared.contracts.reports import ReportReceived, ReportUpdated
 from tests.integration.intake.helpers import T0, b64, intake_env, intake_platform, jpeg
 
 __all__ = ["intake_env"]
+
+
 def after_the_fact() -> ManualClock:
     return ManualClock(T0 + timedelta(minutes=90))  # every source time the tests send is then in the past
 
 
-
 def alert(alert_id: str, minutes: float = 0, **changes: Any) -> dict[str, Any]:
-    body = {"alert_id": alert_id, "camera_id": "CAM-001", "algorithm": "street_vending", "confidence": 0.91,
-            "captured_at": (T0 + timedelta(minutes=minutes)).isoformat()}
+    body = {
+        "alert_id": alert_id,
+        "camera_id": "CAM-001",
+        "algorithm": "street_vending",
+        "confidence": 0.91,
+        "captured_at": (T0 + timedelta(minutes=minutes)).isoformat(),
+    }
     return body | changes
 
 
@@ -35,8 +41,12 @@ async def test_repeated_alerts_within_the_window_are_one_report_with_a_count(pg_
         await p.drain()
         events = await p.events("reports.received.v1")
     assert [r.status_code for r in (first, second, retried, third, later)] == [202, 200, 200, 200, 202]
-    assert [r.json()["status"] for r in (first, second, retried, third)] == ["accepted", "repeated", "repeated",
-                                                                            "repeated"]
+    assert [r.json()["status"] for r in (first, second, retried, third)] == [
+        "accepted",
+        "repeated",
+        "repeated",
+        "repeated",
+    ]
     assert second.json() == retried.json()
     assert third.json()["count"] == 3 and third.json()["report_id"] == first.json()["report_id"]
     assert later.json()["report_id"] != first.json()["report_id"]
@@ -45,7 +55,9 @@ async def test_repeated_alerts_within_the_window_are_one_report_with_a_count(pg_
     assert len(received) == 2 and [u.count for u in repeats] == [2, 3]
     report = received[0]
     assert report.category_hint is not None and (report.category_hint.scheme, report.category_hint.code) == (
-        "video", "street_vending")
+        "video",
+        "street_vending",
+    )
     assert report.grid_hint is not None and report.grid_hint.cell_code == "110101001001"
     assert report.photos[0].content_type == "image/jpeg" and report.confidence == 0.91
 
@@ -67,8 +79,16 @@ async def test_low_confidence_is_ignored_and_unknown_sources_refused(pg_url: str
 
 
 def alarm(message_id: str, status: str = "alarm", minutes: float = 0, **changes: Any) -> dict[str, Any]:
-    body = {"message_id": message_id, "device_id": "SMK-01", "alarm_type": "smoke", "status": status,
-            "severity": "critical", "value": 0.31, "unit": "dB/m", "at": (T0 + timedelta(minutes=minutes)).isoformat()}
+    body = {
+        "message_id": message_id,
+        "device_id": "SMK-01",
+        "alarm_type": "smoke",
+        "status": status,
+        "severity": "critical",
+        "value": 0.31,
+        "unit": "dB/m",
+        "at": (T0 + timedelta(minutes=minutes)).isoformat(),
+    }
     return body | changes
 
 
@@ -85,7 +105,12 @@ async def test_alarm_then_recovery_closes_it_and_the_next_alarm_is_new(pg_url: s
         await p.drain()
         events = await p.events("reports.received.v1")
     assert [r.json()["status"] for r in (opened, again, recovered, stray, reopened)] == [
-        "accepted", "repeated", "recovered", "ignored", "accepted"]
+        "accepted",
+        "repeated",
+        "recovered",
+        "ignored",
+        "accepted",
+    ]
     assert recovered.json()["report_id"] == opened.json()["report_id"] != reopened.json()["report_id"]
     assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "device_id"
     assert mismatch.status_code == 422 and mismatch.json()["error"]["field"] == "alarm_type"

@@ -41,9 +41,11 @@ def plain_signature(token: str, timestamp: str, nonce: str) -> str:
 
 def message(kind: str, msg_id: int, create_time: int = 1741570200, user: str = USER, **fields: str) -> str:
     body = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
-    return (f"<xml><ToUserName><![CDATA[gh_cityloop]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{body}"
-            f"<MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[gh_cityloop]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{body}"
+        f"<MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 class WeChatServer:
@@ -58,12 +60,21 @@ class WeChatServer:
         self.sent += 1
         timestamp = str(1741570200 + self.sent)
         envelope = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
-        params = {"signature": plain_signature(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
-                  "openid": USER, "encrypt_type": "aes", "msg_signature": envelope["MsgSignature"]}
-        body = f"<xml><ToUserName><![CDATA[gh_cityloop]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]>" \
-               "</Encrypt></xml>"
-        return await self.p.client.post("/v1/wechat/callback", params=params, content=body,
-                                        headers={"Content-Type": "text/xml"})
+        params = {
+            "signature": plain_signature(TOKEN, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "openid": USER,
+            "encrypt_type": "aes",
+            "msg_signature": envelope["MsgSignature"],
+        }
+        body = (
+            f"<xml><ToUserName><![CDATA[gh_cityloop]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]>"
+            "</Encrypt></xml>"
+        )
+        return await self.p.client.post(
+            "/v1/wechat/callback", params=params, content=body, headers={"Content-Type": "text/xml"}
+        )
 
     def reply_text(self, response: httpx.Response) -> str:
         """Decrypt the passive reply as WeChat would, checking its msg_signature."""
@@ -85,8 +96,13 @@ async def test_text_photo_location_become_one_report_filed_on_submit(pg_url: str
         opened = wx.reply_text(await wx.push(message("text", 1001, Content="雍和宫大街垃圾桶满溢")))
         report_id = opened.split("上报编号 ")[1].split("。")[0]
         added = wx.reply_text(await wx.push(message("image", 1002, PicUrl="http://mmbiz.qpic.cn/x.jpg", MediaId="m1")))
-        located = wx.reply_text(await wx.push(
-            message("location", 1003, Location_X="39.947644", Location_Y="116.423503", Scale="16", Label="雍和宫大街")))
+        located = wx.reply_text(
+            await wx.push(
+                message(
+                    "location", 1003, Location_X="39.947644", Location_Y="116.423503", Scale="16", Label="雍和宫大街"
+                )
+            )
+        )
         submitted = wx.reply_text(await wx.push(message("text", 1004, Content="提交")))
         await p.drain()
         events = await p.events("reports.received.v1")
@@ -96,16 +112,20 @@ async def test_text_photo_location_become_one_report_filed_on_submit(pg_url: str
     report = parse_as(events[0], ReportReceived)
     assert report.text == "雍和宫大街垃圾桶满溢" and report.photos[0].uri == "http://mmbiz.qpic.cn/x.jpg"
     assert report.place.point is not None
-    assert (report.place.point.lon, report.place.point.lat, report.place.point.crs) == (116.423503, 39.947644,
-                                                                                       Crs.GCJ02)
+    assert (report.place.point.lon, report.place.point.lat, report.place.point.crs) == (
+        116.423503,
+        39.947644,
+        Crs.GCJ02,
+    )
     assert report.place.address == "雍和宫大街" and report.attributes["filed_by"] == "citizen"
 
 
 async def test_same_msgid_three_times_is_one_message(pg_url: str, intake_env: Path) -> None:
     async with intake_platform(pg_url, intake_env, **safe_mode()) as p:
         wx = WeChatServer(p)
-        replies = [wx.reply_text(await wx.push(message("text", 2001, Content="井盖松动"), nonce=f"r{i}"))
-                   for i in range(3)]
+        replies = [
+            wx.reply_text(await wx.push(message("text", 2001, Content="井盖松动"), nonce=f"r{i}")) for i in range(3)
+        ]
         wx.reply_text(await wx.push(message("text", 2002, Content="完成")))
         await p.drain()
         events = await p.events("reports.received.v1")
@@ -141,19 +161,36 @@ async def test_official_vectors_plain_signature_and_safe_mode_decrypt(pg_url: st
 
     settings = {"wechat_token": v2["token"], "wechat_aes_key": v2["EncodingAESKey"], "wechat_app_id": v2["AppID"]}
     async with intake_platform(pg_url, intake_env, **settings) as p:
-        check = await p.client.get("/v1/wechat/callback", params={
-            "signature": v2["url_verify_signature"], "timestamp": v2["timestamp"], "nonce": v2["nonce"],
-            "echostr": v2["echostr_in_url_example"]})
-        params = {"timestamp": v2["timestamp"], "nonce": v2["nonce"], "encrypt_type": "aes",
-                  "msg_signature": v2["msg_signature"], "signature": v2["url_verify_signature"]}
-        pushed = await p.client.post("/v1/wechat/callback", params=params, content=v2["post_body_xml"],
-                                     headers={"Content-Type": "text/xml"})
-        tampered = await p.client.post("/v1/wechat/callback", params={**params, "msg_signature": "0" * 40},
-                                       content=v2["post_body_xml"], headers={"Content-Type": "text/xml"})
+        check = await p.client.get(
+            "/v1/wechat/callback",
+            params={
+                "signature": v2["url_verify_signature"],
+                "timestamp": v2["timestamp"],
+                "nonce": v2["nonce"],
+                "echostr": v2["echostr_in_url_example"],
+            },
+        )
+        params = {
+            "timestamp": v2["timestamp"],
+            "nonce": v2["nonce"],
+            "encrypt_type": "aes",
+            "msg_signature": v2["msg_signature"],
+            "signature": v2["url_verify_signature"],
+        }
+        pushed = await p.client.post(
+            "/v1/wechat/callback", params=params, content=v2["post_body_xml"], headers={"Content-Type": "text/xml"}
+        )
+        tampered = await p.client.post(
+            "/v1/wechat/callback",
+            params={**params, "msg_signature": "0" * 40},
+            content=v2["post_body_xml"],
+            headers={"Content-Type": "text/xml"},
+        )
         crypto = WeChatCrypto(v2["token"], v2["EncodingAESKey"], v2["AppID"])
         outer = xmltodict.parse(pushed.text)["xml"]
-        reply = xmltodict.parse(crypto.decrypt_message(pushed.text, outer["MsgSignature"], outer["TimeStamp"],
-                                                       outer["Nonce"]))["xml"]
+        reply = xmltodict.parse(
+            crypto.decrypt_message(pushed.text, outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"])
+        )["xml"]
     assert (check.status_code, check.text) == (200, v2["echostr_in_url_example"])
     assert pushed.status_code == 200 and "上报编号" in reply["Content"]
     assert reply["ToUserName"] == "oyORnuP8q7ou2gfYjqLzSIWZf0rs"
@@ -161,29 +198,42 @@ async def test_official_vectors_plain_signature_and_safe_mode_decrypt(pg_url: st
 
     settings = {"wechat_token": v3["token"], "wechat_aes_key": v3["EncodingAESKey"], "wechat_app_id": v3["AppID"]}
     async with intake_platform(pg_url, intake_env, **settings) as p:
-        params = {"timestamp": v3["timestamp"], "nonce": v3["nonce"], "encrypt_type": "aes",
-                  "msg_signature": v3["msg_signature"]}
-        pushed = await p.client.post("/v1/wechat/callback", params=params, content=v3["post_body_xml"],
-                                     headers={"Content-Type": "text/xml"})
+        params = {
+            "timestamp": v3["timestamp"],
+            "nonce": v3["nonce"],
+            "encrypt_type": "aes",
+            "msg_signature": v3["msg_signature"],
+        }
+        pushed = await p.client.post(
+            "/v1/wechat/callback", params=params, content=v3["post_body_xml"], headers={"Content-Type": "text/xml"}
+        )
         wrong_app = {"wechat_token": v3["token"], "wechat_aes_key": v3["EncodingAESKey"], "wechat_app_id": "wxOTHER"}
     assert pushed.status_code == 200 and pushed.headers["content-type"].startswith("application/xml")
     async with intake_platform(pg_url, intake_env, **wrong_app) as p:
-        foreign = await p.client.post("/v1/wechat/callback", params=params, content=v3["post_body_xml"],
-                                      headers={"Content-Type": "text/xml"})
+        foreign = await p.client.post(
+            "/v1/wechat/callback", params=params, content=v3["post_body_xml"], headers={"Content-Type": "text/xml"}
+        )
     assert foreign.status_code == 401 and foreign.json()["error"]["field"] == "Encrypt"
 
 
 async def test_hostile_xml_is_refused_without_expanding_entities(pg_url: str, intake_env: Path) -> None:
-    bomb = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-            "<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
-            "<MsgType>text</MsgType><Content>&b;</Content><MsgId>1</MsgId></xml>")
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>text</MsgType><Content>&b;</Content><MsgId>1</MsgId></xml>"
+    )
     timestamp, nonce = "1741570200", "n"
     params = {"signature": plain_signature(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
     async with intake_platform(pg_url, intake_env, **safe_mode()) as p:
-        entity = await p.client.post("/v1/wechat/callback", params=params, content=bomb,
-                                     headers={"Content-Type": "text/xml"})
-        huge = await p.client.post("/v1/wechat/callback", params=params, content="<xml>" + "x" * 70_000 + "</xml>",
-                                   headers={"Content-Type": "text/xml"})
+        entity = await p.client.post(
+            "/v1/wechat/callback", params=params, content=bomb, headers={"Content-Type": "text/xml"}
+        )
+        huge = await p.client.post(
+            "/v1/wechat/callback",
+            params=params,
+            content="<xml>" + "x" * 70_000 + "</xml>",
+            headers={"Content-Type": "text/xml"},
+        )
         await p.drain()
         events = await p.events("reports.received.v1")
     assert entity.status_code == 422 and entity.json()["error"]["field"] == "body"

@@ -54,8 +54,7 @@ class FakeWeChat:
 @asynccontextmanager
 async def fake_wechat() -> AsyncIterator[tuple[FakeWeChat, str]]:
     fake, port = FakeWeChat(), free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
@@ -75,7 +74,8 @@ async def wait_for(predicate: Any, timeout_s: float = 20) -> None:
 
 
 async def test_a_wechat_citizen_hears_each_step_with_the_case_number(
-        pg_url: str, intake_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_url: str, intake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with fake_wechat() as (fake, base):
         monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_APP_SECRET", "app-secret")
         monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_API_BASE_URL", base)
@@ -89,22 +89,23 @@ async def test_a_wechat_citizen_hears_each_step_with_the_case_number(
             await p.drain()
             await p.publish(filed(report_id), subject="C-1")
             await p.publish(case(CaseDispatched, 2, "dispatched", department_code="SZ-01"), subject="C-1")
-            await p.publish(case(CaseHandled, 3, "handled", department_code="SZ-01", result="已更换井盖"),
-                            subject="C-1")
+            await p.publish(
+                case(CaseHandled, 3, "handled", department_code="SZ-01", result="已更换井盖"), subject="C-1"
+            )
             await p.publish(case(CaseClosed, 4, "closed", report_ids=[report_id]), subject="C-1")
             await p.drain()
             await wait_for(lambda: len(fake.sent) == 4)
     texts = [m["text"]["content"] for m in fake.sent]
     assert all(m["touser"] == USER and m["msgtype"] == "text" for m in fake.sent)
-    assert [t.split("DC2025-0001")[0] for t in texts] == [
-        "您反映的问题已受理，案件编号 ", "案件 ", "案件 ", "案件 "]
+    assert [t.split("DC2025-0001")[0] for t in texts] == ["您反映的问题已受理，案件编号 ", "案件 ", "案件 ", "案件 "]
     assert "SZ-01" in texts[1] and "已更换井盖" in texts[2] and "已结案" in texts[3]
     assert fake.tokens == 2, "one token, cached, and one fresh one after WeChat said it expired"
     assert {m["token"] for m in fake.sent} == {"TOKEN-2"}
 
 
 async def test_wechat_being_down_never_blocks_the_case(
-        pg_url: str, intake_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_url: str, intake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with fake_wechat() as (fake, base):
         monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_APP_SECRET", "app-secret")
         monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_API_BASE_URL", base)

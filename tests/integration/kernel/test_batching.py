@@ -55,23 +55,43 @@ async def rows(engine, query: str) -> list[tuple[object, ...]]:  # type: ignore[
 async def test_a_batch_applies_each_new_event_once_and_stages_its_events_in_order(ledger) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(ledger)
     outbox = Outbox(SERVICE.outbox_table, "/test")
-    processor = InboxProcessor("ledger", {"cityloop.report.updated.v1": record_and_echo}, sessions,
-                               Inbox(SERVICE.inbox_table), outbox, SystemClock())
+    processor = InboxProcessor(
+        "ledger",
+        {"cityloop.report.updated.v1": record_and_echo},
+        sessions,
+        Inbox(SERVICE.inbox_table),
+        outbox,
+        SystemClock(),
+    )
     first, second, third, seen_before = (message(f"r{i}", i) for i in range(1, 5))
     await processor.handle_batch([seen_before])
 
     await processor.handle_batch([first, second, first, seen_before, third])  # a redelivery and a repeat inside
 
     assert await rows(ledger, "SELECT key, seq FROM ledger.effects ORDER BY id") == [
-        ("r4", 4), ("r1", 1), ("r2", 2), ("r3", 3)]
+        ("r4", 4),
+        ("r1", 1),
+        ("r2", 2),
+        ("r3", 3),
+    ]
     assert await rows(ledger, "SELECT key FROM ledger.outbox ORDER BY id") == [
-        ("echo-4",), ("echo-1",), ("echo-2",), ("echo-3",)]
+        ("echo-4",),
+        ("echo-1",),
+        ("echo-2",),
+        ("echo-3",),
+    ]
 
 
 async def test_a_failing_batch_leaves_no_effect_no_claim_and_no_event(ledger) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(ledger)
-    processor = InboxProcessor("ledger", {"cityloop.report.updated.v1": record_and_echo}, sessions,
-                               Inbox(SERVICE.inbox_table), Outbox(SERVICE.outbox_table, "/test"), SystemClock())
+    processor = InboxProcessor(
+        "ledger",
+        {"cityloop.report.updated.v1": record_and_echo},
+        sessions,
+        Inbox(SERVICE.inbox_table),
+        Outbox(SERVICE.outbox_table, "/test"),
+        SystemClock(),
+    )
     with pytest.raises(RuntimeError):
         await processor.handle_batch([message("ok", 1), message("bad", 2, FAILING)])
     for table in ("effects", "inbox", "outbox"):

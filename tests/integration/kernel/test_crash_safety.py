@@ -30,14 +30,25 @@ KILLS = 5
 
 
 def worker_env(database_url: str, bus: str, bootstrap: str, topic: str) -> dict[str, str]:
-    return {**os.environ, "CITYLOOP_DATABASE_URL": database_url, "CITYLOOP_BUS": bus,
-            "CITYLOOP_KAFKA_BOOTSTRAP": bootstrap, "LEDGER_TOPIC": topic, "CITYLOOP_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "CITYLOOP_DATABASE_URL": database_url,
+        "CITYLOOP_BUS": bus,
+        "CITYLOOP_KAFKA_BOOTSTRAP": bootstrap,
+        "LEDGER_TOPIC": topic,
+        "CITYLOOP_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "tests.support.ledger_worker", "consume"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.ledger_worker", "consume"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def effect_counts(platform: Platform) -> tuple[int, int]:
@@ -98,8 +109,12 @@ async def test_committed_outbox_row_is_published_after_the_writer_dies(pg_url: s
     await upgrade(SERVICE.package, pg_url)
     env = worker_env(pg_url, "local", "", "reports.received.v1")
     for report_id, mode in (("kept", "commit"), ("dropped", "rollback")):
-        proc = subprocess.run([sys.executable, "-m", "tests.support.ledger_worker", "stage-and-die", report_id, mode],
-                              cwd=ROOT, env=env, capture_output=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.support.ledger_worker", "stage-and-die", report_id, mode],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+        )
         assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     platform = Platform([SERVICE], platform_settings(pg_url))
     await platform.start()

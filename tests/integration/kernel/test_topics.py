@@ -20,6 +20,9 @@ async def test_every_event_topic_and_its_dead_letters_are_kept_forever(kafka_boo
         responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
     finally:
         await admin.close()
-    retention = {resource[3]: {entry[0]: entry[1] for entry in resource[4]}["retention.ms"]
-                 for response in responses for resource in response.resources}
+    retention = {
+        resource[3]: {entry[0]: entry[1] for entry in resource[4]}["retention.ms"]
+        for response in responses
+        for resource in response.resources
+    }
     assert retention == dict.fromkeys(names, "-1")

@@ -27,12 +27,22 @@ ROAD = (116.394467, 39.928105)  # 草河北路, street 110199011, in the demo ga
 RULES_FILE = Path(__file__).resolve().parents[3] / "router" / "data" / "rules.yaml"
 
 
-def report(text: str, *, point: tuple[float, float] | None = ROAD, report_id: str | None = None,
-           received_at: datetime = MONDAY_10AM, **extra: Any) -> ReportReceived:
+def report(
+    text: str,
+    *,
+    point: tuple[float, float] | None = ROAD,
+    report_id: str | None = None,
+    received_at: datetime = MONDAY_10AM,
+    **extra: Any,
+) -> ReportReceived:
     place = Place(point=Location(lon=point[0], lat=point[1], crs=Crs.WGS84)) if point else Place()
     return ReportReceived(
-        report_id=report_id or f"r-{uuid.uuid4().hex[:10]}", channel=extra.pop("channel", Channel.PATROL),
-        reporter=Reporter(kind="inspector", id="insp-1"), text=text, place=place, received_at=received_at,
+        report_id=report_id or f"r-{uuid.uuid4().hex[:10]}",
+        channel=extra.pop("channel", Channel.PATROL),
+        reporter=Reporter(kind="inspector", id="insp-1"),
+        text=text,
+        place=place,
+        received_at=received_at,
         **extra,
     )
 
@@ -75,15 +85,31 @@ async def test_same_report_published_twice_is_decided_once(p: RunningPlatform) -
 
 async def test_duplicate_joins_open_case_until_it_closes(p: RunningPlatform) -> None:
     first = report("草河北路的雨水箅子丢了", category_hint=CategoryRef(scheme="taxonomy", code="C0104"))
-    second = report("草河北路雨水篦子丢了", point=(ROAD[0] + 0.00005, ROAD[1]),
-                    category_hint=CategoryRef(scheme="taxonomy", code="C0104"),
-                    received_at=MONDAY_10AM + timedelta(hours=3))
+    second = report(
+        "草河北路雨水篦子丢了",
+        point=(ROAD[0] + 0.00005, ROAD[1]),
+        category_hint=CategoryRef(scheme="taxonomy", code="C0104"),
+        received_at=MONDAY_10AM + timedelta(hours=3),
+    )
     events = await send(p, first)
-    await p.publish(CaseFiled(case_id="case-1", case_no="DC1", state="filed", version=1, at=MONDAY_10AM,
-                              report_id=first.report_id, channel=Channel.PATROL,
-                              category=CategoryRef(scheme="taxonomy", code="C0104"), category_kind="component",
-                              grid=GridRef(), priority="urgent", deadline_profile="urgent-2h",
-                              received_at=MONDAY_10AM), subject="case-1")
+    await p.publish(
+        CaseFiled(
+            case_id="case-1",
+            case_no="DC1",
+            state="filed",
+            version=1,
+            at=MONDAY_10AM,
+            report_id=first.report_id,
+            channel=Channel.PATROL,
+            category=CategoryRef(scheme="taxonomy", code="C0104"),
+            category_kind="component",
+            grid=GridRef(),
+            priority="urgent",
+            deadline_profile="urgent-2h",
+            received_at=MONDAY_10AM,
+        ),
+        subject="case-1",
+    )
     await p.drain()  # the case is filed before the duplicate arrives (topics are not ordered with each other)
     [merged] = of(await send(p, second), second.report_id)
     assert merged.type == "cityloop.routing.merged.v1"
@@ -91,11 +117,23 @@ async def test_duplicate_joins_open_case_until_it_closes(p: RunningPlatform) -> 
     assert merged.data["distance_m"] < 15
     assert "case-1" in merged.data["reason"]
 
-    await p.publish(CaseClosed(case_id="case-1", case_no="DC1", state="closed", version=5,
-                               at=MONDAY_10AM + timedelta(hours=4), report_ids=[first.report_id]), subject="case-1")
+    await p.publish(
+        CaseClosed(
+            case_id="case-1",
+            case_no="DC1",
+            state="closed",
+            version=5,
+            at=MONDAY_10AM + timedelta(hours=4),
+            report_ids=[first.report_id],
+        ),
+        subject="case-1",
+    )
     await p.drain()
-    third = report("草河北路雨水箅子又丢了", category_hint=CategoryRef(scheme="taxonomy", code="C0104"),
-                   received_at=MONDAY_10AM + timedelta(hours=5))
+    third = report(
+        "草河北路雨水箅子又丢了",
+        category_hint=CategoryRef(scheme="taxonomy", code="C0104"),
+        received_at=MONDAY_10AM + timedelta(hours=5),
+    )
     [again] = of(await send(p, third), third.report_id)
     assert again.type == "cityloop.routing.decided.v1", "a closed case takes no more reports"
     assert len(of(events, first.report_id)) == 1
@@ -139,13 +177,22 @@ async def test_unclassifiable_report_waits_for_a_dispatcher_who_decides_by_hand(
     assert taken.status_code == 409
     assert taken.json()["error"]["field"] == "report_id"
 
-    decision = {"category": "I0606", "department": "JD110199011", "deadline_profile": "1515-general",
-                "reason": "物业问题，转街道", "cell_code": "110199011003003"}
-    bad = await p.client.post(f"/v1/dispatch/queue/{r.report_id}/dispatch", headers=alice,
-                              json={**decision, "department": "NOPE"})
+    decision = {
+        "category": "I0606",
+        "department": "JD110199011",
+        "deadline_profile": "1515-general",
+        "reason": "物业问题，转街道",
+        "cell_code": "110199011003003",
+    }
+    bad = await p.client.post(
+        f"/v1/dispatch/queue/{r.report_id}/dispatch", headers=alice, json={**decision, "department": "NOPE"}
+    )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "department"
-    nowhere = await p.client.post(f"/v1/dispatch/queue/{r.report_id}/dispatch", headers=alice,
-                                  json={k: v for k, v in decision.items() if k != "cell_code"})
+    nowhere = await p.client.post(
+        f"/v1/dispatch/queue/{r.report_id}/dispatch",
+        headers=alice,
+        json={k: v for k, v in decision.items() if k != "cell_code"},
+    )
     assert nowhere.status_code == 422 and nowhere.json()["error"]["field"] == "cell_code"
     done = await p.client.post(f"/v1/dispatch/queue/{r.report_id}/dispatch", headers=alice, json=decision)
     assert done.status_code == 200, done.text
@@ -163,8 +210,10 @@ async def test_unclassifiable_report_waits_for_a_dispatcher_who_decides_by_hand(
 async def test_withdrawn_report_leaves_the_queue(p: RunningPlatform) -> None:
     r = report("咨询一下孩子上学报名需要什么手续", channel=Channel.HOTLINE, point=None)
     await send(p, r)
-    await p.publish(ReportUpdated(report_id=r.report_id, kind="withdrawn", at=MONDAY_10AM + timedelta(minutes=5)),
-                    subject=r.report_id)
+    await p.publish(
+        ReportUpdated(report_id=r.report_id, kind="withdrawn", at=MONDAY_10AM + timedelta(minutes=5)),
+        subject=r.report_id,
+    )
     await p.drain()
     headers = p.auth("dispatcher")
     assert (await p.client.get("/v1/dispatch/queue", headers=headers)).json()["items"] == []
@@ -186,8 +235,9 @@ async def test_rule_change_is_validated_versioned_audited_and_in_force_at_once(p
     assert (await p.client.get("/v1/routing/rules", headers=admin)).json()["version"] == 1
 
     changed = current["yaml"].replace("department: CGZF, priority: high", "department: CGW, priority: high")
-    saved = await p.client.put("/v1/routing/rules", headers=admin,
-                               json={"yaml": changed, "comment": "夜间施工交城管委", "expected_version": 1})
+    saved = await p.client.put(
+        "/v1/routing/rules", headers=admin, json={"yaml": changed, "comment": "夜间施工交城管委", "expected_version": 1}
+    )
     assert saved.status_code == 200, saved.text
     assert saved.json()["version"] == 2
     stale = await p.client.put("/v1/routing/rules", headers=admin, json={"yaml": changed, "expected_version": 1})
@@ -206,12 +256,14 @@ async def test_rule_change_is_validated_versioned_audited_and_in_force_at_once(p
     assert (event.data["department_code"], event.data["rule"]["ruleset_version"]) == ("CGW", 2)
 
 
-async def test_malformed_rules_file_is_refused_with_file_and_line(p: RunningPlatform, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_malformed_rules_file_is_refused_with_file_and_line(
+    p: RunningPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     svc = p.runtime("router").services["router"]
     bad = tmp_path / "rules.yaml"
-    text = RULES_FILE.read_text(encoding="utf-8").replace("deadline_profile: 1515-general}",
-                                                         "deadline_profile: 1515-generous}")
+    text = RULES_FILE.read_text(encoding="utf-8").replace(
+        "deadline_profile: 1515-general}", "deadline_profile: 1515-generous}"
+    )
     bad.write_text(text, encoding="utf-8")
     monkeypatch.setattr(svc.settings, "rules_path", bad)
     r = await p.client.post("/v1/routing/rules/reload", headers=p.auth("admin"))
@@ -228,15 +280,22 @@ async def test_malformed_rules_file_is_refused_with_file_and_line(p: RunningPlat
 
 async def test_dry_run_shows_proposed_rules_without_publishing(p: RunningPlatform) -> None:
     headers = p.auth("dispatcher")
-    body = {"report": {"channel": "hotline", "reporter": {"kind": "citizen"}, "text": "草河北路有人占道经营摆摊卖水果",
-                       "place": {"address": "草河北路"}, "hotline_class": "general"}}
+    body = {
+        "report": {
+            "channel": "hotline",
+            "reporter": {"kind": "citizen"},
+            "text": "草河北路有人占道经营摆摊卖水果",
+            "place": {"address": "草河北路"},
+            "hotline_class": "general",
+        }
+    }
     now = (await p.client.post("/v1/routing/dry-run", headers=headers, json=body)).json()
     assert now["outcome"] == "routed" and now["rule_id"] == "hotline-general"
     proposed = (await p.client.get("/v1/routing/rules", headers=headers)).json()["yaml"] + (
         "  - id: vending-first\n    precedence: 999\n    description: vendors first\n"
-        "    when: {categories: [I0508, I0501]}\n    then: {priority: urgent}\n")
-    then = (await p.client.post("/v1/routing/dry-run", headers=headers,
-                                json={**body, "rules_yaml": proposed})).json()
+        "    when: {categories: [I0508, I0501]}\n    then: {priority: urgent}\n"
+    )
+    then = (await p.client.post("/v1/routing/dry-run", headers=headers, json={**body, "rules_yaml": proposed})).json()
     assert then["rule_id"] == "vending-first" and then["event"]["priority"] == "urgent"
     assert then["ruleset_version"] == 2
     bad = await p.client.post("/v1/routing/dry-run", headers=headers, json={**body, "rules_yaml": "rules: [\n"})

@@ -24,13 +24,25 @@ MONDAY_9AM = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)  # an ordinary working 
 DEPARTMENTS = Path(__file__).with_name("departments.yaml")
 
 
-def routing_decided(*, department: str = "WATER", profile: str = "1515-general", street: str = "S01",
-                    channel: Channel = Channel.HOTLINE, received_at: datetime = MONDAY_9AM,
-                    report_id: str | None = None, **extra: Any) -> RoutingDecided:
+def routing_decided(
+    *,
+    department: str = "WATER",
+    profile: str = "1515-general",
+    street: str = "S01",
+    channel: Channel = Channel.HOTLINE,
+    received_at: datetime = MONDAY_9AM,
+    report_id: str | None = None,
+    **extra: Any,
+) -> RoutingDecided:
     return RoutingDecided(
         report_id=report_id or f"r-{uuid.uuid4().hex[:10]}",
-        report=RoutedReport(channel=channel, reporter=Reporter(kind="citizen"), text="water main leaking",
-                            address="1 Example Road", received_at=received_at),
+        report=RoutedReport(
+            channel=channel,
+            reporter=Reporter(kind="citizen"),
+            text="water main leaking",
+            address="1 Example Road",
+            received_at=received_at,
+        ),
         category=CategoryRef(scheme="taxonomy", code="010101", name="water supply"),
         category_kind="component",
         grid=GridRef(district_code="D1", street_code=street, community_code=f"{street}-C1", cell_code=f"{street}-C1-1"),
@@ -67,8 +79,9 @@ class Desk:
         assert r.status_code == 200, r.text
         return r.json()
 
-    async def act(self, case_id: str, action: str, role: str, unit: str | None = None, *, expect: int = 200,
-                  **body: Any) -> dict[str, Any]:
+    async def act(
+        self, case_id: str, action: str, role: str, unit: str | None = None, *, expect: int = 200, **body: Any
+    ) -> dict[str, Any]:
         r = await self.p.client.post(f"/v1/cases/{case_id}/{action}", json=body or None, headers=self.as_(role, unit))
         assert r.status_code == expect, r.text
         return r.json()  # type: ignore[no-any-return]

@@ -27,11 +27,16 @@ async def test_1515_deadlines_and_every_escalation_step_fire_once_each_up_the_ch
     await desk.advance(timedelta(days=30))  # far past 120 % and 200 %: supervision levels 1 and 2
     await desk.advance(timedelta(days=30))  # and again: nothing fires twice
 
-    fired = [e for e in await desk.case_events(cid) if e.type.split(".")[2] in
-             ("deadline_warned", "deadline_breached", "escalated")]
+    fired = [
+        e
+        for e in await desk.case_events(cid)
+        if e.type.split(".")[2] in ("deadline_warned", "deadline_breached", "escalated")
+    ]
     assert [(e.type.split(".")[2], e.data.get("level"), e.data.get("escalated_to")) for e in fired] == [
-        ("deadline_warned", None, None), ("deadline_breached", None, None),
-        ("escalated", 1, "UTIL"), ("escalated", 2, "GOV"),
+        ("deadline_warned", None, None),
+        ("deadline_breached", None, None),
+        ("escalated", 1, "UTIL"),
+        ("escalated", 2, "GOV"),
     ]
     assert all(e.data["kind"] == "handle" and e.data["due_at"] == "2025-03-10T10:00:00Z" for e in fired)
     async with desk.p.runtime("workflow").engine.connect() as conn:
@@ -45,8 +50,11 @@ async def test_meeting_a_deadline_stops_its_timers(desk: Desk) -> None:
     await desk.advance(timedelta(minutes=30))  # past the acknowledge deadline, met before it
     await desk.act(cid, "handle", "department", "WATER", result="done")
     await desk.advance(timedelta(hours=6))  # the verification limit (4 working hours) passes
-    kinds = [(e.data.get("kind"), e.type.split(".")[2]) for e in await desk.case_events(cid)
-             if "deadline" in e.type or "escalated" in e.type]
+    kinds = [
+        (e.data.get("kind"), e.type.split(".")[2])
+        for e in await desk.case_events(cid)
+        if "deadline" in e.type or "escalated" in e.type
+    ]
     assert kinds and all(kind == "verify" for kind, _ in kinds)
     assert ("verify", "deadline_breached") in kinds
 

@@ -49,8 +49,14 @@ def feedback(hotline: Receiver) -> list[dict[str, Any]]:
     out = []
     for d in hotline.received():
         h = d["headers"]
-        verify(SECRET, h["x-hotline-timestamp"], h["x-hotline-signature"], d["body"].encode(),
-               now=datetime.now(UTC), window_s=300)
+        verify(
+            SECRET,
+            h["x-hotline-timestamp"],
+            h["x-hotline-signature"],
+            d["body"].encode(),
+            now=datetime.now(UTC),
+            window_s=300,
+        )
         out.append({**json.loads(d["body"]), "_id": h["x-feedback-id"], "_mode": d["mode"]})
     return out
 
@@ -62,9 +68,14 @@ async def file_hotline_case(desk: Desk) -> tuple[str, str]:
     await desk.p.drain()
     cases = (await desk.p.client.get("/v1/cases", headers=desk.as_("admin"))).json()["items"]
     cid = next(c["id"] for c in cases if body.report_id in c["report_ids"])
-    merged = ReportMerged(report_id="r-merged", primary_report_id=body.report_id, reason="same leak",
-                          report=RoutedReport(channel=Channel.HOTLINE, external_id="T-1002",
-                                              reporter=Reporter(kind="citizen"), received_at=MONDAY_9AM))
+    merged = ReportMerged(
+        report_id="r-merged",
+        primary_report_id=body.report_id,
+        reason="same leak",
+        report=RoutedReport(
+            channel=Channel.HOTLINE, external_id="T-1002", reporter=Reporter(kind="citizen"), received_at=MONDAY_9AM
+        ),
+    )
     await desk.p.publish(merged, subject=merged.report_id)
     await desk.p.drain()
     return cid, body.report_id
@@ -83,8 +94,10 @@ async def test_every_ticket_of_a_hotline_case_hears_each_step_with_its_result(de
     by_ticket: dict[str, list[str]] = {}
     for f in got:
         by_ticket.setdefault(f["ticket_no"], []).append(f["status"])
-    assert by_ticket == {"T-1001": ["acknowledged", "handled", "closed"],
-                         "T-1002": ["acknowledged", "handled", "closed"]}
+    assert by_ticket == {
+        "T-1001": ["acknowledged", "handled", "closed"],
+        "T-1002": ["acknowledged", "handled", "closed"],
+    }
     handled = next(f for f in got if f["status"] == "handled" and f["ticket_no"] == "T-1002")
     assert handled["result"] == "更换阀门，已恢复供水" and handled["merged"] is True
     assert handled["department_code"] == "WATER" and handled["case_no"].startswith("DC2025")
@@ -106,7 +119,8 @@ async def test_every_ticket_of_a_hotline_case_hears_each_step_with_its_result(de
 
 
 async def test_returns_extensions_and_reopening_reach_the_hotline_and_failures_are_retried(
-        desk: Desk, hotline: Receiver) -> None:
+    desk: Desk, hotline: Receiver
+) -> None:
     cid, _ = await file_hotline_case(desk)
     hotline.mode("500")
     await desk.act(cid, "return", "department", "WATER", reason="不属于本单位职责")

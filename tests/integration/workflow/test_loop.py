@@ -30,8 +30,16 @@ async def test_a_routed_report_goes_round_the_whole_loop_with_a_full_audit_trail
     await desk.act(cid, "callback", "dispatcher", satisfaction="satisfied")
     await desk.p.drain()
 
-    assert await desk.types(cid) == ["filed", "dispatched", "acknowledged", "first_contact", "handled", "verified",
-                                     "closed", "callback_recorded"]
+    assert await desk.types(cid) == [
+        "filed",
+        "dispatched",
+        "acknowledged",
+        "first_contact",
+        "handled",
+        "verified",
+        "closed",
+        "callback_recorded",
+    ]
     events = await desk.case_events(cid)
     assert [e.data["version"] for e in events] == list(range(1, 9))
     assert events[4].data["photos"][0]["uri"] == PHOTO["uri"]
@@ -41,7 +49,10 @@ async def test_a_routed_report_goes_round_the_whole_loop_with_a_full_audit_trail
     assert events[5].data["photos"][0]["uri"] == PHOTO["uri"]
     trail = (await desk.p.client.get(f"/v1/cases/{cid}/audit", headers=desk.as_("admin"))).json()
     assert [(t["action"], t["from_state"], t["to_state"]) for t in trail][:3] == [
-        ("file", None, "filed"), ("dispatch", "filed", "dispatched"), ("acknowledge", "dispatched", "acknowledged")]
+        ("file", None, "filed"),
+        ("dispatch", "filed", "dispatched"),
+        ("acknowledge", "dispatched", "acknowledged"),
+    ]
     assert trail[2]["actor"] == {"id": "department-WATER", "role": "department", "unit": "WATER"}
     assert all(t["event_id"] for t in trail)
 
@@ -52,7 +63,10 @@ async def test_case_numbers_count_up_within_a_day_and_restart_the_next(desk: Des
     desk.clock.advance(timedelta(days=1))
     third = await desk.file()
     assert (first["case_no"], second["case_no"], third["case_no"]) == (
-        "DC20250303000001", "DC20250303000002", "DC20250304000001")
+        "DC20250303000001",
+        "DC20250303000002",
+        "DC20250304000001",
+    )
     by_no = await desk.get(second["case_no"])
     assert by_no["id"] == second["id"]
 
@@ -111,8 +125,11 @@ async def test_an_unsatisfied_callback_reopens_the_case_for_rework(desk: Desk) -
     await desk.act(cid, "verify", "inspector", passed=True, photos=[PHOTO])
     await desk.act(cid, "close", "dispatcher")
     await desk.act(cid, "callback", "dispatcher", satisfaction="basic", reopen=True, expect=422)
-    r = await desk.p.client.post(f"/v1/cases/{cid}/callback", headers=desk.p.api_key("hotline"),
-                                 json={"satisfaction": "unsatisfied", "comment": "still leaking", "reopen": True})
+    r = await desk.p.client.post(
+        f"/v1/cases/{cid}/callback",
+        headers=desk.p.api_key("hotline"),
+        json={"satisfaction": "unsatisfied", "comment": "still leaking", "reopen": True},
+    )
     assert r.status_code == 200, r.text
     reopened = r.json()
     assert reopened["state"] == "dispatched" and reopened["department_code"] == "WATER"
@@ -161,8 +178,9 @@ async def test_concurrent_actions_on_one_case_one_wins_the_other_gets_409(desk: 
     assert sorted(r.status_code for r in results) == [200, 409]
     current = await desk.get(cid)
     assert current["version"] == before + 1 and current["state"] in ("handled", "returned")
-    r = await desk.p.client.post(f"/v1/cases/{cid}/withdraw", headers=desk.as_("dispatcher"),
-                                 json={"reason": "x", "version": before})
+    r = await desk.p.client.post(
+        f"/v1/cases/{cid}/withdraw", headers=desk.as_("dispatcher"), json={"reason": "x", "version": before}
+    )
     assert r.status_code == 409 and r.json()["error"]["field"] == "version"
 
 
@@ -194,8 +212,9 @@ async def parked_on_metrics(desk: Desk) -> float:
 async def test_a_withdrawn_report_withdraws_its_unhandled_case_and_a_supplement_is_noted(desk: Desk) -> None:
     case = await desk.file()
     rid = case["report_id"]
-    await desk.p.publish(ReportUpdated(report_id=rid, kind="supplement", text="it is getting worse", at=MONDAY_9AM),
-                         subject=rid)
+    await desk.p.publish(
+        ReportUpdated(report_id=rid, kind="supplement", text="it is getting worse", at=MONDAY_9AM), subject=rid
+    )
     await desk.p.publish(ReportUpdated(report_id=rid, kind="withdrawn", at=MONDAY_9AM), subject=rid)
     await desk.p.drain()
     after = await desk.get(case["id"])
@@ -210,19 +229,22 @@ async def test_a_withdrawal_after_handling_only_leaves_a_note(desk: Desk) -> Non
     case = await desk.file()
     await desk.act(case["id"], "acknowledge", "department", "WATER")
     await desk.act(case["id"], "handle", "department", "WATER", result="fixed")
-    await desk.p.publish(ReportUpdated(report_id=case["report_id"], kind="withdrawn", at=MONDAY_9AM),
-                         subject=case["report_id"])
+    await desk.p.publish(
+        ReportUpdated(report_id=case["report_id"], kind="withdrawn", at=MONDAY_9AM), subject=case["report_id"]
+    )
     await desk.p.drain()
     assert (await desk.get(case["id"]))["state"] == "handled"
 
 
 async def test_bad_requests_name_the_field(desk: Desk) -> None:
     cid = (await desk.file())["id"]
-    r = await desk.p.client.post(f"/v1/cases/{cid}/extension", headers=desk.as_("department", "WATER"),
-                                 json={"days": 0, "reason": "x"})
+    r = await desk.p.client.post(
+        f"/v1/cases/{cid}/extension", headers=desk.as_("department", "WATER"), json={"days": 0, "reason": "x"}
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "days"
-    r = await desk.p.client.post(f"/v1/cases/{cid}/acknowledge", headers={**desk.as_("department", "WATER"),
-                                                                          "If-Match": "yesterday"})
+    r = await desk.p.client.post(
+        f"/v1/cases/{cid}/acknowledge", headers={**desk.as_("department", "WATER"), "If-Match": "yesterday"}
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "If-Match"
     r = await desk.p.client.post(f"/v1/cases/{cid}/close", headers=desk.as_("department", "WATER"))
     assert r.status_code == 403 and r.json()["error"]["field"] == "role"

@@ -31,8 +31,14 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/first-contact", None, "dispatcher"),
     ("POST", "/callback", {"satisfaction": "satisfied"}, "dispatcher"),
 ]
-OUTSIDERS = [("department", "PARKS"), ("street", "S02"), ("inspector", "S02"), ("dispatcher", "S02"),
-             ("department", None), ("street", None)]
+OUTSIDERS = [
+    ("department", "PARKS"),
+    ("street", "S02"),
+    ("inspector", "S02"),
+    ("dispatcher", "S02"),
+    ("department", None),
+    ("street", None),
+]
 INSIDER_UNIT = {"department": "WATER", "dispatcher": "S01", "inspector": "S01", "street": "S01"}
 
 
@@ -52,10 +58,14 @@ async def test_outsiders_get_404_on_every_case_endpoint(desk: Desk, case_id: str
     leaks = []
     for method, path, body, _ in ENDPOINTS:
         for role, unit in OUTSIDERS:
-            r = await desk.p.client.request(method, f"/v1/cases/{case_id}{path}", json=body,
-                                            headers=desk.as_(role, unit))
-            if r.status_code != 404 or r.json()["error"] != {"code": "not_found", "reason": f"no case {case_id}",
-                                                             "field": "case_id"}:
+            r = await desk.p.client.request(
+                method, f"/v1/cases/{case_id}{path}", json=body, headers=desk.as_(role, unit)
+            )
+            if r.status_code != 404 or r.json()["error"] != {
+                "code": "not_found",
+                "reason": f"no case {case_id}",
+                "field": "case_id",
+            }:
                 leaks.append((method, path, role, unit, r.status_code))
     assert leaks == []
 
@@ -64,8 +74,9 @@ async def test_insiders_pass_the_scope_check_on_every_case_endpoint(desk: Desk, 
     """The same requests from the case's own department, street and district staff are never 404."""
     await desk.act(case_id, "whistle", "street", "S01", departments=["ROADS"])
     for method, path, body, role in ENDPOINTS:
-        r = await desk.p.client.request(method, f"/v1/cases/{case_id}{path}", json=body,
-                                        headers=desk.as_(role, INSIDER_UNIT[role]))
+        r = await desk.p.client.request(
+            method, f"/v1/cases/{case_id}{path}", json=body, headers=desk.as_(role, INSIDER_UNIT[role])
+        )
         assert r.status_code != 404, (method, path, r.text)
     summoned = await desk.p.client.get(f"/v1/cases/{case_id}", headers=desk.as_("department", "ROADS"))
     assert summoned.status_code == 200

@@ -39,7 +39,10 @@ def start_poller(url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CITYLOOP_WORKFLOW_DEPARTMENTS_PATH": str(DEPARTMENTS)}
     return subprocess.Popen(
         [sys.executable, "-m", "tools.timers_alone", "--url", url, "--batch-size", "25", "--interval", "0.05"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

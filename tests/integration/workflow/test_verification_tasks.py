@@ -46,11 +46,13 @@ async def test_a_handled_case_waits_for_the_inspector_of_its_grid_until_verified
     assert await tasks(desk, "insp-a") == [a]
     assert await tasks(desk, "insp-b") == [b]
     assert await tasks(desk, "insp-nobody") == []
-    listed = (await desk.p.client.get("/v1/patrol/verification-tasks",
-                                      headers=desk.p.auth("inspector", subject="insp-a"))).json()["items"][0]
+    listed = (
+        await desk.p.client.get("/v1/patrol/verification-tasks", headers=desk.p.auth("inspector", subject="insp-a"))
+    ).json()["items"][0]
     assert "verify" in {d["kind"] for d in listed["deadlines"]}
-    admin = await desk.p.client.get("/v1/patrol/verification-tasks", params={"inspector": "insp-b"},
-                                    headers=desk.p.auth("admin"))
+    admin = await desk.p.client.get(
+        "/v1/patrol/verification-tasks", params={"inspector": "insp-b"}, headers=desk.p.auth("admin")
+    )
     assert [c["id"] for c in admin.json()["items"]] == [b]
     refused = await desk.p.client.get("/v1/patrol/verification-tasks", headers=desk.p.auth("department", "WATER"))
     assert refused.status_code == 403

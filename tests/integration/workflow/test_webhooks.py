@@ -20,8 +20,17 @@ from tests.support.harness import running_platform
 from tests.support.webhook_receiver import Receiver
 from workflow.definition import SERVICE
 
-ALL = ["case.filed", "case.dispatched", "case.handled", "case.closed", "case.reopened", "case.returned",
-       "case.escalated", "report.queued", "report.merged"]
+ALL = [
+    "case.filed",
+    "case.dispatched",
+    "case.handled",
+    "case.closed",
+    "case.reopened",
+    "case.returned",
+    "case.escalated",
+    "report.queued",
+    "report.merged",
+]
 
 
 @pytest.fixture
@@ -60,11 +69,21 @@ async def hooks(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[D
         yield desk
 
 
-async def subscribe(desk: Desk, url: str, events: list[str] | None = None, *, role: str = "integrator",
-                    subject: str = "city-portal", expect: int = 201, **filters: Any) -> dict[str, Any]:
-    r = await desk.p.client.post("/v1/subscriptions", json={"url": url, "event_types": events or ALL,
-                                                             "filters": filters},
-                                 headers=desk.p.auth(role, subject=subject))
+async def subscribe(
+    desk: Desk,
+    url: str,
+    events: list[str] | None = None,
+    *,
+    role: str = "integrator",
+    subject: str = "city-portal",
+    expect: int = 201,
+    **filters: Any,
+) -> dict[str, Any]:
+    r = await desk.p.client.post(
+        "/v1/subscriptions",
+        json={"url": url, "event_types": events or ALL, "filters": filters},
+        headers=desk.p.auth(role, subject=subject),
+    )
     assert r.status_code == expect, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -97,8 +116,9 @@ async def test_deliveries_are_signed_cloudevents_in_order_per_case(hooks: Desk, 
     await hooks.p.drain()
 
     events = verified(receiver.received(), sub["secret"])
-    assert [e["type"] for e in events] == [f"cityloop.case.{t}.v1" for t in ("filed", "dispatched", "handled",
-                                                                              "closed")]
+    assert [e["type"] for e in events] == [
+        f"cityloop.case.{t}.v1" for t in ("filed", "dispatched", "handled", "closed")
+    ]
     assert all(e["specversion"] == "1.0" and e["subject"] == cid for e in events)
     first = receiver.received()[0]
     assert first["headers"]["webhook-id"] == events[0]["id"]
@@ -106,16 +126,24 @@ async def test_deliveries_are_signed_cloudevents_in_order_per_case(hooks: Desk, 
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + "A" * 32).verify(first["body"], first["headers"])
 
-    log = (await hooks.p.client.get(f"/v1/subscriptions/{sub['id']}/deliveries",
-                                    headers=hooks.p.auth("integrator", subject="city-portal"))).json()
+    log = (
+        await hooks.p.client.get(
+            f"/v1/subscriptions/{sub['id']}/deliveries", headers=hooks.p.auth("integrator", subject="city-portal")
+        )
+    ).json()
     assert [d["status"] for d in log["items"]] == ["delivered"] * 4
-    one = (await hooks.p.client.get(f"/v1/subscriptions/{sub['id']}/deliveries/{log['items'][0]['id']}",
-                                    headers=hooks.p.auth("integrator", subject="city-portal"))).json()
+    one = (
+        await hooks.p.client.get(
+            f"/v1/subscriptions/{sub['id']}/deliveries/{log['items'][0]['id']}",
+            headers=hooks.p.auth("integrator", subject="city-portal"),
+        )
+    ).json()
     assert [(a["attempt"], a["status_code"]) for a in one["attempt_log"]] == [(1, 204)]
 
 
 async def test_a_receiver_killed_mid_stream_loses_nothing_and_a_redelivery_keeps_its_webhook_id(
-        hooks: Desk, receiver: Receiver) -> None:
+    hooks: Desk, receiver: Receiver
+) -> None:
     sub = await subscribe(hooks, receiver.url, ["case.filed", "case.dispatched", "case.handled"])
     first = [(await hooks.file())["id"] for _ in range(3)]  # 6 deliveries while the receiver is up
     assert len(receiver.received()) == 6
@@ -150,13 +178,19 @@ async def test_a_receiver_killed_mid_stream_loses_nothing_and_a_redelivery_keeps
             if e["subject"] == cid:
                 seen.setdefault(e["id"], e["data"]["version"])
         assert list(seen.values()) == sorted(seen.values()), cid
-    log = (await hooks.p.client.get(f"/v1/subscriptions/{sub['id']}/deliveries", params={"limit": 100},
-                                    headers=hooks.p.auth("integrator", subject="city-portal"))).json()
+    log = (
+        await hooks.p.client.get(
+            f"/v1/subscriptions/{sub['id']}/deliveries",
+            params={"limit": 100},
+            headers=hooks.p.auth("integrator", subject="city-portal"),
+        )
+    ).json()
     assert {d["status"] for d in log["items"]} == {"delivered"} and len(log["items"]) == 13
 
 
 async def test_a_receiver_answering_500_for_an_hour_gets_everything_once_it_recovers(
-        hooks: Desk, receiver: Receiver) -> None:
+    hooks: Desk, receiver: Receiver
+) -> None:
     sub = await subscribe(hooks, receiver.url, ["case.filed", "case.dispatched"])
     receiver.mode("500")
     cases = [(await hooks.file())["id"] for _ in range(4)]
@@ -170,18 +204,23 @@ async def test_a_receiver_answering_500_for_an_hour_gets_everything_once_it_reco
     await hooks.advance(timedelta(hours=1))  # the longest backoff (cap) has passed
     await hooks.advance(timedelta(minutes=1))
     ok = [d for d in receiver.received() if d["mode"] == "ok"]
-    expected = [e.id for c in cases for e in await hooks.case_events(c) if e.type.endswith(("filed.v1",
-                                                                                              "dispatched.v1"))]
+    expected = [
+        e.id for c in cases for e in await hooks.case_events(c) if e.type.endswith(("filed.v1", "dispatched.v1"))
+    ]
     assert sorted(d["headers"]["webhook-id"] for d in ok) == sorted(expected)
     verified(ok, sub["secret"])
-    log = (await hooks.p.client.get(f"/v1/subscriptions/{sub['id']}/deliveries/1",
-                                    headers=hooks.p.auth("integrator", subject="city-portal"))).json()
+    log = (
+        await hooks.p.client.get(
+            f"/v1/subscriptions/{sub['id']}/deliveries/1", headers=hooks.p.auth("integrator", subject="city-portal")
+        )
+    ).json()
     codes = [a["status_code"] for a in log["attempt_log"]]
     assert codes[-1] == 204 and set(codes[:-1]) == {500} and len(codes) >= 6
 
 
 async def test_deliveries_that_fail_every_attempt_go_to_the_dead_letters_and_replay_with_the_same_id(
-        pg_url: str, monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
     _platform_env(monkeypatch, max_attempts="3", backoff_base_s="60", backoff_cap_s="60")
     async for desk in _desk(pg_url):
         sub = await subscribe(desk, receiver.url, ["case.filed"])
@@ -197,8 +236,10 @@ async def test_deliveries_that_fail_every_attempt_go_to_the_dead_letters_and_rep
         receiver.mode("ok")
         await desk.advance(timedelta(hours=2))
         assert len(receiver.received()) == 3, "a dead delivery is not retried by itself"
-        other = await desk.p.client.post(f"/v1/subscriptions/{sub['id']}/dead-letters/replay",
-                                         headers=desk.p.auth("integrator", subject="someone-else"))
+        other = await desk.p.client.post(
+            f"/v1/subscriptions/{sub['id']}/dead-letters/replay",
+            headers=desk.p.auth("integrator", subject="someone-else"),
+        )
         assert other.status_code == 404
         r = await desk.p.client.post(f"/v1/subscriptions/{sub['id']}/dead-letters/replay", headers=who)
         assert r.json() == {"replayed": 1}
@@ -210,11 +251,13 @@ async def test_deliveries_that_fail_every_attempt_go_to_the_dead_letters_and_rep
 
 
 async def test_a_rotated_secret_and_the_previous_one_both_verify_during_the_window_only(
-        hooks: Desk, receiver: Receiver) -> None:
+    hooks: Desk, receiver: Receiver
+) -> None:
     sub = await subscribe(hooks, receiver.url, ["case.filed"])
     who = hooks.p.auth("integrator", subject="city-portal")
-    rotated = (await hooks.p.client.post(f"/v1/subscriptions/{sub['id']}/rotate-secret", json={"window_s": 3600},
-                                         headers=who)).json()
+    rotated = (
+        await hooks.p.client.post(f"/v1/subscriptions/{sub['id']}/rotate-secret", json={"window_s": 3600}, headers=who)
+    ).json()
     assert rotated["secret"] != sub["secret"] and rotated["previous_secret_until"]
     await hooks.file()
     during = receiver.received()[-1]
@@ -232,8 +275,7 @@ async def test_a_rotated_secret_and_the_previous_one_both_verify_during_the_wind
 
 
 async def test_filters_choose_department_street_and_channel(hooks: Desk, receiver: Receiver) -> None:
-    water = await subscribe(hooks, receiver.url + "?f=water", ["case.filed", "case.returned"],
-                            department_code="WATER")
+    water = await subscribe(hooks, receiver.url + "?f=water", ["case.filed", "case.returned"], department_code="WATER")
     street = await subscribe(hooks, receiver.url + "?f=street", ["case.filed"], street_code="S02")
     wechat = await subscribe(hooks, receiver.url + "?f=wechat", ["case.filed"], channel="wechat")
     a = (await hooks.file(department="WATER", street="S01"))["id"]
@@ -261,8 +303,9 @@ async def test_only_admins_and_integrators_manage_their_own_subscriptions(hooks:
     assert (await hooks.p.client.get(f"/v1/subscriptions/{theirs['id']}", headers=a)).status_code == 404
     admin = (await hooks.p.client.get("/v1/subscriptions", headers=hooks.p.auth("admin"))).json()
     assert {s["id"] for s in admin} == {mine["id"], theirs["id"]}
-    bad = await hooks.p.client.post("/v1/subscriptions", json={"url": receiver.url, "event_types": ["case.lost"]},
-                                    headers=a)
+    bad = await hooks.p.client.post(
+        "/v1/subscriptions", json={"url": receiver.url, "event_types": ["case.lost"]}, headers=a
+    )
     assert bad.status_code == 422 and "event_types" in bad.text
 
     assert (await hooks.p.client.delete(f"/v1/subscriptions/{mine['id']}", headers=a)).status_code == 204
@@ -272,20 +315,30 @@ async def test_only_admins_and_integrators_manage_their_own_subscriptions(hooks:
 
 
 async def test_loopback_private_and_link_local_receivers_are_refused_unless_allowed(
-        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CITYLOOP_WORKFLOW_DEPARTMENTS_PATH", str(DEPARTMENTS))
     async for desk in _desk(pg_url):
-        for url in ("http://127.0.0.1:9/hooks", "http://localhost/hooks", "http://169.254.169.254/latest",
-                    "http://10.1.2.3/x", "http://[::1]/x", "http://192.168.0.1/x", "ftp://example.com/x",
-                    "http://user:pw@example.com/x"):
-            r = await desk.p.client.post("/v1/subscriptions", json={"url": url, "event_types": ["case.filed"]},
-                                         headers=desk.p.auth("admin"))
+        for url in (
+            "http://127.0.0.1:9/hooks",
+            "http://localhost/hooks",
+            "http://169.254.169.254/latest",
+            "http://10.1.2.3/x",
+            "http://[::1]/x",
+            "http://192.168.0.1/x",
+            "ftp://example.com/x",
+            "http://user:pw@example.com/x",
+        ):
+            r = await desk.p.client.post(
+                "/v1/subscriptions", json={"url": url, "event_types": ["case.filed"]}, headers=desk.p.auth("admin")
+            )
             assert r.status_code == 422, url
             assert r.json()["error"]["field"] == "url", r.text
 
 
 async def test_a_slow_receiver_never_slows_the_case_pipeline(
-        pg_url: str, monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
     _platform_env(monkeypatch, timeout_s="30")
     import asyncio
 

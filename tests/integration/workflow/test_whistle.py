@@ -29,8 +29,11 @@ async def test_summoned_departments_check_in_on_time_or_are_reported_missing(des
     assert whistle.data["street_code"] == "S01" and whistle.data["checkin_due_at"] == "2025-03-03T03:00:00Z"
     missed = [e.data for e in events if e.type.endswith("checkin_missed.v1")]
     assert [m["missed_department"] for m in missed] == ["PARKS"]
-    checked = [(e.data["checked_in_department"], e.data["on_time"]) for e in events
-               if e.type.endswith("department_checked_in.v1")]
+    checked = [
+        (e.data["checked_in_department"], e.data["on_time"])
+        for e in events
+        if e.type.endswith("department_checked_in.v1")
+    ]
     assert checked == [("ROADS", True), ("PARKS", False)]
 
 
@@ -49,6 +52,9 @@ async def test_a_routing_rule_can_blow_the_whistle_when_the_case_is_filed(desk: 
     case = await desk.file(whistle=True, whistle_departments=["ROADS", "PARKS"])
     assert case["whistles"][0]["blown_by"] == "router"
     assert {d["department_code"]: d["relation"] for d in case["departments"]} == {
-        "WATER": "assigned", "ROADS": "summoned", "PARKS": "summoned"}
+        "WATER": "assigned",
+        "ROADS": "summoned",
+        "PARKS": "summoned",
+    }
     await desk.advance(timedelta(hours=2))
     assert (await desk.types(case["id"])).count("checkin_missed") == 2

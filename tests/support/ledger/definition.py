@@ -17,9 +17,7 @@ FAIL_TEXT = "always-fail"
 async def record(ctx: HandlerContext, body: ReportUpdated) -> None:
     if body.text == FAIL_TEXT:
         raise RuntimeError("this handler always fails for this text")
-    await ctx.session.execute(
-        insert(effects).values(event_id=ctx.envelope.id, key=body.report_id, seq=body.count or 0)
-    )
+    await ctx.session.execute(insert(effects).values(event_id=ctx.envelope.id, key=body.report_id, seq=body.count or 0))
 
 
 SERVICE = ServiceDefinition(

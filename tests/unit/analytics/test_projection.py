@@ -18,17 +18,35 @@ def at(hours: float) -> datetime:
 
 
 def filed() -> c.CaseFiled:
-    return c.CaseFiled(**BASE, state="filed", version=1, at=T0, report_id="r1", channel=Channel.HOTLINE,
-                       category=CategoryRef(scheme="taxonomy", code="0101"), category_kind="component",
-                       grid=GridRef(street_code="S1", cell_code="S1C1G1"), priority="normal",
-                       deadline_profile="1515-general", received_at=T0 - timedelta(minutes=5),
-                       deadlines=[c.DeadlineSet(kind="first_contact", due_at=at(24))])
+    return c.CaseFiled(
+        **BASE,
+        state="filed",
+        version=1,
+        at=T0,
+        report_id="r1",
+        channel=Channel.HOTLINE,
+        category=CategoryRef(scheme="taxonomy", code="0101"),
+        category_kind="component",
+        grid=GridRef(street_code="S1", cell_code="S1C1G1"),
+        priority="normal",
+        deadline_profile="1515-general",
+        received_at=T0 - timedelta(minutes=5),
+        deadlines=[c.DeadlineSet(kind="first_contact", due_at=at(24))],
+    )
 
 
 def dispatched(hours: float, department: str, version: int) -> c.CaseDispatched:
-    return c.CaseDispatched(**BASE, state="dispatched", version=version, at=at(hours), department_code=department,
-                            deadlines=[c.DeadlineSet(kind="acknowledge", due_at=at(hours + 1)),
-                                       c.DeadlineSet(kind="handle", due_at=at(hours + 48))])
+    return c.CaseDispatched(
+        **BASE,
+        state="dispatched",
+        version=version,
+        at=at(hours),
+        department_code=department,
+        deadlines=[
+            c.DeadlineSet(kind="acknowledge", due_at=at(hours + 1)),
+            c.DeadlineSet(kind="handle", due_at=at(hours + 48)),
+        ],
+    )
 
 
 def fold(*events: c.CaseEvent) -> CaseRecord:
@@ -39,9 +57,13 @@ def fold(*events: c.CaseEvent) -> CaseRecord:
 
 
 def test_a_return_is_the_response_of_the_wrong_department_and_the_case_follows_the_redispatch() -> None:
-    record = fold(filed(), dispatched(1, "D1", 2),
-                  c.CaseReturned(**BASE, state="returned", version=3, at=at(1.5), reason="not ours"),
-                  dispatched(2, "D2", 4), c.CaseAcknowledged(**BASE, state="acknowledged", version=5, at=at(4)))
+    record = fold(
+        filed(),
+        dispatched(1, "D1", 2),
+        c.CaseReturned(**BASE, state="returned", version=3, at=at(1.5), reason="not ours"),
+        dispatched(2, "D2", 4),
+        c.CaseAcknowledged(**BASE, state="acknowledged", version=5, at=at(4)),
+    )
     first, second = record.dispatches
     assert (first.department_code, first.responded_at, first.returned_at) == ("D1", at(1.5), at(1.5))
     assert (second.department_code, second.acknowledge_due_at, second.responded_at) == ("D2", at(3), at(4))
@@ -49,9 +71,12 @@ def test_a_return_is_the_response_of_the_wrong_department_and_the_case_follows_t
 
 
 def test_failed_verification_and_reopening_clear_the_handling_in_force() -> None:
-    record = fold(filed(), dispatched(1, "D1", 2), c.CaseHandled(**BASE, state="handled", version=3, at=at(5),
-                                                                 result="ok"),
-                  c.CaseVerified(**BASE, state="acknowledged", version=4, at=at(6), passed=False))
+    record = fold(
+        filed(),
+        dispatched(1, "D1", 2),
+        c.CaseHandled(**BASE, state="handled", version=3, at=at(5), result="ok"),
+        c.CaseVerified(**BASE, state="acknowledged", version=4, at=at(6), passed=False),
+    )
     assert record.fact.handled_at is None and record.fact.first_handled_at == at(5)
     apply(record, c.CaseHandled(**BASE, state="handled", version=5, at=at(8), result="ok"), "e5")
     apply(record, c.CaseClosed(**BASE, state="closed", version=6, at=at(9)), "e6")
@@ -62,10 +87,14 @@ def test_failed_verification_and_reopening_clear_the_handling_in_force() -> None
 
 
 def test_suspended_time_counts_until_resumed_and_the_resumed_deadline_is_in_force() -> None:
-    record = fold(filed(), dispatched(1, "D1", 2), c.CaseSuspended(**BASE, state="suspended", version=3, at=at(2),
-                                                                   reason="owner away"),
-                  c.CaseResumed(**BASE, state="acknowledged", version=4, at=at(26),
-                                deadlines=[c.DeadlineSet(kind="handle", due_at=at(73))]))
+    record = fold(
+        filed(),
+        dispatched(1, "D1", 2),
+        c.CaseSuspended(**BASE, state="suspended", version=3, at=at(2), reason="owner away"),
+        c.CaseResumed(
+            **BASE, state="acknowledged", version=4, at=at(26), deadlines=[c.DeadlineSet(kind="handle", due_at=at(73))]
+        ),
+    )
     assert record.fact.suspended_seconds == 24 * 3600 and record.fact.handle_due_at == at(73)
 
 
@@ -75,27 +104,46 @@ def test_first_contact_is_judged_against_the_deadline_then_in_force() -> None:
 
 
 def test_a_check_in_answers_the_departments_latest_open_summons() -> None:
-    record = fold(filed(), c.WhistleBlown(**BASE, state="filed", version=2, at=at(1), street_code="S1",
-                                          departments=["D1", "D2", "D1"], checkin_due_at=at(3)),
-                  c.DepartmentCheckedIn(**BASE, state="filed", version=3, at=at(2), checked_in_department="D2",
-                                        on_time=True, whistle_at=at(1)))
+    record = fold(
+        filed(),
+        c.WhistleBlown(
+            **BASE,
+            state="filed",
+            version=2,
+            at=at(1),
+            street_code="S1",
+            departments=["D1", "D2", "D1"],
+            checkin_due_at=at(3),
+        ),
+        c.DepartmentCheckedIn(
+            **BASE, state="filed", version=3, at=at(2), checked_in_department="D2", on_time=True, whistle_at=at(1)
+        ),
+    )
     assert [(ci.department_code, ci.checked_in_at) for ci in record.checkins] == [("D1", None), ("D2", at(2))]
 
 
 def test_handling_starts_the_verification_clock_and_a_failed_verification_the_rework_clock() -> None:
     verify = c.DeadlineSet(kind="verify", due_at=at(9))
-    record = fold(filed(), dispatched(1, "D1", 2),
-                  c.CaseHandled(**BASE, state="handled", version=3, at=at(5), result="ok", deadlines=[verify]))
+    record = fold(
+        filed(),
+        dispatched(1, "D1", 2),
+        c.CaseHandled(**BASE, state="handled", version=3, at=at(5), result="ok", deadlines=[verify]),
+    )
     assert record.fact.verify_due_at == at(9)
     rework = c.DeadlineSet(kind="handle", due_at=at(40))
-    apply(record, c.CaseVerified(**BASE, state="dispatched", version=4, at=at(6), passed=False,
-                                 deadlines=[rework]), "e4")
+    apply(
+        record, c.CaseVerified(**BASE, state="dispatched", version=4, at=at(6), passed=False, deadlines=[rework]), "e4"
+    )
     assert (record.fact.verify_due_at, record.fact.handle_due_at) == (None, at(40))
 
 
 def test_dispatches_and_summonses_carry_the_cases_filing_time_for_the_period_filter() -> None:
-    record = fold(filed(), dispatched(1, "D1", 2),
-                  c.WhistleBlown(**BASE, state="dispatched", version=3, at=at(2), street_code="S1",
-                                 departments=["D2"], checkin_due_at=at(4)))
+    record = fold(
+        filed(),
+        dispatched(1, "D1", 2),
+        c.WhistleBlown(
+            **BASE, state="dispatched", version=3, at=at(2), street_code="S1", departments=["D2"], checkin_due_at=at(4)
+        ),
+    )
     assert [d.filed_at for d in record.dispatches] == [T0]
     assert [ci.filed_at for ci in record.checkins] == [T0]

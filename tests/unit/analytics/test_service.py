@@ -29,8 +29,10 @@ def test_a_date_means_local_midnight_and_to_is_exclusive() -> None:
     assert w.as_of == NOW
 
 
-@pytest.mark.parametrize(("raw", "field"), [(("05/01/2025", None), "from"), (("2025-06-01", "2025-05-01"), "from"),
-                                            ((None, "tomorrow"), "to")])
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [(("05/01/2025", None), "from"), (("2025-06-01", "2025-05-01"), "from"), ((None, "tomorrow"), "to")],
+)
 def test_a_bad_window_is_refused_naming_the_field(raw: tuple[str | None, str | None], field: str) -> None:
     with pytest.raises(Invalid) as caught:
         window(raw[0], raw[1], None, now=NOW, tz=TZ)
@@ -56,5 +58,7 @@ def test_ranking_follows_the_scores_direction_shares_ties_and_leaves_out_groups_
 
 def test_csv_has_value_numerator_and_denominator_of_each_rate() -> None:
     text = to_csv([row("D01", 0.5)], key_header="department", names=["closure_rate"])
-    assert text.splitlines() == ["department,closure_rate,closure_rate_numerator,closure_rate_denominator",
-                                 "D01,0.5,5,10"]
+    assert text.splitlines() == [
+        "department,closure_rate,closure_rate_numerator,closure_rate_denominator",
+        "D01,0.5,5,10",
+    ]

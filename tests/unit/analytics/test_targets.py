@@ -72,17 +72,21 @@ def test_nothing_to_judge_is_at_risk() -> None:
     assert progress(BY_NAME["closure_rate"], target=0.98, actual=None, recent=None, elapsed=0.1).at_risk
 
 
-@pytest.mark.parametrize(("score", "scope", "unit", "value", "field"), [
-    ("happiness", "department", "D01", 0.9, "score"),
-    ("closure_rate", "district", "D01", 0.9, "scope"),
-    ("closure_rate", "department", None, 0.9, "unit"),
-    ("closure_rate", "total", "D01", 0.9, "unit"),
-    ("closure_rate", "department", "D01", 98, "value"),
-    ("composite_score", "street", "330102001", 101, "value"),
-    ("overdue", "total", None, -1, "value"),
-])
-def test_targets_that_cannot_be_judged_are_refused(score: str, scope: str, unit: str | None, value: float,
-                                                   field: str) -> None:
+@pytest.mark.parametrize(
+    ("score", "scope", "unit", "value", "field"),
+    [
+        ("happiness", "department", "D01", 0.9, "score"),
+        ("closure_rate", "district", "D01", 0.9, "scope"),
+        ("closure_rate", "department", None, 0.9, "unit"),
+        ("closure_rate", "total", "D01", 0.9, "unit"),
+        ("closure_rate", "department", "D01", 98, "value"),
+        ("composite_score", "street", "330102001", 101, "value"),
+        ("overdue", "total", None, -1, "value"),
+    ],
+)
+def test_targets_that_cannot_be_judged_are_refused(
+    score: str, scope: str, unit: str | None, value: float, field: str
+) -> None:
     with pytest.raises(Invalid) as refused:
         validate(score, scope, unit, value)
     assert refused.value.field == field

@@ -22,18 +22,47 @@ NOW = datetime(2025, 3, 10, 1, 30, tzinfo=UTC)
 RID = "R20250310000001"
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REGISTRY = Registry(
-    cameras={c.camera_id: c for c in [
-        Camera(camera_id="CAM-1", lon=116.43, lat=39.94, cell_code="110101001001",
-               algorithms=frozenset({"street_vending"})),
-        Camera(camera_id="CAM-2", lon=116.41, lat=39.95, crs=Crs.GCJ02)]},
-    devices={d.device_id: d for d in [Device(device_id="SMK-1", alarm_type="smoke", lon=116.4, lat=39.9),
-                                      Device(device_id="GAS-1", alarm_type="gas", lon=116.5, lat=39.8)]},
-    algorithms={a.code: a for a in [
-        Algorithm(code="street_vending", name="占道经营", threshold=0.7),
-        Algorithm(code="exposed_garbage", name="暴露垃圾", threshold=0.6)]},
-    services={"pothole": Open311Service(service_code="pothole", service_name="Pothole", attributes=[
-        Open311Attribute(code="depth", datatype="singlevaluelist", required=True,
-                         values=[{"key": "deep", "name": "Deep"}, {"key": "shallow", "name": "Shallow"}])])},
+    cameras={
+        c.camera_id: c
+        for c in [
+            Camera(
+                camera_id="CAM-1",
+                lon=116.43,
+                lat=39.94,
+                cell_code="110101001001",
+                algorithms=frozenset({"street_vending"}),
+            ),
+            Camera(camera_id="CAM-2", lon=116.41, lat=39.95, crs=Crs.GCJ02),
+        ]
+    },
+    devices={
+        d.device_id: d
+        for d in [
+            Device(device_id="SMK-1", alarm_type="smoke", lon=116.4, lat=39.9),
+            Device(device_id="GAS-1", alarm_type="gas", lon=116.5, lat=39.8),
+        ]
+    },
+    algorithms={
+        a.code: a
+        for a in [
+            Algorithm(code="street_vending", name="占道经营", threshold=0.7),
+            Algorithm(code="exposed_garbage", name="暴露垃圾", threshold=0.6),
+        ]
+    },
+    services={
+        "pothole": Open311Service(
+            service_code="pothole",
+            service_name="Pothole",
+            attributes=[
+                Open311Attribute(
+                    code="depth",
+                    datatype="singlevaluelist",
+                    required=True,
+                    values=[{"key": "deep", "name": "Deep"}, {"key": "shallow", "name": "Shallow"}],
+                )
+            ],
+        )
+    },
 )
 
 
@@ -79,8 +108,16 @@ def test_patrol_adapter_keeps_the_time_the_inspector_saw_it(raw: dict[str, Any],
     form = accepted(PatrolReport, raw)
     if form is None:
         return
-    report = patrol.patrol_to_report(form, inspector_id="insp-1", inspector_name=None, inspector_unit="S1", photos=[],
-                                     report_id=RID, received_at=NOW, idempotency_key="k" if late else None)
+    report = patrol.patrol_to_report(
+        form,
+        inspector_id="insp-1",
+        inspector_name=None,
+        inspector_unit="S1",
+        photos=[],
+        report_id=RID,
+        received_at=NOW,
+        idempotency_key="k" if late else None,
+    )
     round_trips(report)
     assert report.occurred_at == (form.occurred_at or NOW)
     assert report.place.point is not None and report.place.point.crs == form.crs
@@ -125,10 +162,27 @@ def test_iot_adapter(raw: dict[str, Any]) -> None:
 
 form_items = st.lists(
     st.tuples(
-        st.sampled_from(["service_code", "lat", "long", "address_string", "email", "phone", "first_name",
-                         "description", "media_url", "attribute[depth]", "attribute[]", "api_key", "x"]),
-        st.one_of(st.text(max_size=30), st.sampled_from(["pothole", "39.9", "116.4", "deep", "a@b.c",
-                                                         "https://x.org/p.jpg", "-200"])),
+        st.sampled_from(
+            [
+                "service_code",
+                "lat",
+                "long",
+                "address_string",
+                "email",
+                "phone",
+                "first_name",
+                "description",
+                "media_url",
+                "attribute[depth]",
+                "attribute[]",
+                "api_key",
+                "x",
+            ]
+        ),
+        st.one_of(
+            st.text(max_size=30),
+            st.sampled_from(["pothole", "39.9", "116.4", "deep", "a@b.c", "https://x.org/p.jpg", "-200"]),
+        ),
     ),
     max_size=10,
 )
@@ -149,8 +203,14 @@ def test_open311_adapter(items: list[tuple[str, str]]) -> None:
     report = open311.request_to_report(request, service, client="fms", report_id=RID, received_at=NOW)
     round_trips(report)
     assert request.attributes.get("depth") in ("deep", "shallow")
-    document = open311.request_document(report.model_dump(mode="json"), service_name="Pothole", status="open",
-                                        status_notes=None, agency=None, updated_at=None)
+    document = open311.request_document(
+        report.model_dump(mode="json"),
+        service_name="Pothole",
+        status="open",
+        status_notes=None,
+        agency=None,
+        updated_at=None,
+    )
     assert document["service_request_id"] == RID and document["service_code"] == "pothole"
 
 
@@ -159,14 +219,22 @@ def wechat_xml(fields: dict[str, str]) -> bytes:
 
 
 wechat_fields = st.fixed_dictionaries(
-    {"ToUserName": st.just("gh_1"), "FromUserName": st.sampled_from(["u1", ""]),
-     "CreateTime": st.sampled_from(["1741570200", "-1", "soon"]),
-     "MsgType": st.sampled_from(["text", "image", "location", "event", "voice"])},
-    optional={"Content": st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), max_size=30),
-              "PicUrl": st.just("http://mmbiz.qpic.cn/p.jpg"), "MediaId": st.just("m"),
-              "Location_X": st.sampled_from(["39.94", "91", "x"]), "Location_Y": st.sampled_from(["116.42", "-181"]),
-              "Label": st.text(max_size=10), "MsgId": st.integers(0, 2**63).map(str),
-              "Event": st.sampled_from(["subscribe", "LOCATION"])},
+    {
+        "ToUserName": st.just("gh_1"),
+        "FromUserName": st.sampled_from(["u1", ""]),
+        "CreateTime": st.sampled_from(["1741570200", "-1", "soon"]),
+        "MsgType": st.sampled_from(["text", "image", "location", "event", "voice"]),
+    },
+    optional={
+        "Content": st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), max_size=30),
+        "PicUrl": st.just("http://mmbiz.qpic.cn/p.jpg"),
+        "MediaId": st.just("m"),
+        "Location_X": st.sampled_from(["39.94", "91", "x"]),
+        "Location_Y": st.sampled_from(["116.42", "-181"]),
+        "Label": st.text(max_size=10),
+        "MsgId": st.integers(0, 2**63).map(str),
+        "Event": st.sampled_from(["subscribe", "LOCATION"]),
+    },
 )
 
 

@@ -11,8 +11,14 @@ from intake.pii import ContactVault, mask_name, mask_phone
 
 @pytest.mark.parametrize(
     ("phone", "masked"),
-    [("13812345678", "138****5678"), ("+86 138-1234-5678", "861****5678"), ("010-65123456", "010****3456"),
-     ("12345", "***45"), ("", None), (None, None)],
+    [
+        ("13812345678", "138****5678"),
+        ("+86 138-1234-5678", "861****5678"),
+        ("010-65123456", "010****3456"),
+        ("12345", "***45"),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_phone_is_masked_to_its_ends(phone: str | None, masked: str | None) -> None:
     assert mask_phone(phone) == masked

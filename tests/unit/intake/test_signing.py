@@ -15,8 +15,7 @@ NOW = datetime(2025, 3, 10, 1, 30, tzinfo=UTC)
 
 
 def check(headers: dict[str, str], body: bytes, now: datetime = NOW) -> str:
-    return verify("s3cret", headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), body, now=now,
-                  window_s=300)
+    return verify("s3cret", headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), body, now=now, window_s=300)
 
 
 def test_signed_request_passes_within_the_window_with_or_without_prefix() -> None:
@@ -28,10 +27,13 @@ def test_signed_request_passes_within_the_window_with_or_without_prefix() -> Non
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({TIMESTAMP_HEADER: ""}, TIMESTAMP_HEADER), ({SIGNATURE_HEADER: ""}, SIGNATURE_HEADER),
-     ({TIMESTAMP_HEADER: "yesterday"}, TIMESTAMP_HEADER), ({TIMESTAMP_HEADER: str(int(NOW.timestamp()) - 301)},
-                                                           TIMESTAMP_HEADER),
-     ({SIGNATURE_HEADER: "0" * 64}, SIGNATURE_HEADER)],
+    [
+        ({TIMESTAMP_HEADER: ""}, TIMESTAMP_HEADER),
+        ({SIGNATURE_HEADER: ""}, SIGNATURE_HEADER),
+        ({TIMESTAMP_HEADER: "yesterday"}, TIMESTAMP_HEADER),
+        ({TIMESTAMP_HEADER: str(int(NOW.timestamp()) - 301)}, TIMESTAMP_HEADER),
+        ({SIGNATURE_HEADER: "0" * 64}, SIGNATURE_HEADER),
+    ],
 )
 def test_refusals_name_the_header(change: dict[str, str], field: str) -> None:
     with pytest.raises(Unauthorized) as refused:
@@ -63,7 +65,8 @@ OPENSSL_SIGNATURE = "343c22b8a15eba692bd333fd47a522f9a8911607204480eb2d8fb02f645
 
 def test_signature_matches_the_readme_openssl_vector() -> None:
     now = datetime.fromtimestamp(int(README_TIMESTAMP), UTC)
-    accepted = verify("dev-only-hotline-secret", README_TIMESTAMP, OPENSSL_SIGNATURE, README_BODY, now=now,
-                      window_s=300)
+    accepted = verify(
+        "dev-only-hotline-secret", README_TIMESTAMP, OPENSSL_SIGNATURE, README_BODY, now=now, window_s=300
+    )
     assert accepted == OPENSSL_SIGNATURE
     assert signed_headers("dev-only-hotline-secret", README_BODY, now)[SIGNATURE_HEADER] == OPENSSL_SIGNATURE

@@ -12,8 +12,13 @@ from shared.contracts.common import Actor
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 FIELDS = {
-    "case_id": "c-1", "case_no": "DC1", "state": "dispatched", "version": 2, "at": AT,
-    "actor": Actor(id="router", role="system"), "department_code": "CGZF",
+    "case_id": "c-1",
+    "case_no": "DC1",
+    "state": "dispatched",
+    "version": 2,
+    "at": AT,
+    "actor": Actor(id="router", role="system"),
+    "department_code": "CGZF",
 }
 
 

@@ -30,8 +30,13 @@ def test_every_event_type_is_versioned_and_on_a_known_topic() -> None:
 
 
 def test_envelope_round_trips_and_carries_correlation_ids() -> None:
-    body = ReportReceived(report_id="R1", channel=Channel.HOTLINE, reporter=Reporter(kind="citizen"),
-                          text="井盖破损", received_at=datetime(2026, 11, 23, 9, tzinfo=UTC))
+    body = ReportReceived(
+        report_id="R1",
+        channel=Channel.HOTLINE,
+        reporter=Reporter(kind="citizen"),
+        text="井盖破损",
+        received_at=datetime(2026, 11, 23, 9, tzinfo=UTC),
+    )
     envelope = make_envelope(body, source="/cityloop/intake", subject="R1")
     again = Envelope.from_bytes(envelope.to_bytes())
     assert again.reportid == "R1"

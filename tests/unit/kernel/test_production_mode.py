@@ -20,9 +20,16 @@ def prod(tmp_path: Path, **overrides: Any) -> Settings:
     """Production settings that are safe, except for what a test overrides."""
     users = tmp_path / "users.yaml"
     users.write_text("users: []\n", encoding="utf-8")
-    base: dict[str, Any] = {"environment": "prod", "jwt_secret": "j" * 40, "pii_key": "p" * 40,
-                            "hotline_hmac_secret": "h" * 40, "wechat_token": "wx-token", "users_file": users,
-                            "api_keys": {"k" * 40: "hotline"}, "cors_origins": ["https://console.city.example"]}
+    base: dict[str, Any] = {
+        "environment": "prod",
+        "jwt_secret": "j" * 40,
+        "pii_key": "p" * 40,
+        "hotline_hmac_secret": "h" * 40,
+        "wechat_token": "wx-token",
+        "users_file": users,
+        "api_keys": {"k" * 40: "hotline"},
+        "cors_origins": ["https://console.city.example"],
+    }
     return Settings(**(base | overrides))
 
 
@@ -39,8 +46,7 @@ def test_safe_production_settings_start(tmp_path: Path) -> None:
 @pytest.mark.parametrize("secret", ["jwt_secret", "pii_key", "hotline_hmac_secret"])
 def test_a_secret_at_its_development_default_is_refused(tmp_path: Path, secret: str) -> None:
     default = Settings.model_fields[secret].default.get_secret_value()
-    assert refusal(prod(tmp_path, **{secret: default})) == [
-        f"CITYLOOP_{secret.upper()}: still the development default"]
+    assert refusal(prod(tmp_path, **{secret: default})) == [f"CITYLOOP_{secret.upper()}: still the development default"]
 
 
 @pytest.mark.parametrize("secret", ["jwt_secret", "pii_key", "hotline_hmac_secret"])
@@ -58,8 +64,10 @@ def test_the_demo_users_file_is_refused_also_as_a_copy(tmp_path: Path) -> None:
 
 def test_demo_and_short_api_keys_are_refused(tmp_path: Path) -> None:
     problems = refusal(prod(tmp_path, api_keys={"demo-hotline": "hotline", "short-key": "video", STRONG: "iot"}))
-    assert problems == ["CITYLOOP_API_KEYS: the demo key of 'hotline'",
-                        "CITYLOOP_API_KEYS: the key of 'video' is shorter than 32 bytes"]
+    assert problems == [
+        "CITYLOOP_API_KEYS: the demo key of 'hotline'",
+        "CITYLOOP_API_KEYS: the key of 'video' is shorter than 32 bytes",
+    ]
 
 
 def test_cors_open_to_any_origin_is_refused(tmp_path: Path) -> None:
@@ -70,8 +78,14 @@ def test_every_offending_setting_is_named_at_once_and_dev_mode_is_not_refused(tm
     defaults = Settings(environment="prod", api_keys={"demo-video": "video"}, cors_origins=["*"])
     problems = refusal(defaults)
     assert {p.split(":")[0] for p in problems} == {
-        "CITYLOOP_JWT_SECRET", "CITYLOOP_PII_KEY", "CITYLOOP_HOTLINE_HMAC_SECRET", "CITYLOOP_WECHAT_TOKEN",
-        "CITYLOOP_USERS_FILE", "CITYLOOP_API_KEYS", "CITYLOOP_CORS_ORIGINS"}
+        "CITYLOOP_JWT_SECRET",
+        "CITYLOOP_PII_KEY",
+        "CITYLOOP_HOTLINE_HMAC_SECRET",
+        "CITYLOOP_WECHAT_TOKEN",
+        "CITYLOOP_USERS_FILE",
+        "CITYLOOP_API_KEYS",
+        "CITYLOOP_CORS_ORIGINS",
+    }
     Settings(environment="dev", api_keys={"demo-video": "video"}, cors_origins=["*"]).refuse_unsafe()
 
 
@@ -83,10 +97,20 @@ def test_the_platform_refuses_to_be_built_with_unsafe_production_settings(tmp_pa
 
 
 def test_the_cli_process_exits_naming_each_offending_setting() -> None:
-    env = {**os.environ, "CITYLOOP_ENVIRONMENT": "prod", "CITYLOOP_API_KEYS": '{"demo-iot": "iot"}',
-           "CITYLOOP_DATABASE_URL": "postgresql://nowhere/db"}
-    done = subprocess.run([sys.executable, "-m", "services.cli", "migrate", "all"], env=env, capture_output=True,
-                          text=True, timeout=60, cwd=Path(__file__).resolve().parents[3])
+    env = {
+        **os.environ,
+        "CITYLOOP_ENVIRONMENT": "prod",
+        "CITYLOOP_API_KEYS": '{"demo-iot": "iot"}',
+        "CITYLOOP_DATABASE_URL": "postgresql://nowhere/db",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "migrate", "all"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[3],
+    )
     assert done.returncode == 2
     for name in ("CITYLOOP_JWT_SECRET", "CITYLOOP_PII_KEY", "CITYLOOP_USERS_FILE", "CITYLOOP_API_KEYS"):
         assert name in done.stderr
@@ -94,12 +118,20 @@ def test_the_cli_process_exits_naming_each_offending_setting() -> None:
 
 def test_dev_mode_says_so_in_the_first_log_line() -> None:
     """In a process of its own: logging is configured once per process, as `cityloop run` does it."""
-    code = ("from services.cli import _log_environment; from shared.logging import configure_logging; "
-            "from shared.settings import get_settings; s = get_settings(); "
-            "configure_logging(s.log_level, s.log_json); _log_environment(s)")
+    code = (
+        "from services.cli import _log_environment; from shared.logging import configure_logging; "
+        "from shared.settings import get_settings; s = get_settings(); "
+        "configure_logging(s.log_level, s.log_json); _log_environment(s)"
+    )
     env = {**os.environ, "CITYLOOP_ENVIRONMENT": "dev", "CITYLOOP_API_KEYS": '{"demo-video": "video"}'}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[3])
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[3],
+    )
     first = json.loads(done.stderr.splitlines()[0])
     assert first["event"] == "environment" and first["environment"] == "dev" and first["level"] == "warning"
     assert "development mode" in first["note"]

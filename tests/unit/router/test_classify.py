@@ -55,7 +55,8 @@ def test_fast_transform_equals_scikit_learn() -> None:
     texts = [t for _, t in rows[:50]] + ["完全 没见过的  句子 ABC", ""]
     words = TfidfVectorizer(analyzer=segmenter, sublinear_tf=True).fit([t for _, t in rows])
     chars = TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2).fit(
-        [t for _, t in rows])
+        [t for _, t in rows]
+    )
     expected = sp.hstack([words.transform(texts), chars.transform(texts)]).toarray()
     for row, text in zip(expected, texts, strict=True):
         cols, vals = model.features(text)
@@ -94,8 +95,12 @@ def test_heldout_macro_f1_stays_above_floor(classifier: TextClassifier) -> None:
 # -- real prose: head, keywords, calibration, manhole covers ------------------------------------------------------
 
 TINY_ROWS = [
-    ("C0118", "路灯 不亮 晚上 很黑"), ("C0118", "路灯 坏了 没有 照明"), ("I0101", "私搭乱建 彩钢房 违章"),
-    ("I0101", "乱建 房子 违章 搭建"), (NONE_LABEL, "咨询 公积金 政策 办理"), (NONE_LABEL, "咨询 社保 政策 手续"),
+    ("C0118", "路灯 不亮 晚上 很黑"),
+    ("C0118", "路灯 坏了 没有 照明"),
+    ("I0101", "私搭乱建 彩钢房 违章"),
+    ("I0101", "乱建 房子 违章 搭建"),
+    (NONE_LABEL, "咨询 公积金 政策 办理"),
+    (NONE_LABEL, "咨询 社保 政策 手续"),
 ]
 
 
@@ -135,8 +140,10 @@ def test_keywords_never_override_no_city_management_matter() -> None:
 
 
 def test_calibrated_confidence_is_the_map_of_score_times_scope(tmp_path: Path) -> None:
-    doc = {"scope": {"bias": 0.0, "words": {"路灯": 2.0, "咨询": -3.0}},
-           "calibration": {"x": [0.0, 0.5, 1.0], "y": [0.0, 0.2, 0.9]}}
+    doc = {
+        "scope": {"bias": 0.0, "words": {"路灯": 2.0, "咨询": -3.0}},
+        "calibration": {"x": [0.0, 0.5, 1.0], "y": [0.0, 0.2, 0.9]},
+    }
     path = tmp_path / "calibration.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     calibration = Calibration.load(path)

@@ -51,8 +51,15 @@ def test_each_streets_published_label_point_is_inside_it(dongcheng: AreaIndex) -
 
 def test_locator_prefers_point_then_grid_hint_then_gazetteer(ref: ReferenceData) -> None:
     def report(**place: object) -> ReportReceived:
-        return ReportReceived.model_validate({"report_id": "r", "channel": "hotline", "reporter": {"kind": "citizen"},
-                                              "received_at": "2025-03-03T10:00:00+08:00", **place})
+        return ReportReceived.model_validate(
+            {
+                "report_id": "r",
+                "channel": "hotline",
+                "reporter": {"kind": "citizen"},
+                "received_at": "2025-03-03T10:00:00+08:00",
+                **place,
+            }
+        )
 
     by_point = ref.locator.locate(report(place={"point": {"lon": 116.394467, "lat": 39.928105, "crs": "WGS84"}}))
     assert (by_point.method, by_point.grid.cell_code) == ("point", "110199011003003")
@@ -65,11 +72,13 @@ def test_locator_prefers_point_then_grid_hint_then_gazetteer(ref: ReferenceData)
 
 
 def test_department_resolution_prefers_the_street_then_district_then_fallback() -> None:
-    directory = DepartmentDirectory([
-        Department(code="JD1", name="一街道", kind="street_office", street_code="S1"),
-        Department(code="JD2", name="二街道", kind="street_office", street_code="S2"),
-        Department(code="CGW", name="城管委", kind="city_management"),
-    ])
+    directory = DepartmentDirectory(
+        [
+            Department(code="JD1", name="一街道", kind="street_office", street_code="S1"),
+            Department(code="JD2", name="二街道", kind="street_office", street_code="S2"),
+            Department(code="CGW", name="城管委", kind="city_management"),
+        ]
+    )
     assert directory.resolve("street_office", "S2")[0].code == "JD2"  # type: ignore[union-attr]
     assert directory.resolve("street_office", "S9")[0] is None
     dept, how = directory.resolve("heating", "S1", {"heating": "city_management"})

@@ -31,9 +31,13 @@ primaries = st.lists(
 @given(primaries)
 def test_duplicate_is_the_nearest_eligible_primary(rows: list[OpenPrimary]) -> None:
     dup = find_duplicate(InMemoryPrimaries(rows), "I0102", *ORIGIN, T0, WINDOW)
-    eligible = [p for p in rows if p.category_id == "I0102"
-                and T0 - timedelta(hours=24) <= p.received_at <= T0 + timedelta(hours=24)
-                and distance_m(*ORIGIN, p.lon, p.lat) <= 50]
+    eligible = [
+        p
+        for p in rows
+        if p.category_id == "I0102"
+        and T0 - timedelta(hours=24) <= p.received_at <= T0 + timedelta(hours=24)
+        and distance_m(*ORIGIN, p.lon, p.lat) <= 50
+    ]
     if not eligible:
         assert dup is None
         return
@@ -60,8 +64,9 @@ points = st.tuples(st.floats(-179.0, 179.0), st.floats(-80.0, 80.0))
 
 
 @given(points, st.floats(-1.0, 1.0), st.floats(-1.0, 1.0), st.sampled_from([0.0, 15.0, 30.0, 150.0, 2000.0]))
-def test_reports_that_could_merge_share_a_merge_lock(a: tuple[float, float], fx: float, fy: float,
-                                                     radius_m: float) -> None:
+def test_reports_that_could_merge_share_a_merge_lock(
+    a: tuple[float, float], fx: float, fy: float, radius_m: float
+) -> None:
     """Any point inside A's search box (every primary A could join) holds one of A's keys when it is decided."""
     box = SearchBox.around(*a, radius_m)
     b = (a[0] + fx * (box.east - a[0]), a[1] + fy * (box.north - a[1]))

@@ -27,8 +27,9 @@ def test_labels_are_ids_classes_and_a_fixed_split() -> None:
     assert splits["test"] >= 150 and splits["calibration"] >= 150 and splits["train"] >= 200
     # Each kind of label is spread over all three splits (stratified), so the test split measures all of them.
     for kind in ("none", "unclassed", "class"):
-        per = Counter(s for _, label, s in rows if (label if label in (NONE_LABEL, realdata.UNCLASSED) else "class")
-                      == kind)
+        per = Counter(
+            s for _, label, s in rows if (label if label in (NONE_LABEL, realdata.UNCLASSED) else "class") == kind
+        )
         assert min(per[s] for s in ("train", "calibration", "test")) >= 10, (kind, per)
 
 
@@ -50,6 +51,9 @@ def test_out_of_scope_real_messages_are_not_dispatched(real_rows: list[realdata.
     settings = RouterSettings()
     threshold = float(yaml.safe_load(settings.rules_path.read_text(encoding="utf-8"))["classification_threshold"])
     outside = [row for row in real_rows if row.split == "calibration" and row.label == NONE_LABEL]
-    dispatched = [row.message_id for row in outside
-                  if (c := classifier.classify(row.full_text)).category_id is not None and c.confidence >= threshold]
+    dispatched = [
+        row.message_id
+        for row in outside
+        if (c := classifier.classify(row.full_text)).category_id is not None and c.confidence >= threshold
+    ]
     assert len(dispatched) <= 0.02 * len(outside), dispatched

@@ -69,25 +69,59 @@ def rule_index(rule_id: str) -> int:
 
 def test_sample_rules_load(ref: ReferenceData) -> None:
     assert [r.id for r in parse_rules(SAMPLE, "rules.yaml", ref.context).ordered] == [
-        "night-noise", "street-led-neighbourhood", "hotline-complex", "hotline-general"]
+        "night-noise",
+        "street-led-neighbourhood",
+        "hotline-complex",
+        "hotline-general",
+    ]
 
 
 @pytest.mark.parametrize(
     ("before", "after", "rule_id", "field", "reason"),
     [
-        ("deadline_profile: 1515-complex}", "deadline_profile: 1515-compex}", "hotline-complex",
-         "then.deadline_profile", "unknown deadline profile '1515-compex'"),
-        ("then: {department: CGZF,", "then: {department: XXXX,", "night-noise", "then.department",
-         "unknown department"),
-        ("categories: [I0301], night: true", "categories: [I9999], night: true", "night-noise", "when.categories",
-         "matches no taxonomy category"),
-        ("channels: [hotline], hotline_class: complex}", "channels: [fax], hotline_class: complex}",
-         "hotline-complex", "when.channels[0]", "Input should be"),
+        (
+            "deadline_profile: 1515-complex}",
+            "deadline_profile: 1515-compex}",
+            "hotline-complex",
+            "then.deadline_profile",
+            "unknown deadline profile '1515-compex'",
+        ),
+        (
+            "then: {department: CGZF,",
+            "then: {department: XXXX,",
+            "night-noise",
+            "then.department",
+            "unknown department",
+        ),
+        (
+            "categories: [I0301], night: true",
+            "categories: [I9999], night: true",
+            "night-noise",
+            "when.categories",
+            "matches no taxonomy category",
+        ),
+        (
+            "channels: [hotline], hotline_class: complex}",
+            "channels: [fax], hotline_class: complex}",
+            "hotline-complex",
+            "when.channels[0]",
+            "Input should be",
+        ),
         ("precedence: 290", "precedence: 300", "hotline-general", "precedence", "same precedence"),
-        ("    precedence: 650\n", "    precedence: 650\n    priority: high\n", "night-noise", "priority",
-         "Extra inputs are not permitted"),
-        ("whistle_department_kinds: [housing, market_supervision]", "whistle_department_kinds: [astrology]",
-         "street-led-neighbourhood", "then.whistle_department_kinds", "no department of kind 'astrology'"),
+        (
+            "    precedence: 650\n",
+            "    precedence: 650\n    priority: high\n",
+            "night-noise",
+            "priority",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "whistle_department_kinds: [housing, market_supervision]",
+            "whistle_department_kinds: [astrology]",
+            "street-led-neighbourhood",
+            "then.whistle_department_kinds",
+            "no department of kind 'astrology'",
+        ),
     ],
 )
 def test_malformed_rule_is_refused_with_line_and_reason(
@@ -98,8 +132,9 @@ def test_malformed_rule_is_refused_with_line_and_reason(
     [(line, got_field, got_reason)] = refuse(text, ref)
     assert got_field == f"rules[{rule_index(rule_id)}].{field}"
     assert reason in got_reason
-    first_changed = next(i for i, (a, b) in enumerate(zip(SAMPLE.splitlines(), text.splitlines(), strict=False), 1)
-                         if a != b)
+    first_changed = next(
+        i for i, (a, b) in enumerate(zip(SAMPLE.splitlines(), text.splitlines(), strict=False), 1) if a != b
+    )
     assert line == first_changed
 
 
@@ -129,8 +164,11 @@ def test_top_level_must_be_a_mapping(ref: ReferenceData) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.one_of(st.text(max_size=300), st.from_regex(r"name: [a-z]+\nrules:\n(  - [{}\[\]a-z:, 0-9\n]*)*",
-                                                      fullmatch=True)))
+@given(
+    st.one_of(
+        st.text(max_size=300), st.from_regex(r"name: [a-z]+\nrules:\n(  - [{}\[\]a-z:, 0-9\n]*)*", fullmatch=True)
+    )
+)
 def test_any_text_is_either_a_rule_set_or_refused_with_a_line(text: str) -> None:
     try:
         parse_rules(text, "fuzz.yaml", None)
@@ -171,8 +209,18 @@ def test_most_specific_merge_override_wins() -> None:
 
 def facts(**kw: object) -> Facts:
     base: dict[str, object] = dict(
-        category_id="I0102", kind="incident", street_code="110199011", community_code=None, cell_code=None,
-        channel="patrol", night=False, holiday=False, text="", severity=None, urgency="normal", hotline_class=None,
+        category_id="I0102",
+        kind="incident",
+        street_code="110199011",
+        community_code=None,
+        cell_code=None,
+        channel="patrol",
+        night=False,
+        holiday=False,
+        text="",
+        severity=None,
+        urgency="normal",
+        hotline_class=None,
     )
     base.update(kw)
     return Facts(**base)  # type: ignore[arg-type]

@@ -64,9 +64,27 @@ def test_every_department_kind_has_a_department_in_the_demo_district(
 def test_malformed_taxonomy_is_refused_with_the_class_named() -> None:
     raw = {
         "profiles": {"p": {"basis": "working_hours", "handle": 4}},
-        "kinds": {"component": {"name": "部件", "majors": {"01": {"name": "公用设施", "classes": [
-            {"code": "01", "name": "上水井盖", "department_kind": "water", "deadline_profile": "nope",
-             "urgency_levels": ["normal"], "keywords": ["井盖"], "source": "standard"}]}}}},
+        "kinds": {
+            "component": {
+                "name": "部件",
+                "majors": {
+                    "01": {
+                        "name": "公用设施",
+                        "classes": [
+                            {
+                                "code": "01",
+                                "name": "上水井盖",
+                                "department_kind": "water",
+                                "deadline_profile": "nope",
+                                "urgency_levels": ["normal"],
+                                "keywords": ["井盖"],
+                                "source": "standard",
+                            }
+                        ],
+                    }
+                },
+            }
+        },
     }
     with pytest.raises(TaxonomyError, match="component 0101: unknown deadline profile 'nope'"):
         Taxonomy.from_dict(raw)

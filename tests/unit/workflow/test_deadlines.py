@@ -106,8 +106,12 @@ starts = st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 6
 
 
 @settings(max_examples=150, deadline=None)
-@given(start=starts, hours=st.integers(min_value=1, max_value=200), pause_at=st.floats(0.0, 0.9),
-       pause_days=st.integers(min_value=0, max_value=20))
+@given(
+    start=starts,
+    hours=st.integers(min_value=1, max_value=200),
+    pause_at=st.floats(0.0, 0.9),
+    pause_days=st.integers(min_value=0, max_value=20),
+)
 def test_each_timer_fires_at_its_share_of_the_budget_even_after_a_suspension(
     start: datetime, hours: int, pause_at: float, pause_days: int
 ) -> None:
@@ -126,8 +130,11 @@ def test_each_timer_fires_at_its_share_of_the_budget_even_after_a_suspension(
 @settings(max_examples=100, deadline=None)
 @given(start=starts, days=st.integers(min_value=1, max_value=20), basis=st.sampled_from(list(Basis)))
 def test_the_light_turns_red_exactly_at_the_due_time(start: datetime, days: int, basis: Basis) -> None:
-    limit = {Basis.WORKING_DAYS: Limit(working_days=days), Basis.WORKING_HOURS: Limit(working_hours=days * 3),
-             Basis.WALL: Limit(hours=days)}[basis]
+    limit = {
+        Basis.WORKING_DAYS: Limit(working_days=days),
+        Basis.WORKING_HOURS: Limit(working_hours=days * 3),
+        Basis.WALL: Limit(hours=days),
+    }[basis]
     s = span(start, limit)
     assert CLOCK.fraction(s, s.due) == 1.0
     assert CLOCK.fraction(s, s.due - timedelta(minutes=1)) < 1.0 or CLOCK.budget(s) == timedelta(0)

@@ -144,8 +144,14 @@ def test_only_an_unsatisfied_callback_reopens(satisfaction: str | None) -> None:
 def test_only_a_summoned_department_checks_in() -> None:
     with pytest.raises(Conflict):
         check(Action.CHECK_IN, facts(State.DISPATCHED, pending_checkins=frozenset({"ROADS"})), who(Role.DEPARTMENT))
-    assert check(Action.CHECK_IN, facts(State.DISPATCHED, pending_checkins=frozenset({"ROADS"})),
-                 who(Role.DEPARTMENT, "ROADS")) is State.DISPATCHED
+    assert (
+        check(
+            Action.CHECK_IN,
+            facts(State.DISPATCHED, pending_checkins=frozenset({"ROADS"})),
+            who(Role.DEPARTMENT, "ROADS"),
+        )
+        is State.DISPATCHED
+    )
 
 
 @pytest.mark.parametrize("left", [State.FILED, State.DISPATCHED, State.ACKNOWLEDGED, State.RETURNED])

@@ -23,9 +23,19 @@ class _Departments:
 
 
 def _row(state: str, step: str, **over: Any) -> Any:
-    values = {"id": 1, "case_id": "c-1", "case_no": "DC1", "state": state, "version": 3, "fire_kind": step,
-              "kind": "handle", "deadline_status": "active", "deadline_due": NOW, "case_department": "CGZF",
-              "department_code": "CGZF"}
+    values = {
+        "id": 1,
+        "case_id": "c-1",
+        "case_no": "DC1",
+        "state": state,
+        "version": 3,
+        "fire_kind": step,
+        "kind": "handle",
+        "deadline_status": "active",
+        "deadline_due": NOW,
+        "case_department": "CGZF",
+        "department_code": "CGZF",
+    }
     return SimpleNamespace(**{**values, **over})
 
 
@@ -35,8 +45,12 @@ def _poller() -> TimerPoller:
 
 @pytest.mark.parametrize(
     ("step", "action", "event"),
-    [("warn", Action.WARN, ev.DeadlineWarned), ("due", Action.REMIND, ev.DeadlineBreached),
-     ("checkin", Action.CHECKIN_MISSED, ev.CheckInMissed), ("escalate:2", Action.ESCALATE, ev.CaseEscalated)],
+    [
+        ("warn", Action.WARN, ev.DeadlineWarned),
+        ("due", Action.REMIND, ev.DeadlineBreached),
+        ("checkin", Action.CHECKIN_MISSED, ev.CheckInMissed),
+        ("escalate:2", Action.ESCALATE, ev.CaseEscalated),
+    ],
 )
 def test_a_due_timer_on_a_running_case_fires_its_machine_action(step: str, action: Action, event: type) -> None:
     fired = _poller()._event(_row("dispatched", step), NOW)

@@ -20,8 +20,9 @@ from workflow.webhooks.signing import headers, new_secret
 
 
 @given(attempt=st.integers(1, 200), seed=st.integers(0, 2**32), base=st.floats(0.1, 60), cap=st.floats(1, 7200))
-def test_backoff_is_jittered_between_half_and_all_of_the_capped_exponential(attempt: int, seed: int, base: float,
-                                                                            cap: float) -> None:
+def test_backoff_is_jittered_between_half_and_all_of_the_capped_exponential(
+    attempt: int, seed: int, base: float, cap: float
+) -> None:
     settings = WebhookSettings(backoff_base_s=base, backoff_cap_s=cap)
     ceiling = min(cap, base * 2 ** (attempt - 1))
     wait = backoff(attempt, settings, random.Random(seed)).total_seconds()
@@ -35,9 +36,23 @@ def test_backoff_doubles_until_the_cap() -> None:
     assert waits == [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.8", "172.16.3.4", "192.168.1.1", "169.254.169.254",
-                                     "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1",
-                                     "224.0.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.0.0.8",
+        "172.16.3.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+    ],
+)
 def test_loopback_private_link_local_and_reserved_addresses_are_refused(address: str) -> None:
     assert not allowed(ip_address(address), [])
 
@@ -60,8 +75,9 @@ def test_urls_that_are_not_plain_http_are_refused(url: str) -> None:
 
 
 def _sub(**f: str | None) -> SimpleNamespace:
-    return SimpleNamespace(department_code=f.get("department_code"), street_code=f.get("street_code"),
-                           channel=f.get("channel"))
+    return SimpleNamespace(
+        department_code=f.get("department_code"), street_code=f.get("street_code"), channel=f.get("channel")
+    )
 
 
 def test_filters_must_all_match_and_unset_ones_let_everything_through() -> None:

@@ -2,6 +2,7 @@
 
 Revision ID: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -169,6 +170,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("case_counters", "timers", "deadlines", "whistles", "audit", "parked_events", "case_reports",
-                  "case_departments", "cases", "inbox", "outbox"):
+    for table in (
+        "case_counters",
+        "timers",
+        "deadlines",
+        "whistles",
+        "audit",
+        "parked_events",
+        "case_reports",
+        "case_departments",
+        "cases",
+        "inbox",
+        "outbox",
+    ):
         op.drop_table(table, schema=S)

@@ -2,6 +2,7 @@
 
 Revision ID: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -59,8 +60,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("subscription_id", "event_id", name="webhook_deliveries_once_per_event"),
         schema=S,
     )
-    op.create_index("webhook_deliveries_pending_idx", "webhook_deliveries", ["subscription_id", "ordering_key", "id"],
-                    schema=S, postgresql_where=sa.text("status = 'pending'"))
+    op.create_index(
+        "webhook_deliveries_pending_idx",
+        "webhook_deliveries",
+        ["subscription_id", "ordering_key", "id"],
+        schema=S,
+        postgresql_where=sa.text("status = 'pending'"),
+    )
     op.create_index("webhook_deliveries_log_idx", "webhook_deliveries", ["subscription_id", "id"], schema=S)
     op.create_table(
         "webhook_attempts",
