@@ -25,7 +25,7 @@ SERVICE = ServiceDefinition(
             group=handlers.CONSUMER,
             handlers=handlers.HANDLERS,
             topics=handlers.TOPICS,
-            batch=lambda runtime: handlers.BatchProjector(runtime.sessions).handle_batch,
+            fold=handlers.fold,
         )
     ],
     on_startup=on_startup,

@@ -1,28 +1,30 @@
 """Event handlers of analytics: one fold for a single live event and for a batch of thousands.
 
-`HANDLERS` is the table the runtime's InboxProcessor calls per event; `BatchProjector.handle_batch`
-is the same fold over a whole poll (inbox claimed in one statement, each case loaded and written
-once), for replays, bulk loads and a batch-mode consumer.
+`HANDLERS` names the event types the consumer takes (and folds one event); `fold` is the kernel's batch
+hook that the runtime's InboxProcessor calls with every new event of a poll, so live traffic, replays and
+bulk loads share one consumer path: the kernel parses, claims the inbox and holds the transaction.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import Counter as Metric
-from pydantic import ValidationError
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from analytics import metrics, repository, rollup
 from analytics.config import default_scoring
+from analytics.models import inbox, outbox
 from analytics.projection import CASE_EVENT_TYPES, CaseRecord, apply
-from shared.bus.base import InMessage
-from shared.contracts import Envelope, cases, parse_body, reports
+from shared.clock import SystemClock
+from shared.contracts import Envelope, cases, reports
 from shared.contracts.common import Contract
-from shared.handling import EventHandler, HandlerContext, PermanentError
+from shared.db.outbox import Inbox, Outbox
+from shared.handling import BatchContext, EventHandler, HandlerContext, InboxProcessor
 
 CONSUMER = "analytics"
 TOPICS = [cases.TOPIC, reports.TOPIC]
@@ -84,41 +86,14 @@ async def handle_event(ctx: HandlerContext, body: Contract) -> None:
 HANDLERS: dict[str, EventHandler] = {event_type: handle_event for event_type in (*CASE_EVENT_TYPES, _REPORT_RECEIVED)}
 
 
-def _envelope(message: InMessage) -> Envelope:
-    try:
-        return Envelope.model_validate_json(message.value)
-    except (ValueError, ValidationError) as exc:
-        raise PermanentError(f"unreadable envelope at {message.topic}/{message.partition}@{message.offset}") from exc
+async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> None:
+    """The kernel's batch hook: every new event of a poll (inbox already claimed) folded at once, so each case
+    is loaded and written once per poll, whether the poll holds one event or thousands (replays, bulk loads)."""
+    await project(batch.session, [(envelope.id, body) for envelope, body in events])
 
 
-def _body(envelope: Envelope) -> Contract:
-    try:
-        return parse_body(envelope)
-    except (KeyError, ValidationError) as exc:
-        raise PermanentError(f"invalid {envelope.type} body: {exc}") from exc
-
-
-async def project_envelopes(session: AsyncSession, envelopes: Sequence[Envelope], consumer: str = CONSUMER) -> int:
-    """Claim and fold a batch in the caller's transaction; returns how many events were new."""
-    relevant = [e for e in envelopes if e.type in HANDLERS]
-    new_ids = await repository.claim(session, consumer, list(dict.fromkeys(e.id for e in relevant)))
-    items: list[tuple[str, Contract]] = []
-    for envelope in relevant:
-        if envelope.id in new_ids:
-            new_ids.discard(envelope.id)  # a duplicate inside the batch is folded once
-            items.append((envelope.id, _body(envelope)))
-    await project(session, items)
-    return len(items)
-
-
-class BatchProjector:
-    """A `ConsumerLoop` batch handler: one transaction per poll, same inbox and fold as `HANDLERS`."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], consumer: str = CONSUMER) -> None:
-        self.sessions = sessions
-        self.consumer = consumer
-
-    async def handle_batch(self, messages: Sequence[InMessage]) -> None:
-        envelopes = [_envelope(m) for m in messages]
-        async with self.sessions() as session, session.begin():
-            await project_envelopes(session, envelopes, self.consumer)
+def processor(sessions: async_sessionmaker[AsyncSession]) -> InboxProcessor:
+    """The consumer's batch handler outside a runtime (bulk loads in tests and tools): the same kernel path."""
+    return InboxProcessor(
+        CONSUMER, HANDLERS, sessions, Inbox(inbox), Outbox(outbox, "/cityloop/analytics"), SystemClock(), fold=fold
+    )

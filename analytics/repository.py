@@ -63,20 +63,6 @@ async def _write(session: AsyncSession, cls: type, rows: Sequence[Any]) -> None:
         await session.execute(text(_SQL[cls]), {name: [getattr(row, name) for row in rows] for name in names})
 
 
-async def claim(session: AsyncSession, consumer: str, event_ids: Sequence[str]) -> set[str]:
-    """The ids this consumer has not handled before, now recorded as handled (in the caller's transaction)."""
-    if not event_ids:
-        return set()
-    result = await session.execute(
-        text(
-            f"INSERT INTO {inbox.schema}.inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[])) "
-            "ON CONFLICT DO NOTHING RETURNING event_id"
-        ),
-        {"consumer": consumer, "ids": list(event_ids)},
-    )
-    return set(result.scalars())
-
-
 async def load(session: AsyncSession, case_ids: Iterable[str]) -> dict[str, CaseRecord]:
     """The stored rows of these cases (cases never seen are absent)."""
     ids = list(case_ids)

@@ -105,7 +105,8 @@ class InboxProcessor:
                     fresh.discard(envelope.id)
                     new.append((envelope, body))
             if self.fold is not None:
-                await self.fold(BatchContext(session, self.outbox, self.clock, self.services), new)
+                if new:
+                    await self.fold(BatchContext(session, self.outbox, self.clock, self.services), new)
             else:
                 for envelope, body in new:
                     with bind_ids(report_id=envelope.reportid, case_id=envelope.caseid, event_type=envelope.type):

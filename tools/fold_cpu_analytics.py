@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 
 from analytics import rollup
-from analytics.handlers import BatchProjector
+from analytics.handlers import processor
 from shared.db.engine import create_engine, session_factory
 from shared.db.migrations import upgrade
 from tests.support.case_history import CASES_TOPIC, generate
@@ -61,7 +61,7 @@ async def run(url: str, cases: int, batch: int, without_rollups: bool) -> None:
         history = generate(cases, seed=3)
         messages = list(history.messages(CASES_TOPIC))
         engine = create_engine(db_url.replace("postgresql://", "postgresql+asyncpg://"), pool_size=1, max_overflow=0)
-        projector = BatchProjector(session_factory(engine))
+        projector = processor(session_factory(engine))
         await projector.handle_batch(messages[:batch])  # connect and warm up outside the measurement
         rest = messages[batch:]
         py0, pg0, wall0 = time.process_time(), await _backends_cpu(admin, name), time.perf_counter()

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.config import ScoringConfig, default_scoring
-from analytics.handlers import BatchProjector
+from analytics.handlers import processor
 from shared.bus.base import InMessage
 from shared.db.engine import create_engine, session_factory
 from shared.db.migrations import upgrade
@@ -24,7 +24,7 @@ BATCH = 50_000
 
 async def load(sessions: async_sessionmaker[AsyncSession], history: History, batch: int = BATCH) -> float:
     """Feed every event to the consumer's batch handler, as a bus would in polls of `batch`; returns seconds."""
-    projector = BatchProjector(sessions)
+    projector = processor(sessions)
     started = time.perf_counter()
     for topic in (CASES_TOPIC, REPORTS_TOPIC):
         messages: list[InMessage] = []
