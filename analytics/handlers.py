@@ -95,5 +95,11 @@ async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> N
 def processor(sessions: async_sessionmaker[AsyncSession]) -> InboxProcessor:
     """The consumer's batch handler outside a runtime (bulk loads in tests and tools): the same kernel path."""
     return InboxProcessor(
-        CONSUMER, HANDLERS, sessions, Inbox(inbox), Outbox(outbox, "/cityloop/analytics"), SystemClock(), fold=fold
+        CONSUMER,
+        HANDLERS,
+        sessions,
+        Inbox(inbox),
+        Outbox(outbox, "/cityloop/analytics", SystemClock()),
+        SystemClock(),
+        fold=fold,
     )

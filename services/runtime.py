@@ -111,7 +111,7 @@ class Platform:
                 sessions=self.sessions,
                 bus=self.bus,
                 clock=self.clock,
-                outbox=Outbox(d.outbox_table, f"/cityloop/{d.name}"),
+                outbox=Outbox(d.outbox_table, f"/cityloop/{d.name}", self.clock),
                 inbox=Inbox(d.inbox_table),
             )
             self.runtimes[d.name] = runtime

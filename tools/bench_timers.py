@@ -244,7 +244,7 @@ async def main(args: argparse.Namespace) -> None:
         pollers = [
             TimerPoller(
                 sessions,
-                Outbox(outbox, "/cityloop/workflow"),
+                Outbox(outbox, "/cityloop/workflow", clock),
                 clock,
                 DepartmentDirectory([]),
                 batch_size=args.batch_size,

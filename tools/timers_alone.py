@@ -23,7 +23,11 @@ async def main(url: str, batch_size: int, interval_s: float, once: bool) -> None
     engine = create_engine(url, pool_size=2, max_overflow=0)
     departments = DepartmentDirectory.from_yaml(WorkflowSettings().departments_path)
     poller = TimerPoller(
-        session_factory(engine), Outbox(outbox, "/cityloop/workflow"), SystemClock(), departments, batch_size=batch_size
+        session_factory(engine),
+        Outbox(outbox, "/cityloop/workflow", SystemClock()),
+        SystemClock(),
+        departments,
+        batch_size=batch_size,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from shared.clock import Clock
 from shared.contracts import Envelope, make_envelope, topic_of
 from shared.contracts.common import Contract
 
@@ -59,9 +60,11 @@ def inbox_table(metadata: MetaData) -> Table:
 class Outbox:
     """Stages events in the caller's transaction; publishing is the relay's job."""
 
-    def __init__(self, table: Table, source: str) -> None:
+    def __init__(self, table: Table, source: str, clock: Clock) -> None:
         self.table = table
         self.source = source
+        self.clock = clock
+        """The service's one clock: an envelope's `time` is the city time of the event it carries."""
         self.committed = asyncio.Event()
         """Set after a transaction of this process that may have staged events commits: wakes the relay."""
 
@@ -69,7 +72,7 @@ class Outbox:
         self.committed.set()
 
     def envelope(self, body: Contract, subject: str) -> Envelope:
-        return make_envelope(body, source=self.source, subject=subject)
+        return make_envelope(body, source=self.source, subject=subject, time=self.clock.now())
 
     async def add(self, session: AsyncSession, body: Contract, *, subject: str) -> Envelope:
         envelope = self.envelope(body, subject)

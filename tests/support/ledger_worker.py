@@ -32,7 +32,7 @@ async def stage_and_die(report_id: str, commit: bool) -> None:
     async with platform.sessions() as session:
         await session.begin()
         body = ReportUpdated(report_id=report_id, kind="supplement", text="staged", at=datetime.now(UTC))
-        await Outbox(SERVICE.outbox_table, "/cityloop/ledger").add(session, body, subject=report_id)
+        await Outbox(SERVICE.outbox_table, "/cityloop/ledger", platform.clock).add(session, body, subject=report_id)
         if commit:
             await session.commit()
         else:

@@ -54,7 +54,7 @@ async def rows(engine, query: str) -> list[tuple[object, ...]]:  # type: ignore[
 
 async def test_a_batch_applies_each_new_event_once_and_stages_its_events_in_order(ledger) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(ledger)
-    outbox = Outbox(SERVICE.outbox_table, "/test")
+    outbox = Outbox(SERVICE.outbox_table, "/test", SystemClock())
     processor = InboxProcessor(
         "ledger",
         {"cityloop.report.updated.v1": record_and_echo},
@@ -89,7 +89,7 @@ async def test_a_failing_batch_leaves_no_effect_no_claim_and_no_event(ledger) ->
         {"cityloop.report.updated.v1": record_and_echo},
         sessions,
         Inbox(SERVICE.inbox_table),
-        Outbox(SERVICE.outbox_table, "/test"),
+        Outbox(SERVICE.outbox_table, "/test", SystemClock()),
         SystemClock(),
     )
     with pytest.raises(RuntimeError):
@@ -116,7 +116,7 @@ class RecordingBus(LocalBus):
 
 
 async def stage(engine, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
-    outbox = Outbox(SERVICE.outbox_table, "/test")
+    outbox = Outbox(SERVICE.outbox_table, "/test", SystemClock())
     async with session_factory(engine)() as session, session.begin():
         for key in keys:
             body = ReportUpdated(report_id=key, kind="supplement", text="x", at=datetime.now(UTC))

@@ -35,3 +35,15 @@ def test_a_field_from_a_newer_writer_is_kept_by_a_reader() -> None:
     assert isinstance(body, CaseDispatched)
     assert body.department_code == "CGZF"
     assert (body.model_extra or {}).get("added_in_v1_1") == "x"
+
+
+def test_an_envelope_carries_the_service_clock_not_the_wall_clock() -> None:
+    """Case events and their envelopes share one time base (the demo city's clock runs ahead of the wall)."""
+    from sqlalchemy import MetaData
+
+    from shared.clock import ManualClock
+    from shared.db.outbox import Outbox, outbox_table
+
+    city_time = datetime(2031, 5, 6, 1, 2, tzinfo=UTC)
+    outbox = Outbox(outbox_table(MetaData()), "/test", ManualClock(city_time))
+    assert outbox.envelope(CaseDispatched(**FIELDS), "c-1").time == city_time
