@@ -156,7 +156,7 @@ async def progress_worker(runtime: ServiceRuntime) -> None:
     """SERVICE.workers entry: sends due progress messages; idle when WeChat is not configured."""
     sender: ProgressSender | None = runtime.services.get("intake.progress")
     if sender is None:
-        return
+        await asyncio.Event().wait()  # nothing to send, ever; a worker that returned would read as dead (/readyz)
     while True:
         try:
             sent = await sender.sweep()
