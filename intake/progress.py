@@ -157,6 +157,7 @@ async def progress_worker(runtime: ServiceRuntime) -> None:
     sender: ProgressSender | None = runtime.services.get("intake.progress")
     if sender is None:
         await asyncio.Event().wait()  # nothing to send, ever; a worker that returned would read as dead (/readyz)
+        return
     while True:
         try:
             sent = await sender.sweep()
