@@ -9,7 +9,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Principal, Role
 from shared.calendar import SHANGHAI, default_calendar
 from shared.clock import Clock
+from shared.contracts import cases as ev
 from shared.contracts.cases import DeadlineSet
 from shared.contracts.common import Actor, Photo
 from shared.contracts.reports import ReportUpdated
@@ -146,7 +148,7 @@ class CaseService:
         target: State,
         *,
         values: dict[str, Any] | None = None,
-        event: dict[str, Any] | None = None,
+        event: partial[Any] | None = None,
         reason: str | None = None,
         payload: dict[str, Any] | None = None,
     ) -> Row[Any]:
@@ -155,7 +157,7 @@ class CaseService:
         new = await self.repo.update_case(
             row.id, {"state": target.value, "version": row.version + 1, "updated_at": now, **(values or {})}
         )
-        await self._emit(new, action, who, row.state, event or {}, reason, payload)
+        await self._emit(new, action, who, row.state, event, reason, payload)
         return new
 
     async def _emit(
@@ -164,14 +166,21 @@ class CaseService:
         action: Action,
         who: Principal,
         from_state: str | None,
-        event: dict[str, Any],
+        event: partial[Any] | None,
         reason: str | None,
         payload: dict[str, Any] | None,
     ) -> None:
+        """`event` is the command's own event, built with every field it adds (the type checker sees them) and
+        completed here with the fields every case event shares; the machine's table names its type."""
         now = self.clock.now()
         event_id = None
+        fields = event.keywords if event is not None else {}
         if action is not Action.NOTE:
-            body = machine.TRANSITIONS[action].event(
+            kind = machine.TRANSITIONS[action].event
+            build = event if event is not None else partial(kind)
+            if build.func is not kind:
+                raise TypeError(f"{action.value} emits {kind.__name__}, not {build.func.__name__}")
+            body = build(
                 case_id=case.id,
                 case_no=case.case_no,
                 state=case.state,
@@ -179,10 +188,9 @@ class CaseService:
                 at=now,
                 actor=actor_of(who),
                 department_code=case.department_code,
-                **event,
             )
             event_id = (await self.outbox.add(self.session, body, subject=case.id)).id
-        trail = {k: v for k, v in event.items() if k != "reason"}
+        trail = {k: v for k, v in fields.items() if k != "reason"}
         await self.repo.add_audit(
             [
                 audit_row(
@@ -276,17 +284,18 @@ class CaseService:
             Action.FILE,
             ROUTER,
             None,
-            {
-                "report_id": body.report_id,
-                "channel": body.report.channel,
-                "category": body.category,
-                "category_kind": body.category_kind,
-                "grid": body.grid,
-                "priority": body.priority,
-                "deadline_profile": body.deadline_profile,
-                "received_at": received,
-                "deadlines": filed_deadlines,
-            },
+            partial(
+                ev.CaseFiled,
+                report_id=body.report_id,
+                channel=body.report.channel,
+                category=body.category,
+                category_kind=body.category_kind,
+                grid=body.grid,
+                priority=body.priority,
+                deadline_profile=body.deadline_profile,
+                received_at=received,
+                deadlines=filed_deadlines,
+            ),
             None,
             {
                 "rule": body.rule.model_dump(),
@@ -321,7 +330,7 @@ class CaseService:
             Action.ATTACH_REPORT,
             ROUTER,
             target,
-            event={"report_id": body.report_id, "channel": body.report.channel},
+            event=partial(ev.ReportAttached, report_id=body.report_id, channel=body.report.channel),
             reason=body.reason,
             payload={"distance_m": body.distance_m, "text": body.report.text},
         )
@@ -348,9 +357,9 @@ class CaseService:
                 await self._withdraw(row, WORKFLOW, "the citizen withdrew the report")
                 return
             why = "other reports still hold the case" if others else f"the case is already {row.state}"
-            await self._emit(row, Action.NOTE, WORKFLOW, row.state, {}, f"report withdrawn; {why}", note)
+            await self._emit(row, Action.NOTE, WORKFLOW, row.state, None, f"report withdrawn; {why}", note)
             return
-        await self._emit(row, Action.NOTE, WORKFLOW, row.state, {}, f"report {body.kind}", note)
+        await self._emit(row, Action.NOTE, WORKFLOW, row.state, None, f"report {body.kind}", note)
 
     async def _replay_parked(self, report_id: str) -> None:
         for parked in await self.repo.take_parked(report_id):
@@ -393,7 +402,7 @@ class CaseService:
             who,
             target,
             values={"department_code": department_code, "extension_days": None, "extension_reason": None},
-            event={"redispatch": redispatch, "deadlines": deadlines},
+            event=partial(ev.CaseDispatched, redispatch=redispatch, deadlines=deadlines),
             reason=reason or None,
             payload={"from_department": row.department_code},
         )
@@ -409,7 +418,7 @@ class CaseService:
             who,
             target,
             values={"extension_days": None, "extension_reason": None},
-            event={"days": granted, "deadlines": deadlines},
+            event=partial(ev.ExtensionGranted, days=granted, deadlines=deadlines),
             payload={"requested_days": row.extension_days},
         )
 
@@ -422,7 +431,7 @@ class CaseService:
             who,
             target,
             values={"extension_days": None, "extension_reason": None},
-            event={"reason": reason},
+            event=partial(ev.ExtensionRefused, reason=reason),
             reason=reason,
             payload={"requested_days": row.extension_days},
         )
@@ -433,7 +442,12 @@ class CaseService:
         await self.book.cancel(row.id)
         reports = [r.report_id for r in await self.repo.reports_of([row.id])]
         return await self._record(
-            row, Action.CLOSE, who, target, values={"closed_at": self.clock.now()}, event={"report_ids": reports}
+            row,
+            Action.CLOSE,
+            who,
+            target,
+            values={"closed_at": self.clock.now()},
+            event=partial(ev.CaseClosed, report_ids=reports),
         )
 
     async def suspend(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
@@ -446,7 +460,7 @@ class CaseService:
             who,
             target,
             values={"suspended_from": row.state},
-            event={"reason": reason},
+            event=partial(ev.CaseSuspended, reason=reason),
             reason=reason,
         )
 
@@ -455,7 +469,12 @@ class CaseService:
         target = await self._check(row, Action.RESUME, who, expected)
         deadlines = await self.book.resume(row.id, self.clock.now())
         return await self._record(
-            row, Action.RESUME, who, target, values={"suspended_from": None}, event={"deadlines": deadlines}
+            row,
+            Action.RESUME,
+            who,
+            target,
+            values={"suspended_from": None},
+            event=partial(ev.CaseResumed, deadlines=deadlines),
         )
 
     async def withdraw(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
@@ -466,7 +485,13 @@ class CaseService:
         target = await self._check(row, Action.WITHDRAW, who, expected)
         await self.book.cancel(row.id)
         return await self._record(
-            row, Action.WITHDRAW, who, target, values={"suspended_from": None}, event={"reason": reason}, reason=reason
+            row,
+            Action.WITHDRAW,
+            who,
+            target,
+            values={"suspended_from": None},
+            event=partial(ev.CaseWithdrawn, reason=reason),
+            reason=reason,
         )
 
     # -- departments -------------------------------------------------------------------------------------
@@ -492,7 +517,7 @@ class CaseService:
             who,
             target,
             values={"result": result, "photos": photo_json},
-            event={"result": result, "photos": photos, "deadlines": [verify]},
+            event=partial(ev.CaseHandled, result=result, photos=photos, deadlines=[verify]),
             payload={"on_time": all(on_time)},
         )
 
@@ -506,7 +531,7 @@ class CaseService:
             who,
             target,
             values={"department_code": None, "extension_days": None, "extension_reason": None},
-            event={"reason": reason, "from_department": row.department_code},
+            event=partial(ev.CaseReturned, reason=reason, from_department=row.department_code),
             reason=reason,
         )
 
@@ -521,7 +546,7 @@ class CaseService:
             who,
             target,
             values={"extension_days": days, "extension_reason": reason},
-            event={"days": days, "reason": reason},
+            event=partial(ev.ExtensionRequested, days=days, reason=reason),
             reason=reason,
         )
 
@@ -542,11 +567,7 @@ class CaseService:
             Action.CHECK_IN,
             who,
             target,
-            event={
-                "checked_in_department": dept,
-                "on_time": on_time,
-                "whistle_at": whistle_at,
-            },
+            event=partial(ev.DepartmentCheckedIn, checked_in_department=dept, on_time=on_time, whistle_at=whistle_at),
         )
 
     # -- inspectors and streets ----------------------------------------------------------------------------
@@ -569,7 +590,7 @@ class CaseService:
             target,
             reason=note or None,
             payload={"on_time": all(on_time)},
-            event={"passed": passed, "note": note, "photos": photos, "deadlines": rework},
+            event=partial(ev.CaseVerified, passed=passed, note=note, photos=photos, deadlines=rework),
         )
 
     async def whistle(
@@ -590,7 +611,7 @@ class CaseService:
             raise Conflict("every one of these departments is already summoned", field="departments")
         now = self.clock.now()
         whistle_id = await self.repo.add_whistle(row.id, row.street_code, now, who.subject, reason)
-        due = None
+        dues = []
         for dept in summoned:
             deadline = await self.book.open(
                 row.id,
@@ -600,18 +621,16 @@ class CaseService:
                 department_code=dept,
                 whistle_id=whistle_id,
             )
-            due = deadline.due_at
+            dues.append(deadline.due_at)
             await self.repo.add_department(row.id, dept, "summoned", now)
         return await self._record(
             row,
             Action.WHISTLE,
             who,
             target,
-            event={
-                "street_code": row.street_code or "",
-                "departments": summoned,
-                "checkin_due_at": due,
-            },
+            event=partial(
+                ev.WhistleBlown, street_code=row.street_code or "", departments=summoned, checkin_due_at=max(dues)
+            ),
             reason=reason or None,
         )
 
@@ -628,7 +647,7 @@ class CaseService:
             who,
             target,
             values={"first_contact_at": now},
-            event={"on_time": all(on_time)},
+            event=partial(ev.FirstContactMade, on_time=all(on_time)),
             reason=note or None,
         )
 
@@ -636,8 +655,8 @@ class CaseService:
         self,
         ref: str,
         who: Principal,
-        satisfaction: str,
-        channel: str,
+        satisfaction: ev.Satisfaction,
+        channel: Literal["hotline", "wechat"],
         comment: str,
         reopen: bool,
         expected: int | None,
@@ -652,7 +671,7 @@ class CaseService:
             who,
             target,
             values={"last_satisfaction": satisfaction},
-            event={"satisfaction": satisfaction, "channel": channel, "comment": comment},
+            event=partial(ev.CallbackRecorded, satisfaction=satisfaction, channel=channel, comment=comment),
             reason=comment or None,
         )
         if not reopen:
@@ -666,7 +685,7 @@ class CaseService:
             who,
             target,
             values={"closed_at": None},
-            event={"reason": reason, "deadlines": deadlines},
+            event=partial(ev.CaseReopened, reason=reason, deadlines=deadlines),
             reason=reason,
         )
 
