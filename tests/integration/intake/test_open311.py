@@ -72,7 +72,9 @@ async def test_fixmystreet_post_is_accepted_and_read_back_like_the_real_exchange
     real = xml_records((FIXMYSTREET / "getservicerequests_1_service_requests.xml").read_bytes(), "request")
     assert set().union(*real) - {"non_public"} <= set(one_xml[0])  # every element a real server sends
     report = parse_as(events[0], ReportReceived)
-    assert report.reporter.phone_masked == "139****5678" and report.reporter.name == "Li Lei"
+    # the caller's name travels masked, like the phone; the full name is sealed with the contact (PII retention)
+    assert report.reporter.phone_masked == "139****5678" and report.reporter.name == "L*****"
+    assert "Li Lei" not in events[0].to_bytes().decode()
     assert report.place.point is not None and report.place.point.crs is Crs.WGS84
     assert report.attributes["open311_attributes"] == {"cover_state": "missing", "usrn": "8400123"}
     assert "resident@example.org" not in events[0].to_bytes().decode()
@@ -124,8 +126,9 @@ async def test_merton_service_definition_is_served_and_enforced(
     post = {
         "api_key": "test-open311",
         "service_code": "DF",
-        "lat": "51.4021",
-        "long": "0.01578",
+        # Merton's own request, placed in this district: a point in London is refused as outside it (422 on lat)
+        "lat": "39.9405",
+        "long": "116.4342",
         "description": "Dumped mattress",
         "attribute[service]": "DF",
         "attribute[usrn]": "20100592",
