@@ -100,9 +100,19 @@ async def city_now(stack: Stack, instance: str) -> datetime:
     return datetime.fromisoformat(r.json()["now"])
 
 
+async def settled_owners(stack: Stack, group: str, topic: str, timeout_s: float = 60) -> list[set[int]]:
+    """The members' partitions once the group has finished a rebalance (members hold nothing while it runs)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        held = await owners(stack, group, topic)
+        if (len(held) == 2 and all(held)) or time.monotonic() > deadline:
+            return held
+        await asyncio.sleep(1)
+
+
 async def test_partitions_are_shared_and_near_duplicates_on_two_routers_make_one_case(stack: Stack) -> None:
     for group, topic in (("router", "reports.received.v1"), ("workflow", "routing.decided.v1")):
-        held = await owners(stack, group, topic)
+        held = await settled_owners(stack, group, topic)
         assert len(held) == 2 and all(held), f"{group}: each replica holds partitions of {topic}: {held}"
         assert set().union(*held) == set(range(PARTITIONS))
 
