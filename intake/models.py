@@ -41,6 +41,12 @@ reports = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_reports_channel_received", "channel", "received_at"),
+    Index(
+        "ix_reports_patrol_reporter",
+        text("((body -> 'reporter'::text) ->> 'id'::text)"),  # as PostgreSQL spells it back
+        "received_at",
+        postgresql_where=text("channel = 'patrol'"),
+    ),
 )
 
 report_status = Table(
