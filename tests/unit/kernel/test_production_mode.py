@@ -16,6 +16,13 @@ from shared.settings import DEMO_USERS_FILE, Settings, UnsafeSettings
 STRONG = "s" * 32
 
 
+@pytest.fixture(autouse=True)
+def _settings_only_from_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make` exports the demo API keys (CITYLOOP_API_KEYS) for `make run`; these tests say every setting."""
+    for name in [n for n in os.environ if n.startswith("CITYLOOP_")]:
+        monkeypatch.delenv(name)
+
+
 def prod(tmp_path: Path, **overrides: Any) -> Settings:
     """Production settings that are safe, except for what a test overrides."""
     users = tmp_path / "users.yaml"
