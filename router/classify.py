@@ -305,7 +305,8 @@ class MessageModel:
     def evidence(self, features: Iterable[str], category_id: str, top: int = 3) -> tuple[str, ...]:
         """The features that pushed hardest toward `category_id`: the explanation a dispatcher reads."""
         i = self.classes.index(category_id)
-        scored = sorted(((self.words[f][i], f) for f in set(features) if f in self.words), reverse=True)
+        words = {f for f in set(features) if f in self.words and _is_word(f.removeprefix("T:"))}
+        scored = sorted(((self.words[f][i], f) for f in words), reverse=True)
         return tuple(f for w, f in scored[:top] if w > 0)
 
     def confidence(self, raw: float, length: int) -> float:
@@ -313,6 +314,11 @@ class MessageModel:
         if length <= SHORT_REPORT_CHARS:
             return raw
         return float(np.interp(raw, self.points[0], self.points[1]))
+
+
+def _is_word(token: str) -> bool:
+    """A token a dispatcher can read as a reason: two characters or more, letters or digits (no punctuation)."""
+    return len(token) >= 2 and token.isalnum()
 
 
 def message_features(words: Sequence[str], title_words: Sequence[str]) -> list[str]:

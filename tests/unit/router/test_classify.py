@@ -172,6 +172,10 @@ def test_message_model_decides_class_none_or_unclassed() -> None:
     assert got.category_id == "C0118"
     assert got.confidence == pytest.approx(float(np.interp(raw, [0.0, 0.5, 1.0], [0.0, 0.2, 0.9])), abs=1e-4)
     assert "calibrated" in got.method and "路灯" in got.method  # the reason names the words that decided
+    noisy = tiny_document()
+    noisy["model"]["words"] |= {"。": {"C0118": 9.0}, "了": {"C0118": 9.0}}  # type: ignore[index]
+    shown = MessageModel.from_document(noisy).evidence(["路灯", "T:路灯", "。", "了"], "C0118")
+    assert shown == ("路灯", "T:路灯")  # punctuation and one-character particles explain nothing
     short = classifier.classify("路灯 不亮 晚上 很黑")
     short_raw = float(messages.probabilities(*classifier.features("路灯 不亮 晚上 很黑")[:2]).max())
     assert short.category_id == "C0118" and short.confidence == pytest.approx(short_raw, abs=1e-4)
