@@ -524,12 +524,13 @@ async def main() -> None:
     parser.add_argument("--no-ceilings", action="store_true", help="skip the Kafka and PostgreSQL ceilings")
     parser.add_argument("--idle-seconds", type=float, default=10, help="how long to measure the idle CPU")
     parser.add_argument("--secret", default=os.environ.get("CITYLOOP_HOTLINE_HMAC_SECRET", "dev-only-hotline-secret"))
+    parser.add_argument("--seed", type=int, default=7, help="another seed sends other new problems (a reused stack)")
     parser.add_argument("--out", default="var/bench-e2e.md")
     args = parser.parse_args()
     info = machine()
     places = load_places(Path("deploy/demo/gazetteer.json"))
-    points = distinct_points(Path("deploy/demo/cells.geojson"), places, seed=7)
-    mix = LoadMix(places, points, seed=7)  # one for the run: no step repeats an earlier step's new problems
+    points = distinct_points(Path("deploy/demo/cells.geojson"), places, seed=args.seed)
+    mix = LoadMix(places, points, seed=args.seed)  # one for the run: no step repeats an earlier step's new problems
     print(f"{len(points):,} distinct points × {len(PROBLEMS)} problems for new reports", flush=True)
     procs = stack_processes(Path(args.stack_dir))
     watcher = Watcher(args.bootstrap)
