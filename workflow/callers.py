@@ -1,0 +1,89 @@
+"""What each merged 12345 caller is owed (并案 never drops a caller's 1515 obligations).
+
+A merged hotline ticket keeps its own class and clocks inside the case it joins:
+- first contact (先行联系) on its own deadline `first_contact:<report_id>`, counted from its own receipt in
+  working time, with the same timers (warn, due, supervision) as every other clock;
+- a result due by its own class (a complex ticket keeps its 15 working days, a general one its 5). The case
+  is one piece of work with one handling clock, so that clock becomes the stricter of what its callers are
+  owed: a general ticket merged into a complex case pulls the case's handle deadline in; a complex ticket
+  merged into a general case leaves it, and keeps its own 15-day due on its ticket for the hotline.
+Only hotline callers are owed these (the 1515 rule is the hotline's); other merged reports just record
+their profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from shared.contracts.cases import DeadlineSet
+from shared.contracts.routing import ReportMerged
+from workflow.config import Profile, Rules
+from workflow.deadlines import Clockwork, Due, Span
+from workflow.schedule import DeadlineBook, span_of
+
+HOTLINE = "hotline"
+FIRST_CONTACT_PREFIX = "first_contact:"
+
+
+def first_contact_kind(report_id: str) -> str:
+    return f"{FIRST_CONTACT_PREFIX}{report_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A caller's obligations, due from its own receipt by its own profile."""
+
+    first_contact: Due | None
+    result: Due
+
+
+def owed(clockwork: Clockwork, profile: Profile, received: datetime) -> Owed:
+    return Owed(
+        clockwork.due(received, profile.first_contact) if profile.first_contact else None,
+        clockwork.due(received, profile.handle),
+    )
+
+
+def stricter(span: Span, result_due: datetime) -> Span | None:
+    """The case's handling span pulled in to a caller's result due, or None if it is already as strict.
+    A suspended span is left alone: its due moves when the case resumes, by the suspended time."""
+    if span.paused_at is not None or span.due <= result_due:
+        return None
+    return replace(span, due=max(result_due, span.start))
+
+
+async def owe_caller(
+    book: DeadlineBook, rules: Rules, case_id: str, body: ReportMerged, now: datetime
+) -> tuple[dict[str, Any], list[DeadlineSet]]:
+    """Open a merged hotline caller's clocks and tighten the case's handling clock to what it is owed.
+
+    Returns the caller's row values (`case_reports`) and the deadlines set, for the attach event."""
+    if body.deadline_profile is None:  # a router from before profiles travelled with merges
+        return {}, []
+    profile, _ = rules.profile(body.deadline_profile)
+    received = min(body.report.received_at, now)
+    values: dict[str, Any] = {
+        "deadline_profile": body.deadline_profile,
+        "hotline_class": body.hotline_class,
+        "received_at": received,
+    }
+    if body.report.channel.value != HOTLINE:
+        return values, []
+    due = owed(book.clockwork, profile, received)
+    values["result_due_at"] = due.result.at
+    out: list[DeadlineSet] = []
+    if profile.first_contact:
+        out.append(await book.open(case_id, first_contact_kind(body.report_id), profile.first_contact, received))
+    out += await tighten_handle(book, case_id, due.result.at)
+    return values, out
+
+
+async def tighten_handle(book: DeadlineBook, case_id: str, result_due: datetime) -> list[DeadlineSet]:
+    out = []
+    for row in await book.repo.active_deadlines(case_id, ["handle"]):
+        span = stricter(span_of(row), result_due)
+        if span is not None:
+            out.append(await book.store(row, span, ()))
+    return out
