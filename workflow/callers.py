@@ -21,6 +21,7 @@ from shared.contracts.cases import DeadlineSet
 from shared.contracts.routing import ReportMerged
 from workflow.config import Profile, Rules
 from workflow.deadlines import Clockwork, Due, Span
+from workflow.machine import OPEN, State
 from workflow.schedule import DeadlineBook, span_of
 
 HOTLINE = "hotline"
@@ -55,11 +56,13 @@ def stricter(span: Span, result_due: datetime) -> Span | None:
 
 
 async def owe_caller(
-    book: DeadlineBook, rules: Rules, case_id: str, body: ReportMerged, now: datetime
+    book: DeadlineBook, rules: Rules, case_id: str, state: State, body: ReportMerged, now: datetime
 ) -> tuple[dict[str, Any], list[DeadlineSet]]:
     """Open a merged hotline caller's clocks and tighten the case's handling clock to what it is owed.
 
-    Returns the caller's row values (`case_reports`) and the deadlines set, for the attach event."""
+    A finished case opens no clock (nothing could meet it); a suspended one opens it standing still, like
+    its other clocks, to run from the resumption. Returns the caller's row values (`case_reports`) and the
+    deadlines set, for the attach event."""
     if body.deadline_profile is None:  # a router from before profiles travelled with merges
         return {}, []
     profile, _ = rules.profile(body.deadline_profile)
@@ -69,15 +72,26 @@ async def owe_caller(
         "hotline_class": body.hotline_class,
         "received_at": received,
     }
-    if body.report.channel.value != HOTLINE:
+    if body.report.channel.value != HOTLINE or state not in OPEN:
         return values, []
     due = owed(book.clockwork, profile, received)
     values["result_due_at"] = due.result.at
     out: list[DeadlineSet] = []
     if profile.first_contact:
-        out.append(await book.open(case_id, first_contact_kind(body.report_id), profile.first_contact, received))
+        kind = first_contact_kind(body.report_id)
+        out.append(await book.open(case_id, kind, profile.first_contact, received))
+        if state is State.SUSPENDED:
+            await pause(book, case_id, kind, now)
     out += await tighten_handle(book, case_id, due.result.at)
     return values, out
+
+
+async def pause(book: DeadlineBook, case_id: str, kind: str, at: datetime) -> None:
+    """Stop one new clock of a suspended case (`DeadlineBook.pause` would restart the others' pause)."""
+    rows = await book.repo.active_deadlines(case_id, [kind])
+    for row in rows:
+        await book.repo.update_deadline(row.id, {"paused_at": at})
+    await book.repo.set_timer_status([r.id for r in rows], "paused", from_statuses=("pending",))
 
 
 async def tighten_handle(book: DeadlineBook, case_id: str, result_due: datetime) -> list[DeadlineSet]:

@@ -332,7 +332,9 @@ class CaseService:
         ):
             return
         target = await self._check(row, Action.ATTACH_REPORT, ROUTER)
-        caller, owed = await callers.owe_caller(self.book, self.wf.rules, row.id, body, self.clock.now())
+        caller, owed = await callers.owe_caller(
+            self.book, self.wf.rules, row.id, State(row.state), body, self.clock.now()
+        )
         if caller:
             await self.repo.update_case_report(body.report_id, caller)
         await self._record(

@@ -129,3 +129,30 @@ async def test_two_merged_callers_each_get_their_own_first_contact_deadline_and_
     contacts = [a for a in audit if a["action"] == "first_contact"]
     assert [a["payload"].get("report_id") for a in contacts] == [None, "r-a", "r-b"]
     assert contacts[1]["reason"] == "回电已联系" and contacts[1]["actor"]["role"] == "dispatcher"
+
+
+async def test_a_caller_merged_into_a_suspended_case_is_owed_first_contact_from_the_resumption(desk: Desk) -> None:
+    case = await desk.file(profile="1515-general")
+    cid = case["id"]
+    await desk.act(cid, "suspend", "dispatcher", reason="等待产权单位确认")
+    desk.clock.set(local(3, 10))
+    await merge(desk, case["report_ids"][0], "r-s", "1515-general", "T-5002")  # by Tue 18:00 were it running
+    await desk.advance_to(local(6, 10))  # Thu: far past Tue 18:00, but the case stood still
+    assert not [e for e in await desk.case_events(cid) if "first_contact:r-s" in str(e.data.get("kind"))]
+    resumed = await desk.act(cid, "resume", "dispatcher")
+    # 24 office hours stood still (Mon 10:00 → Thu 10:00): Tue 18:00 moves to Fri 7 Mar 18:00
+    assert caller(resumed, "r-s")["first_contact_due_at"] == "2025-03-07T10:00:00Z"
+    await desk.advance_to(local(7, 18))
+    breached = [e.data["kind"] for e in await desk.case_events(cid) if e.type.endswith("deadline_breached.v1")]
+    assert "first_contact:r-s" in breached
+
+
+async def test_a_caller_merged_into_a_finished_case_opens_no_clock(desk: Desk) -> None:
+    case = await desk.file(profile="1515-general")
+    cid = case["id"]
+    await desk.act(cid, "withdraw", "dispatcher", reason="市民撤诉")
+    await merge(desk, case["report_ids"][0], "r-late", "1515-complex", "T-6002")
+    case = await desk.get(cid)
+    late = caller(case, "r-late")
+    assert late["hotline_class"] == "complex" and late["first_contact_due_at"] is None
+    assert not [d for d in case["deadlines"] if d["status"] == "active"]
