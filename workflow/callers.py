@@ -101,3 +101,13 @@ async def tighten_handle(book: DeadlineBook, case_id: str, result_due: datetime)
         if span is not None:
             out.append(await book.store(row, span, ()))
     return out
+
+
+async def extend_callers(book: DeadlineBook, rules: Rules, case_id: str, days: int) -> None:
+    """An extension granted on the case (延期) moves each merged caller's result due by as much."""
+    for row in await book.repo.reports_of([case_id]):
+        if row.result_due_at is None or row.received_at is None:
+            continue
+        basis = rules.profile(row.deadline_profile or "")[0].handle.basis
+        span, _ = book.clockwork.extended(Span(basis, row.received_at, row.result_due_at), days)
+        await book.repo.update_case_report(row.report_id, {"result_due_at": span.due})

@@ -432,6 +432,7 @@ class CaseService:
         target = await self._check(row, Action.GRANT_EXTENSION, who, expected)
         granted = days or row.extension_days
         deadlines = await self.book.extend(row.id, "handle", granted)
+        await callers.extend_callers(self.book, self.wf.rules, row.id, granted)
         return await self._record(
             row,
             Action.GRANT_EXTENSION,

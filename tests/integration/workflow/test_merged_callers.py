@@ -76,6 +76,12 @@ async def test_a_complex_ticket_merged_into_a_general_case_keeps_its_fifteen_day
     assert attached.data["hotline_class"] == "complex"
     assert [d["kind"] for d in attached.data["deadlines"]] == ["first_contact:r-complex"]
 
+    await desk.act(case["id"], "acknowledge", "department", "WATER")  # an extension (延期) moves every due
+    await desk.act(case["id"], "extension", "department", "WATER", days=3, reason="需协调施工")
+    extended = await desk.act(case["id"], "extension/grant", "dispatcher")
+    assert due(extended, "handle") == "2025-03-13T10:00:00Z"
+    assert caller(extended, "r-complex")["result_due_at"] == "2025-03-28T10:00:00Z"
+
 
 async def test_a_general_ticket_merged_into_a_complex_case_pulls_its_handling_in(desk: Desk) -> None:
     case = await desk.file(profile="1515-complex")  # handle by Mon 24 Mar 18:00
