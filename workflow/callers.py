@@ -49,7 +49,8 @@ def owed(clockwork: Clockwork, profile: Profile, received: datetime) -> Owed:
 
 def stricter(span: Span, result_due: datetime) -> Span | None:
     """The case's handling span pulled in to a caller's result due, or None if it is already as strict.
-    A suspended span is left alone: its due moves when the case resumes, by the suspended time."""
+    A suspended span is left alone: rescheduling would wake its timers while the case stands still (the
+    caller's own due is still recorded on its ticket)."""
     if span.paused_at is not None or span.due <= result_due:
         return None
     return replace(span, due=max(result_due, span.start))

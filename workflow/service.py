@@ -683,6 +683,11 @@ class CaseService:
         caller = await self.repo.case_report(row.id, report_id)
         if caller is None:
             raise NotFound(f"case {row.case_no} holds no report {report_id}", field="report_id")
+        if caller.channel != callers.HOTLINE:
+            raise Invalid(
+                f"report {report_id} came by {caller.channel}: only 12345 callers are owed first contact",
+                field="report_id",
+            )
         facts = replace(facts_of(row), first_contact_done=caller.first_contact_at is not None)
         target = await self._check(row, Action.FIRST_CONTACT, who, expected, facts)
         now = self.clock.now()

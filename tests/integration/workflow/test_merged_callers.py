@@ -38,15 +38,17 @@ def local(d: int, hh: int = 9, mm: int = 0) -> datetime:
     return datetime(2025, 3, d, hh, mm, tzinfo=SHANGHAI)
 
 
-async def merge(desk: Desk, primary: str, report_id: str, profile: str, ticket: str) -> None:
+async def merge(
+    desk: Desk, primary: str, report_id: str, profile: str, ticket: str | None, channel: Channel = Channel.HOTLINE
+) -> None:
     body = ReportMerged(
         report_id=report_id,
         primary_report_id=primary,
         reason="same problem",
         deadline_profile=profile,
-        hotline_class="complex" if profile.endswith("complex") else "general",
+        hotline_class=("complex" if profile.endswith("complex") else "general") if channel is Channel.HOTLINE else None,
         report=RoutedReport(
-            channel=Channel.HOTLINE, external_id=ticket, reporter=Reporter(kind="citizen"), received_at=desk.clock.now()
+            channel=channel, external_id=ticket, reporter=Reporter(kind="citizen"), received_at=desk.clock.now()
         ),
     )
     await desk.p.publish(body, subject=report_id)
@@ -116,6 +118,9 @@ async def test_two_merged_callers_each_get_their_own_first_contact_deadline_and_
     assert caller(contacted, "r-b")["first_contact_at"] is None
     await desk.act(cid, "first-contact", "dispatcher", report_id="r-a", expect=409)  # once per caller
     await desk.act(cid, "first-contact", "dispatcher", report_id="r-nobody", expect=404)
+    await merge(desk, primary, "r-patrol", "incident-B", None, Channel.PATROL)  # owed no first contact
+    await desk.act(cid, "first-contact", "dispatcher", report_id="r-patrol", expect=422)
+    assert caller(await desk.get(cid), "r-patrol")["first_contact_due_at"] is None
     await desk.act(cid, "first-contact", "department", "WATER", report_id="r-b", expect=403)
 
     await desk.advance_to(local(5, 18))  # r-b's deadline passes uncontacted
