@@ -29,6 +29,7 @@ async def start(runtime: ServiceRuntime) -> None:
         photos=LocalPhotoStore(settings.media_dir),
         clock=runtime.clock,
         outbox=runtime.outbox,
+        transaction=runtime.transaction,
     )
     runtime.services["wechat"] = wechat.WeChatProtocol(
         settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id

@@ -7,7 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Row, Text, and_, bindparam, delete, func, literal, or_, select, text, update
+import orjson
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    LargeBinary,
+    Row,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,8 +55,10 @@ async def lock(session: AsyncSession, *parts: str) -> None:
     await xact_lock(session, "intake", *parts)
 
 
-async def next_report_number(session: AsyncSession) -> int:
-    return int((await session.execute(select(report_no.next_value()))).scalar_one())
+async def next_report_numbers(session: AsyncSession, n: int) -> list[int]:
+    """`n` numbers of the report sequence in one round trip."""
+    stmt = select(report_no.next_value()).select_from(func.generate_series(1, n))
+    return [int(v) for v in (await session.execute(stmt)).scalars()]
 
 
 # --- idempotency -----------------------------------------------------------------------------------------------
@@ -74,6 +92,46 @@ async def claim(
     return first
 
 
+_CLAIM_MANY = text(
+    f"""
+    WITH claimed AS (
+        INSERT INTO {idempotency.fullname} (scope, key, report_id)
+        SELECT * FROM unnest(:scopes, :keys, :report_ids)
+        ON CONFLICT DO NOTHING
+        RETURNING scope, key, report_id
+    )
+    SELECT c.scope, c.key, c.report_id FROM claimed c
+    UNION ALL
+    SELECT i.scope, i.key, i.report_id FROM {idempotency.fullname} i
+    JOIN unnest(:scopes, :keys) AS w(scope, key) ON (i.scope, i.key) = (w.scope, w.key)
+    """
+).bindparams(
+    bindparam("scopes", type_=ARRAY(Text)),
+    bindparam("keys", type_=ARRAY(Text)),
+    bindparam("report_ids", type_=ARRAY(Text)),
+)
+
+
+async def claim_many(session: AsyncSession, claims: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
+    """Claim (scope, key) for report ids in one round trip: which report holds each key afterwards.
+
+    A key claimed now holds the report id given for it (the first of a batch that names it twice); one
+    claimed before holds its first report's. A concurrent claimant of the same key waits on the unique index
+    until the first transaction ends.
+    """
+    if not claims:
+        return {}
+    scopes, keys, ids = (list(column) for column in zip(*claims, strict=True))
+    rows = (await session.execute(_CLAIM_MANY, {"scopes": scopes, "keys": keys, "report_ids": ids})).all()
+    held = {(row.scope, row.key): row.report_id for row in rows}
+    for scope, key, _ in claims:  # committed by another transaction while this statement waited for it
+        if (scope, key) not in held:
+            first = await find_claim(session, scope, key)
+            assert first is not None and first.report_id is not None, "a claim that gave way is committed"
+            held[scope, key] = first.report_id
+    return held
+
+
 async def find_claim(session: AsyncSession, scope: str, key: str) -> Claimed | None:
     row = (
         await session.execute(
@@ -102,6 +160,15 @@ async def record_signature(session: AsyncSession, signature: str, at: datetime) 
     return (await session.execute(stmt)).first() is not None
 
 
+async def record_signatures(session: AsyncSession, signatures: Sequence[str], at: datetime) -> set[str]:
+    """The signatures not seen before, recorded now (a batch's replays are the rest)."""
+    stmt = text(
+        f"INSERT INTO {replay_guard.fullname} (signature, seen_at) SELECT unnest(:signatures), :at "
+        "ON CONFLICT DO NOTHING RETURNING signature"
+    ).bindparams(bindparam("signatures", type_=ARRAY(Text)), bindparam("at", type_=DateTime(timezone=True)))
+    return set((await session.execute(stmt, {"signatures": list(signatures), "at": at})).scalars())
+
+
 async def prune_signatures(session: AsyncSession, before: datetime) -> int:
     """Signatures older than the window can never validate again, so they need not be remembered."""
     result = await session.execute(delete(replay_guard).where(replay_guard.c.seen_at < before))
@@ -115,40 +182,65 @@ CLOSED_STATES = frozenset({"closed", "withdrawn"})
 # --- reports ---------------------------------------------------------------------------------------------------
 
 
-async def insert_report(
-    session: AsyncSession,
-    *,
-    report_id: str,
-    channel: str,
-    external_id: str | None,
-    body: dict[str, Any],
-    contact_sealed: bytes | None,
-    received_at: datetime,
-    wrapped_key: bytes | None = None,
-    photo_names: Sequence[str] = (),
-) -> None:
-    """The report and its status row in one statement: one round trip on every channel's hot path (plus one
-    for its data key when it has contact details, one for its photos' names when it has photos)."""
-    stored = (
-        insert(reports)
-        .values(
-            report_id=report_id,
-            channel=channel,
-            external_id=external_id,
-            body=body,
-            contact_sealed=contact_sealed,
-            received_at=received_at,
-        )
-        .returning(reports.c.report_id, reports.c.received_at)
-        .cte("stored")
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    """A report as intake keeps it: the published event (phones masked) and the sealed contact details."""
+
+    report_id: str
+    channel: str
+    external_id: str | None
+    body: dict[str, Any]
+    received_at: datetime
+    contact_sealed: bytes | None = None
+    wrapped_key: bytes | None = None
+    photo_names: Sequence[str] = ()
+
+
+_INSERT_REPORTS = text(
+    f"""
+    WITH stored AS (
+        INSERT INTO {reports.fullname} (report_id, channel, external_id, body, contact_sealed, received_at)
+        SELECT id, channel, external_id, body::jsonb, sealed, received_at
+        FROM unnest(:ids, :channels, :external_ids, :bodies, :sealed, :received_at)
+             AS r(id, channel, external_id, body, sealed, received_at)
+        RETURNING report_id, received_at
+    ), status AS (
+        INSERT INTO {report_status.fullname} (report_id, stage, updated_at)
+        SELECT report_id, 'received', received_at FROM stored
+        ON CONFLICT DO NOTHING
     )
-    status = select(stored.c.report_id, literal("received"), stored.c.received_at)
+    INSERT INTO {report_keys.fullname} (report_id, wrapped_key)
+    SELECT id, wrapped_key FROM unnest(:ids, :keys) AS k(id, wrapped_key) WHERE wrapped_key IS NOT NULL
+    """
+).bindparams(
+    bindparam("ids", type_=ARRAY(Text)),
+    bindparam("channels", type_=ARRAY(Text)),
+    bindparam("external_ids", type_=ARRAY(Text)),
+    bindparam("bodies", type_=ARRAY(Text)),
+    bindparam("sealed", type_=ARRAY(LargeBinary)),
+    bindparam("received_at", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("keys", type_=ARRAY(LargeBinary)),
+)
+
+
+async def insert_reports(session: AsyncSession, stored: Sequence[StoredReport]) -> None:
+    """Reports, their status rows and data keys in one statement, however many (plus one for photos' names
+    when some have photos): a batch of admissions costs one round trip here, not three per report."""
     await session.execute(
-        insert(report_status).from_select(["report_id", "stage", "updated_at"], status).on_conflict_do_nothing()
+        _INSERT_REPORTS,
+        {
+            "ids": [r.report_id for r in stored],
+            "channels": [r.channel for r in stored],
+            "external_ids": [r.external_id for r in stored],
+            "bodies": [orjson.dumps(r.body).decode() for r in stored],
+            "sealed": [r.contact_sealed for r in stored],
+            "received_at": [r.received_at for r in stored],
+            "keys": [r.wrapped_key for r in stored],
+        },
     )
-    if wrapped_key is not None:
-        await session.execute(insert(report_keys).values(report_id=report_id, wrapped_key=wrapped_key))
-    await add_photos(session, report_id, photo_names)
+    photos = [{"name": n, "report_id": r.report_id} for r in stored for n in dict.fromkeys(r.photo_names)]
+    if photos:
+        await session.execute(insert(report_photos).values(photos).on_conflict_do_nothing())
 
 
 async def add_photos(session: AsyncSession, report_id: str, names: Sequence[str]) -> None:

@@ -7,7 +7,8 @@ First acceptance answers 202; a retry of something already accepted answers 200 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from intake.schemas import (
 )
 from intake.signing import SIGNATURE_HEADER
 from shared.auth import Principal
+from shared.batching import GroupCommit
 from shared.clock import Clock
 from shared.contracts.common import Photo
 from shared.contracts.reports import ReportReceived, ReportUpdated
@@ -50,6 +52,17 @@ log = get_logger(__name__)
 class Outcome:
     answer: Answer
     status_code: int
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A report on its way in: what makes it unique (an idempotency key, a signature that must not replay)
+    and how to build it once its batch has given it an id."""
+
+    build: Callable[[str], ReportReceived]
+    contact: dict[str, str] | None = None
+    claim: tuple[str, str] | None = None
+    signature: str | None = None
 
 
 def request_hash(*parts: Any) -> str:
@@ -69,6 +82,7 @@ class Intake:
         photos: PhotoStore,
         clock: Clock,
         outbox: Outbox,
+        transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
     ) -> None:
         self.config = config
         self.settings = settings
@@ -77,6 +91,9 @@ class Intake:
         self.photos = photos
         self.clock = clock
         self.outbox = outbox
+        self.transaction = transaction
+        """A committed unit of work of the service (`ServiceRuntime.transaction`), for the group commits."""
+        self.admissions: GroupCommit[Admission, Outcome] = GroupCommit(self._admit)
         self._zone = ZoneInfo(config.timezone)
 
     def now(self) -> datetime:
@@ -98,24 +115,38 @@ class Intake:
     # --- the two things every channel does ---------------------------------------------------------------------
 
     async def new_report_id(self, session: AsyncSession) -> str:
+        return (await self.new_report_ids(session, 1))[0]
+
+    async def new_report_ids(self, session: AsyncSession, n: int) -> list[str]:
         """`R` + local date + sequence, e.g. R20250310000042: short enough to read out over the phone."""
-        number = await repo.next_report_number(session)
-        return f"R{self.now().astimezone(self._zone):%Y%m%d}{number:06d}"
+        day = f"{self.now().astimezone(self._zone):%Y%m%d}"
+        return [f"R{day}{number:06d}" for number in await repo.next_report_numbers(session, n)]
 
     async def file(self, session: AsyncSession, report: ReportReceived, contact: dict[str, str] | None = None) -> None:
-        sealed = self.vault.seal(report.report_id, contact or {})
-        await repo.insert_report(
-            session,
-            report_id=report.report_id,
-            channel=report.channel.value,
-            external_id=report.external_id,
-            body=report.model_dump(mode="json", exclude_none=True),
-            contact_sealed=sealed.ciphertext if sealed else None,
-            wrapped_key=sealed.wrapped_key if sealed else None,
-            photo_names=media_names(report.photos),
-            received_at=report.received_at,
-        )
-        await self.outbox.add(session, report, subject=report.report_id)
+        await self.file_many(session, [(report, contact)])
+
+    async def file_many(
+        self, session: AsyncSession, items: Sequence[tuple[ReportReceived, dict[str, str] | None]]
+    ) -> None:
+        """Store the reports (contact details sealed under each report's own key) and stage their events."""
+        stored = []
+        for report, contact in items:
+            sealed = self.vault.seal(report.report_id, contact or {})
+            stored.append(
+                repo.StoredReport(
+                    report_id=report.report_id,
+                    channel=report.channel.value,
+                    external_id=report.external_id,
+                    body=report.model_dump(mode="json", exclude_none=True),
+                    received_at=report.received_at,
+                    contact_sealed=sealed.ciphertext if sealed else None,
+                    wrapped_key=sealed.wrapped_key if sealed else None,
+                    photo_names=media_names(report.photos),
+                )
+            )
+        await repo.insert_reports(session, stored)
+        for report, _ in items:
+            await self.outbox.add(session, report, subject=report.report_id)
 
     async def add_update(self, session: AsyncSession, event: ReportUpdated) -> None:
         await repo.insert_update(
@@ -134,16 +165,48 @@ class Intake:
         if not await repo.record_signature(session, signature, self.now()):
             raise Conflict("this signed request was already received (replay)", field=SIGNATURE_HEADER)
 
-    async def hotline_ticket(self, session: AsyncSession, ticket: HotlineTicket, signature: str) -> Outcome:
+    async def hotline_ticket(self, ticket: HotlineTicket, signature: str) -> Outcome:
+        """Admitted with the tickets that arrive at the same moment (group commit): a 12345 peak costs one
+        transaction per batch, not one per ticket."""
         self.check_time("hotline", "call_time", ticket.call_time)
-        await self.refuse_replay(session, signature)
-        report_id = await self.new_report_id(session)
-        first = await repo.claim(session, "hotline-ticket", ticket.ticket_no, report_id=report_id)
-        if first is not None:
-            return Outcome(Answer(report_id=first.report_id, status="duplicate"), ALREADY)
-        report = hotline.ticket_to_report(ticket, report_id=report_id, received_at=self.now())
-        await self.file(session, report, hotline.ticket_contact(ticket))
-        return Outcome(Answer(report_id=report_id, status="accepted"), ACCEPTED)
+        return await self.admissions.submit(
+            Admission(
+                build=lambda report_id: hotline.ticket_to_report(ticket, report_id=report_id, received_at=self.now()),
+                contact=hotline.ticket_contact(ticket),
+                claim=("hotline-ticket", ticket.ticket_no),
+                signature=signature,
+            )
+        )
+
+    async def _admit(self, admissions: Sequence[Admission]) -> list[Outcome | Exception]:
+        """One transaction for a batch: ids, replay guard, idempotency claims, reports and their events, each
+        one statement for the whole batch. A replay is refused, a known key answers with its first report."""
+        outcomes: list[Outcome | Exception | None] = [None] * len(admissions)
+        async with self.transaction() as session:
+            ids = await self.new_report_ids(session, len(admissions))
+            reports: dict[int, ReportReceived] = {}
+            for i, admission in enumerate(admissions):
+                try:
+                    reports[i] = admission.build(ids[i])
+                except Exception as error:  # refused before anything of it is written
+                    outcomes[i] = error
+            signed = {i: a.signature for i, a in enumerate(admissions) if a.signature and i in reports}
+            fresh = await repo.record_signatures(session, list(signed.values()), self.now()) if signed else set()
+            for i, signature in signed.items():
+                if signature in fresh:
+                    fresh.discard(signature)  # a second copy in the same batch is a replay too
+                else:
+                    outcomes[i] = Conflict("this signed request was already received (replay)", field=SIGNATURE_HEADER)
+            claims = {i: a.claim for i, a in enumerate(admissions) if a.claim and outcomes[i] is None and i in reports}
+            held = await repo.claim_many(session, [(*claim, ids[i]) for i, claim in claims.items()])
+            for i, claim in claims.items():
+                if held[claim] != ids[i]:
+                    outcomes[i] = Outcome(Answer(report_id=held[claim], status="duplicate"), ALREADY)
+            admitted = [i for i in reports if outcomes[i] is None]
+            await self.file_many(session, [(reports[i], admissions[i].contact) for i in admitted])
+        for i in admitted:
+            outcomes[i] = Outcome(Answer(report_id=ids[i], status="accepted"), ACCEPTED)
+        return [o if o is not None else RuntimeError("admission left undecided") for o in outcomes]
 
     async def hotline_update(
         self, session: AsyncSession, ticket_no: str, update: HotlineUpdate, signature: str

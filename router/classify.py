@@ -10,11 +10,14 @@ temperature; keyword hits from the taxonomy then shift the probabilities toward 
 
 Real messages are long and wander (greetings, history, pleas); what they are about comes first, in the
 title and the opening sentences, so only that head is classified (`head`). The synthetic corpus teaches
-the classes but not what real out-of-scope prose looks like, and its softmax is no probability: a
-`Calibration` learned from labelled real messages (tools/calibrate.py, committed as
-data/classifier_calibration.json) adds a word-level in-scope model and maps the score of a class
-decision to the probability that the class is right, so the district's threshold means what it says.
-A manhole cover whose owner the text does not name goes to the dispatchers (`COVER_WORDS`).
+the classes in generated sentences but not real prose, and its softmax is no probability. So a
+`MessageModel` learned from labelled real messages (tools/calibrate.py, committed as
+data/classifier_calibration.json: words and weights, no text) reads the head's words, the title's words
+and the synthetic model's probabilities, says whether the text is a class, out of scope (`none`) or a
+matter without a class (`unclassed`), and maps the probability of its class to the probability that the
+class is right, so the district's threshold means what it says. Every decision names its reason (method)
+and the words that weighed most. A manhole cover whose owner the text does not name goes to the
+dispatchers (`COVER_WORDS`).
 """
 
 from __future__ import annotations
@@ -43,18 +46,26 @@ log = logging.getLogger(__name__)
 
 NONE_LABEL = "none"
 """The training label of text that is no city-management matter (the dispatchers forward it)."""
+UNCLASSED = "unclassed"
+"""The label of a city-management matter the taxonomy has no class for yet: the dispatchers' queue."""
+OUT_OF_CLASS = (NONE_LABEL, UNCLASSED)
 CHAR_NGRAMS = (2, 3)
 SVC_C = 1.0
+SVC_SEED = 0
+"""liblinear shuffles: a fixed seed makes the synthetic model, and so the stacked message model, reproducible."""
 TEMPERATURE = 8.0
 """Softmax temperature over SVM margins, chosen on the training corpus (see tools/eval.py)."""
 KEYWORD_WEIGHT = 0.5
-SCOPE_MIN = 0.1
-"""Below this probability of being a city-management matter at all, a text is out of scope."""
+SHORT_REPORT_CHARS = 50
+"""A text this short is a one-line report (inspector, hotline summary, Open311 description), not message-board
+prose: the calibration curve, fitted on real messages, does not describe it, and it keeps the model's own
+probability (on the synthetic held-out set an under-estimate: see `make eval`)."""
 HEAD_CHARS = 120
 """Characters of a long text that are classified: a title and an opening sentence or two."""
 COVER_WORDS = ("井盖", "窨井", "检查井")
 """A cover named only like this, with no owner word (`cover_owner_words`), goes to the dispatchers: which of
 the 14 cover classes it is, nobody can tell from the text."""
+COVER_REASON = "a manhole cover whose owner the text does not name: the dispatchers decide"
 _WHITESPACE = re.compile(r"\s\s+")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 
@@ -131,7 +142,7 @@ class LinearTextModel:
         words = TfidfVectorizer(analyzer=segmenter, sublinear_tf=True)
         chars = TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2)
         features = sp.hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
-        svm = LinearSVC(C=SVC_C).fit(features, labels)
+        svm = LinearSVC(C=SVC_C, random_state=SVC_SEED).fit(features, labels)
         return cls(
             classes=[str(c) for c in svm.classes_],
             word_vocab=words.get_feature_names_out().tolist(),
@@ -215,34 +226,104 @@ class KeywordMatcher:
         return hits
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """What labelled real messages taught: which words mark a city-management matter, and what a score means.
+def title_of(text: str) -> str:
+    """The first sentence of a text's head: a message board's title, or what a short report says first."""
+    opening = head(text)
+    m = _SENTENCE_END.search(opening)
+    return opening[: m.start()] if m else opening
 
-    `scope_words`/`scope_bias`: a logistic model over the distinct words of a text's head, P(the text is a
-    matter of some taxonomy class). `points`: a monotone map from a class decision's raw score (its
-    probability times P(in scope)) to the probability that the class is right, as (x, y) knots.
+
+@dataclass(frozen=True)
+class MessageModel:
+    """What labelled real messages taught: a linear model over what the classifier sees of a message.
+
+    Features: the distinct words of the head, the distinct words of the title again (prefixed `T:`: the
+    title says what a message is about), and the synthetic model's probabilities (after keywords). The
+    outputs are the taxonomy classes plus `none` and `unclassed` (city management without a class), so the
+    model itself says when a text is out of scope or has no class. `points` maps the probability of the
+    class it picks to the probability that the class is right (isotonic, fitted on the calibration split),
+    so the district's threshold means what it says. Learned by tools/calibrate.py; committed as
+    data/classifier_calibration.json: words and weights, no message text.
     """
 
-    scope_words: Mapping[str, float]
-    scope_bias: float
+    classes: tuple[str, ...]
+    bias: np.ndarray
+    words: Mapping[str, np.ndarray]
+    synthetic_classes: tuple[str, ...]
+    synthetic: np.ndarray
+    """(synthetic model's classes, classes): weights on the synthetic model's probabilities."""
     points: tuple[tuple[float, ...], tuple[float, ...]]
+    trained_with: str = ""
+    """Fingerprint of the synthetic model it was stacked on (a mismatch is logged at start-up)."""
 
     @classmethod
-    def load(cls, path: Path) -> Calibration:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        xs, ys = (tuple(float(v) for v in data["calibration"][k]) for k in ("x", "y"))
+    def from_document(cls, data: Mapping[str, object], source: str = "document") -> MessageModel:
+        model = data["model"]
+        curve = data["calibration"]
+        assert isinstance(model, dict) and isinstance(curve, dict)
+        xs, ys = (tuple(float(v) for v in curve[k]) for k in ("x", "y"))
         if len(xs) != len(ys) or not xs or list(xs) != sorted(xs) or list(ys) != sorted(ys):
-            raise ValueError(f"{path}: calibration knots must be two non-empty ascending lists of equal length")
-        scope = data["scope"]
-        return cls({str(w): float(v) for w, v in scope["words"].items()}, float(scope["bias"]), (xs, ys))
+            raise ValueError(f"{source}: calibration knots must be two non-empty ascending lists of equal length")
+        classes = tuple(str(c) for c in model["classes"])
+        index = {c: i for i, c in enumerate(classes)}
 
-    def in_scope(self, words: Iterable[str]) -> float:
-        z = self.scope_bias + sum(self.scope_words.get(w, 0.0) for w in set(words))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        def rows(sparse: Mapping[str, Mapping[str, float]]) -> dict[str, np.ndarray]:
+            out = {}
+            for key, weights in sparse.items():
+                row = np.zeros(len(classes))
+                for category_id, weight in weights.items():
+                    if category_id not in index:
+                        raise ValueError(f"{source}: {key!r} has a weight for an unknown class {category_id!r}")
+                    row[index[category_id]] = float(weight)
+                out[str(key)] = row
+            return out
 
-    def confidence(self, raw: float) -> float:
+        words = rows(model["words"])
+        by_synthetic = rows(model["synthetic"])
+        synthetic_classes = tuple(by_synthetic)
+        synthetic = np.array([by_synthetic[c] for c in synthetic_classes]).reshape(len(synthetic_classes), len(classes))
+        bias = np.asarray(model["bias"], dtype=float)
+        if bias.shape != (len(classes),):
+            raise ValueError(f"{source}: {len(bias)} biases for {len(classes)} classes")
+        return cls(classes, bias, words, synthetic_classes, synthetic, (xs, ys), str(model.get("trained_with", "")))
+
+    @classmethod
+    def load(cls, path: Path) -> MessageModel:
+        return cls.from_document(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+    def probabilities(self, features: Iterable[str], synthetic: np.ndarray) -> np.ndarray:
+        """P(class) over `classes` for a text's features and the synthetic model's probabilities."""
+        z = self.bias + synthetic @ self.synthetic
+        for feature in set(features):
+            row = self.words.get(feature)
+            if row is not None:
+                z = z + row
+        exp = np.exp(z - z.max())
+        probabilities: np.ndarray = exp / exp.sum()
+        return probabilities
+
+    def evidence(self, features: Iterable[str], category_id: str, top: int = 3) -> tuple[str, ...]:
+        """The features that pushed hardest toward `category_id`: the explanation a dispatcher reads."""
+        i = self.classes.index(category_id)
+        words = {f for f in set(features) if f in self.words and _is_word(f.removeprefix("T:"))}
+        scored = sorted(((self.words[f][i], f) for f in words), reverse=True)
+        return tuple(f for w, f in scored[:top] if w > 0)
+
+    def confidence(self, raw: float, length: int) -> float:
+        """P(the class is right): the calibration curve for message prose, the model's own for a short report."""
+        if length <= SHORT_REPORT_CHARS:
+            return raw
         return float(np.interp(raw, self.points[0], self.points[1]))
+
+
+def _is_word(token: str) -> bool:
+    """A token a dispatcher can read as a reason: two characters or more, letters or digits (no punctuation)."""
+    return len(token) >= 2 and token.isalnum()
+
+
+def message_features(words: Sequence[str], title_words: Sequence[str]) -> list[str]:
+    """The word features of `MessageModel`: head words, and title words again under `T:`."""
+    return [*words, *(f"T:{w}" for w in title_words)]
 
 
 class TextClassifier:
@@ -252,17 +333,21 @@ class TextClassifier:
         matcher: KeywordMatcher,
         temperature: float = TEMPERATURE,
         keyword_weight: float = KEYWORD_WEIGHT,
-        calibration: Calibration | None = None,
+        messages: MessageModel | None = None,
         cover_owners: Iterable[str] = (),
     ) -> None:
         self.model = model
         self.matcher = matcher
         self.temperature = temperature
         self.keyword_weight = keyword_weight
-        self.calibration = calibration
+        self.messages = messages
         self.cover_owners = tuple(cover_owners)
         self._index = {c: i for i, c in enumerate(model.classes)}
         self._none = self._index.get(NONE_LABEL)
+        self._stack: np.ndarray | None = None
+        if messages is not None:
+            # The synthetic model's probabilities in the order the message model was trained on.
+            self._stack = np.array([self._index.get(c, -1) for c in messages.synthetic_classes])
 
     @classmethod
     def build(
@@ -275,14 +360,20 @@ class TextClassifier:
         """Train on `rows` (label, text), or load the model cached for exactly this corpus and taxonomy."""
         segmenter = Segmenter(word for c in taxonomy for word in c.keywords)
         matcher = KeywordMatcher({c.id: c.keywords for c in taxonomy})
-        calibration = Calibration.load(calibration_path) if calibration_path is not None else None
+        messages = MessageModel.load(calibration_path) if calibration_path is not None else None
         covers = cover_owner_words(taxonomy)
-        cached = cache_dir / f"classifier-{_fingerprint(taxonomy, rows)}.npz" if cache_dir else None
+        fingerprint = synthetic_fingerprint(taxonomy, rows)
+        if messages is not None and messages.trained_with and messages.trained_with != fingerprint:
+            log.warning(
+                "the message model %s was stacked on another synthetic model (%s, now %s): run tools.calibrate",
+                calibration_path,
+                messages.trained_with,
+                fingerprint,
+            )
+        cached = cache_dir / f"classifier-{fingerprint}.npz" if cache_dir else None
         if cached is not None and cached.exists():
             try:
-                return cls(
-                    LinearTextModel.load(cached, segmenter), matcher, calibration=calibration, cover_owners=covers
-                )
+                return cls(LinearTextModel.load(cached, segmenter), matcher, messages=messages, cover_owners=covers)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable classifier cache %s: %s", cached, exc)
         model = LinearTextModel.fit(rows, segmenter)
@@ -291,7 +382,7 @@ class TextClassifier:
                 model.save(cached)
             except OSError as exc:
                 log.warning("cannot cache the classifier in %s: %s", cached, exc)
-        return cls(model, matcher, calibration=calibration, cover_owners=covers)
+        return cls(model, matcher, messages=messages, cover_owners=covers)
 
     def _softmax(self, scores: np.ndarray) -> np.ndarray:
         scores = scores * self.temperature
@@ -300,7 +391,7 @@ class TextClassifier:
         return probabilities
 
     def probabilities(self, text: str) -> np.ndarray:
-        """The model's probabilities for the head of `text`, before keywords."""
+        """The synthetic model's probabilities for the head of `text`, before keywords."""
         return self._softmax(self.model.scores(head(text)))
 
     def analyse(self, text: str) -> tuple[np.ndarray, dict[str, list[str]], list[str]]:
@@ -323,14 +414,29 @@ class TextClassifier:
         probs, hits, _ = self.analyse(text)
         return probs, hits
 
+    def features(self, text: str) -> tuple[list[str], np.ndarray, dict[str, list[str]]]:
+        """What the message model reads: word features, the synthetic probabilities (its order), keyword hits.
+
+        tools/calibrate.py trains on exactly this, so training and routing see a text the same way.
+        """
+        probs, hits, words = self.analyse(text)
+        title = title_of(text)
+        title_words = words if title == head(text) else self.model.segmenter(title)
+        synthetic = probs if self._stack is None else np.where(self._stack >= 0, probs[self._stack], 0.0)
+        return message_features(words, title_words), synthetic, hits
+
     def classify(self, text: str, top: int = 3, among: Sequence[str] | None = None) -> Classification:
         """The most likely class, optionally only among `among` (ids), renormalised over them.
 
-        Without `among`, the confidence of a class is calibrated (when a `Calibration` is loaded): the
-        probability that the class is right. With `among` the channel has already said what the report
-        is about, so the score is the model's share among those classes.
+        Without `among`, and with a `MessageModel` loaded, the message model decides: its best label is a
+        class, `none` (no city-management matter) or `unclassed` (the taxonomy has no class: dispatchers),
+        and a class's confidence is calibrated, the probability that the class is right. With `among` the
+        channel has already said what the report is about, so the score is the synthetic model's share
+        among those classes.
         """
-        probs, hits, words = self.analyse(text)
+        if among is None and self.messages is not None:
+            return self._classify_message(text, top)
+        probs, hits, _ = self.analyse(text)
         method = "keywords+model" if hits else "model"
         if among is not None:
             mask = np.zeros_like(probs)
@@ -339,33 +445,52 @@ class TextClassifier:
                     mask[self._index[category_id]] = 1.0
             probs = probs * mask
             probs = probs / probs.sum() if probs.sum() > 0 else mask / max(mask.sum(), 1.0)
-        k = min(top + 1, len(probs))  # one more than asked: the out-of-scope label may be among the best
-        best_k = np.argpartition(probs, -k)[-k:]
-        order = best_k[np.argsort(probs[best_k])[::-1]]
-        ranked = [(self.model.classes[i], round(float(probs[i]), 4)) for i in order if probs[i] > 0]
+        ranked = _ranked(self.model.classes, probs, top)
         candidates = tuple((c, p) for c, p in ranked if c != NONE_LABEL)[:top]
         if not ranked:
             return Classification(None, 0.0, method)
         best, confidence = ranked[0]
-        scope = None
-        if among is None and self.calibration is not None:
-            # Whether the text is a city-management matter at all is the scope model's call (it learned
-            # real out-of-scope prose); which class it is, the model's among the classes.
-            scope = self.calibration.in_scope(words)
-            if scope < SCOPE_MIN:
-                return Classification(
-                    None, round(1.0 - scope, 4), f"model: no city-management matter (in scope {scope:.2f})", candidates
-                )
         if best == NONE_LABEL:
             return Classification(None, confidence, "model: no city-management matter", candidates)
-        if self.cover_owners and any(w in text for w in COVER_WORDS) and not any(w in text for w in self.cover_owners):
-            return Classification(
-                None, 0.0, "a manhole cover whose owner the text does not name: the dispatchers decide", candidates
-            )
-        if scope is not None and self.calibration is not None:
-            confidence = round(self.calibration.confidence(confidence * scope), 4)
-            method = f"{method}, in scope {scope:.2f}, calibrated"
+        if self._cover_without_owner(text):
+            return Classification(None, 0.0, COVER_REASON, candidates)
         return Classification(best, confidence, method, candidates, tuple(dict.fromkeys(hits.get(best, ()))))
+
+    def _classify_message(self, text: str, top: int) -> Classification:
+        assert self.messages is not None
+        features, synthetic, hits = self.features(text)
+        probs = self.messages.probabilities(features, synthetic)
+        ranked = _ranked(self.messages.classes, probs, top + 1)
+        candidates = tuple((c, p) for c, p in ranked if c not in OUT_OF_CLASS)[:top]
+        best, raw = ranked[0]
+        if self._cover_without_owner(text):  # whatever the model thinks: the dispatchers decide
+            return Classification(None, 0.0, COVER_REASON, candidates)
+        if best == NONE_LABEL:
+            return Classification(None, raw, "message model: no city-management matter", candidates)
+        if best == UNCLASSED:
+            return Classification(
+                None, raw, "message model: a city-management matter the taxonomy has no class for", candidates
+            )
+        confidence = round(self.messages.confidence(raw, len(text)), 4)
+        evidence = "/".join(self.messages.evidence(features, best))
+        how = "short report, uncalibrated" if len(text) <= SHORT_REPORT_CHARS else "calibrated"
+        method = f"message model ({how}: raw {raw:.2f}; words {evidence or '-'})"
+        return Classification(best, confidence, method, candidates, tuple(dict.fromkeys(hits.get(best, ()))))
+
+    def _cover_without_owner(self, text: str) -> bool:
+        return (
+            bool(self.cover_owners)
+            and any(w in text for w in COVER_WORDS)
+            and not any(w in text for w in self.cover_owners)
+        )
+
+
+def _ranked(classes: Sequence[str], probs: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """The `k` most probable labels with their probability (rounded), best first; zero-probability ones left out."""
+    k = min(k + 1, len(probs))  # one more than asked: an out-of-scope label may be among the best
+    best_k = np.argpartition(probs, -k)[-k:]
+    order = best_k[np.argsort(probs[best_k])[::-1]]
+    return [(classes[i], round(float(probs[i]), 4)) for i in order if probs[i] > 0]
 
 
 def cover_owner_words(taxonomy: Taxonomy) -> list[str]:
@@ -389,9 +514,10 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
     return rows
 
 
-def _fingerprint(taxonomy: Taxonomy, rows: Sequence[tuple[str, str]]) -> str:
+def synthetic_fingerprint(taxonomy: Taxonomy, rows: Sequence[tuple[str, str]]) -> str:
+    """Identifies the synthetic model trained on `rows`: its cache file, and what a message model was stacked on."""
     digest = hashlib.sha256()
-    for part in (sklearn.__version__, jieba.__version__, str((CHAR_NGRAMS, SVC_C))):
+    for part in (sklearn.__version__, jieba.__version__, str((CHAR_NGRAMS, SVC_C, SVC_SEED))):
         digest.update(part.encode())
     for c in taxonomy:
         digest.update(f"{c.id}:{','.join(c.keywords)}\n".encode())

@@ -125,6 +125,7 @@ class Platform:
                 self.bus,
                 service=d.name,
                 batch_size=self.settings.outbox_batch_size,
+                linger_s=self.settings.outbox_linger_ms / 1000,
                 wakeup=runtime.outbox.committed,
             )
             self.relays.append(relay)
@@ -150,6 +151,7 @@ class Platform:
                     service=d.name,
                     max_attempts=self.settings.consumer_max_attempts,
                     batch_size=self.settings.consumer_batch_size,
+                    linger_s=self.settings.consumer_linger_ms / 1000,
                 )
                 self.loops.append(loop)
                 self._spawn(f"{d.name}:consumer:{spec.group}", loop.run())

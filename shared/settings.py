@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,12 @@ class Settings(BaseSettings):
 
     consumer_max_attempts: int = 5
     consumer_batch_size: int = 500
+    consumer_linger_ms: float = Field(default=5, ge=0, le=1000)
+    """How long a consumer waits after a poll for more messages: every batch costs one transaction (and its
+    statements) whatever its size, so a longer linger buys CPU per event with latency."""
     outbox_batch_size: int = 500
+    outbox_linger_ms: float = Field(default=5, ge=0, le=1000)
+    """How long the relay waits after a commit wakes it, so commits close together go out in one batch."""
     timer_batch_size: int = 500
     poll_interval_s: float = 0.2
     run_workers: bool = True

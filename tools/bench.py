@@ -35,18 +35,19 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from intake.signing import signed_headers
 
-PROBLEMS = [
-    ("{addr}的窨井盖破损塌陷", "general"),
-    ("{addr}有人占道经营摆摊，影响通行", "general"),
+PROBLEMS = [  # texts the demo rules decide, of categories merged within 30 m (checked against route())
+    ("{addr}的污水井盖破损塌陷", "general"),
+    ("{addr}的雨水井盖丢失", "general"),
     ("{addr}垃圾桶满溢，垃圾堆在路边好几天了", "general"),
     ("{addr}路灯不亮已经一周", "general"),
     ("{addr}道路破损出现大坑，车辆经过很危险", "complex"),
-    ("{addr}绿地里堆放了很多建筑材料", "general"),
-    ("{addr}机动车乱停乱放占用人行道", "general"),
-    ("{addr}共享单车乱停放堵住了人行道", "general"),
     ("{addr}有人乱贴小广告", "general"),
-    ("{addr}下水道堵塞，污水外溢", "complex"),
+    ("{addr}的消防栓漏水", "general"),
+    ("{addr}的交通护栏损坏", "complex"),
+    ("{addr}的公交站牌损坏", "general"),
 ]
+SPACING_M = 35.0
+"""New problems lie at least this far apart: further than the 30 m merge radius of every category above."""
 UNDECIDABLE = [
     "您好，我想咨询一下{addr}那边的情况，麻烦你们了解一下",
     "我想反映一个问题，具体的我也说不清楚，在{addr}",
@@ -110,27 +111,56 @@ class Place:
 
 
 def load_places(path: Path) -> list[Place]:
-    if path.exists():
-        data = orjson.loads(path.read_bytes())
-        items = data.get("places", data) if isinstance(data, dict) else data
-        found = [
-            Place(p["name"], p["lon"], p["lat"])
-            for p in items
-            if p.get("kind") in ("road", "landmark", "community") and "lon" in p
-        ]
-        if found:
-            return found
-    return [Place("演示区和平街道", 116.4, 39.93)]
+    """Named places of the demo gazetteer (the address a caller gives)."""
+    data = orjson.loads(path.read_bytes())
+    items = data.get("places", data) if isinstance(data, dict) else data
+    return [Place(p["name"], p["lon"], p["lat"]) for p in items if p.get("kind") in ("road", "landmark", "community")]
+
+
+def distinct_points(cells_path: Path, places: list[Place], seed: int) -> list[Place]:
+    """Points spread over the district's grid cells, each ≥ SPACING_M from every other (so no two new
+    problems merge by chance, however many a run sends), addressed by the nearest named place."""
+    deg_lat = SPACING_M / 111_320
+    deg_lon = SPACING_M / (111_320 * 0.77)  # cos(39.9°)
+    taken: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    out: list[tuple[float, float]] = []
+    for feature in orjson.loads(cells_path.read_bytes())["features"]:
+        ring = feature["geometry"]["coordinates"][0][:-1]
+        cx, cy = sum(x for x, _ in ring) / len(ring), sum(y for _, y in ring) / len(ring)
+        for dx, dy in ((0, 0), (-1, -1), (1, -1), (-1, 1), (1, 1)):
+            x, y = cx + dx * deg_lon, cy + dy * deg_lat
+            gx, gy = int(x / deg_lon), int(y / deg_lat)
+            near = [q for i in (-1, 0, 1) for j in (-1, 0, 1) for q in taken.get((gx + i, gy + j), [])]
+            if all(((x - qx) / deg_lon) ** 2 + ((y - qy) / deg_lat) ** 2 >= 1 for qx, qy in near):
+                taken.setdefault((gx, gy), []).append((x, y))
+                out.append((x, y))
+    random.Random(seed).shuffle(out)
+    by_cell: dict[tuple[int, int], Place] = {}
+
+    def nearest(x: float, y: float) -> Place:
+        key = (int(x / 0.005), int(y / 0.005))
+        if key not in by_cell:
+            by_cell[key] = min(places, key=lambda p: (p.lon - x) ** 2 + (p.lat - y) ** 2)
+        return by_cell[key]
+
+    return [Place(nearest(x, y).name, round(x, 6), round(y, 6)) for x, y in out]
 
 
 class LoadMix:
-    """Tickets of the stated mix; a duplicate repeats a new problem sent at least `dup_after_s` earlier."""
+    """Tickets of the stated mix; a duplicate repeats a new problem sent at least `dup_after_s` earlier.
 
-    def __init__(self, places: list[Place], seed: int, dup_after_s: float = 1.0) -> None:
+    New problems take the run's distinct points in turn, each template its own turn through them (problems of
+    different categories never merge), so a run of `len(points) × len(PROBLEMS)` new problems has no chance
+    merge.
+    """
+
+    def __init__(self, places: list[Place], points: list[Place], seed: int, dup_after_s: float = 1.0) -> None:
         self.rng = random.Random(seed)
         self.places = places
+        self.points = points
         self.dup_after_s = dup_after_s
         self.recent: list[tuple[float, str, str, float, float, str]] = []
+        self.new = 0
 
     def next(self, now: float) -> tuple[str, dict[str, object]]:
         rng = self.rng
@@ -145,12 +175,10 @@ class LoadMix:
             lon, lat = place.lon, place.lat
             kind = "queue"
         else:
-            place = rng.choice(self.places)
-            template, klass = rng.choice(PROBLEMS)
-            content, address = template.format(addr=place.name), place.name
-            # a distinct place: up to ~400 m from a named one, further than any merge radius from most others
-            lon = round(place.lon + rng.uniform(-0.004, 0.004), 6)
-            lat = round(place.lat + rng.uniform(-0.003, 0.003), 6)
+            template, klass = PROBLEMS[self.new % len(PROBLEMS)]
+            point = self.points[(self.new // len(PROBLEMS)) % len(self.points)]
+            self.new += 1
+            content, address, lon, lat = template.format(addr=point.name), point.name, point.lon, point.lat
             self.recent.append((now, content, address, lon, lat, klass))
             del self.recent[:-1000]
             kind = "case"
@@ -280,7 +308,7 @@ async def run_step(
     step: Step,
     url: str,
     secret: str,
-    places: list[Place],
+    mix: LoadMix,
     procs: dict[str, list[psutil.Process]],
     watcher: Watcher,
     concurrency: int,
@@ -288,7 +316,6 @@ async def run_step(
     idle: dict[str, float],
     pg_url: str,
 ) -> None:
-    mix = LoadMix(places, int(step.offered))
     pg_before = await pg_counters(pg_url)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     before = {n: tree_usage(p) for n, p in procs.items()}
@@ -497,10 +524,14 @@ async def main() -> None:
     parser.add_argument("--no-ceilings", action="store_true", help="skip the Kafka and PostgreSQL ceilings")
     parser.add_argument("--idle-seconds", type=float, default=10, help="how long to measure the idle CPU")
     parser.add_argument("--secret", default=os.environ.get("CITYLOOP_HOTLINE_HMAC_SECRET", "dev-only-hotline-secret"))
+    parser.add_argument("--seed", type=int, default=7, help="another seed sends other new problems (a reused stack)")
     parser.add_argument("--out", default="var/bench-e2e.md")
     args = parser.parse_args()
     info = machine()
     places = load_places(Path("deploy/demo/gazetteer.json"))
+    points = distinct_points(Path("deploy/demo/cells.geojson"), places, seed=args.seed)
+    mix = LoadMix(places, points, seed=args.seed)  # one for the run: no step repeats an earlier step's new problems
+    print(f"{len(points):,} distinct points × {len(PROBLEMS)} problems for new reports", flush=True)
     procs = stack_processes(Path(args.stack_dir))
     watcher = Watcher(args.bootstrap)
     await watcher.start()
@@ -513,7 +544,7 @@ async def main() -> None:
             step,
             args.url,
             args.secret,
-            places,
+            mix,
             procs,
             watcher,
             args.concurrency,

@@ -8,6 +8,7 @@ committed (tools/data/citizen_labels.tsv); docs/classifier.md says how the label
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import sys
 from collections.abc import Sequence
@@ -15,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from router.classify import OUT_OF_CLASS
+
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("CITYLOOP_REALDATA", REPO.parent / "shared" / "realdata"))
 MESSAGES = "citizen_messages_with_replies.tsv"
 LABELS = Path(__file__).with_name("data") / "citizen_labels.tsv"
 
-UNCLASSED = "unclassed"
-"""City management, but the taxonomy has no class for it yet: the dispatchers' queue is right."""
 Split = Literal["train", "calibration", "test"]
 
 
@@ -40,7 +41,7 @@ class Labelled:
 
     @property
     def has_class(self) -> bool:
-        return self.label not in (UNCLASSED, "none")
+        return self.label not in OUT_OF_CLASS
 
 
 def messages_path() -> Path:
@@ -49,6 +50,12 @@ def messages_path() -> Path:
 
 def available() -> bool:
     return messages_path().exists()
+
+
+def hash_split(message_id: str) -> Split:
+    """The split of a message labelled after the first batch: fixed by its id alone, before any tuning."""
+    bucket = int(hashlib.sha256(f"citizen-split:{message_id}".encode()).hexdigest()[:8], 16) % 100
+    return "train" if bucket < 40 else "calibration" if bucket < 70 else "test"
 
 
 def read_labels(path: Path = LABELS) -> list[tuple[str, str, Split]]:

@@ -54,7 +54,7 @@ def prepare(_: ServiceRuntime) -> BatchPrepare:
                 continue  # the handler step dead-letters it with the reason
             ids += [str(envelope.data[f]) for f in _REPORTS_OF.get(envelope.type, ()) if envelope.data.get(f)]
         if ids:
-            await Repository(session).lock_reports(ids)
+            await Repository(session).lock_batch_reports(ids)
 
     return lock_batch
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import Row, and_, delete, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.engine import lock_key, xact_locks
+from shared.db.staging import stage
 from workflow.models import (
     audit,
     case_counters,
@@ -26,26 +26,19 @@ from workflow.models import (
 )
 
 ACTIVE = "active"
-_AUDIT_TYPES = {
-    "case_id": "text",
-    "version": "int",
-    "at": "timestamptz",
-    "actor_id": "text",
-    "actor_role": "text",
-    "actor_unit": "text",
-    "action": "text",
-    "from_state": "text",
-    "to_state": "text",
-    "reason": "text",
-    "payload": "text",
-    "event_id": "text",
-}
-_AUDIT_COLUMNS = tuple(_AUDIT_TYPES)
-_AUDIT_INSERT = text(
-    f"INSERT INTO workflow.audit ({', '.join(_AUDIT_COLUMNS)}) "
-    f"SELECT {', '.join('payload::jsonb' if c == 'payload' else c for c in _AUDIT_COLUMNS)} FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _AUDIT_TYPES.items())
-    + f") AS a({', '.join(_AUDIT_COLUMNS)})"
+_AUDIT_COLUMNS = (
+    "case_id",
+    "version",
+    "at",
+    "actor_id",
+    "actor_role",
+    "actor_unit",
+    "action",
+    "from_state",
+    "to_state",
+    "reason",
+    "payload",
+    "event_id",
 )
 
 
@@ -75,9 +68,30 @@ class CaseFilter:
     """For a department: only the cases assigned to it now, not those it once had or was summoned to."""
 
 
+@dataclass(slots=True)
+class LockedReports:
+    """What a batch's transaction knows of the reports whose locks it holds: which have a case, which have
+    events parked for them. Every writer of either takes the report's lock first, so nothing else changes them
+    until the transaction ends; the repository keeps the sets up to date with its own writes."""
+
+    ids: set[str]
+    with_case: set[str]
+    parked: set[str]
+
+    def lacks_case(self, report_id: str) -> bool:
+        return report_id in self.ids and report_id not in self.with_case
+
+    def lacks_parked(self, report_id: str) -> bool:
+        return report_id in self.ids and report_id not in self.parked
+
+
+_LOCKED = "workflow.locked_reports"
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._locked: LockedReports | None = session.info.get(_LOCKED)
 
     # -- cases -------------------------------------------------------------------------------------
 
@@ -122,9 +136,25 @@ class Repository:
         """Serialise filing a report's case with parking events that wait for it (replicas: see `prepare`)."""
         await xact_locks(self.session, [lock_key("workflow", "report", r) for r in report_ids])
 
+    async def lock_batch_reports(self, report_ids: Sequence[str]) -> None:
+        """A batch's report locks, and in one more round trip which of them have a case or parked events: the
+        handlers then skip those two lookups per report (`LockedReports`)."""
+        await self.lock_reports(report_ids)
+        ids = sorted(set(report_ids))
+        with_case = select(case_reports.c.report_id, literal("case")).where(case_reports.c.report_id.in_(ids))
+        parked = select(parked_events.c.awaits_report_id, literal("parked")).where(
+            parked_events.c.awaits_report_id.in_(ids)
+        )
+        rows = (await self.session.execute(with_case.union(parked))).all()
+        self._locked = self.session.info[_LOCKED] = LockedReports(
+            set(ids), {r[0] for r in rows if r[1] == "case"}, {r[0] for r in rows if r[1] == "parked"}
+        )
+
     async def case_for_report(self, report_id: str, *, lock: bool = False) -> Row[Any] | None:
         """The case holding a report; `lock` (FOR NO KEY UPDATE) makes event handlers wait for a concurrent
         command instead of losing the compare-and-set and retrying the whole batch."""
+        if self._locked is not None and self._locked.lacks_case(report_id):
+            return None
         stmt = (
             select(cases)
             .join(case_reports, case_reports.c.case_id == cases.c.id)
@@ -194,7 +224,10 @@ class Repository:
             .on_conflict_do_nothing()
             .returning(case_reports.c.report_id)
         )
-        return (await self.session.execute(stmt)).first() is not None
+        added = (await self.session.execute(stmt)).first() is not None
+        if self._locked is not None:
+            self._locked.with_case.add(report_id)
+        return added
 
     async def case_report(self, case_id: str, report_id: str) -> Row[Any] | None:
         stmt = select(case_reports).where(case_reports.c.case_id == case_id, case_reports.c.report_id == report_id)
@@ -222,6 +255,8 @@ class Repository:
                 awaits_report_id=awaits_report_id, event_type=event_type, body=body, parked_at=at
             )
         )
+        if self._locked is not None:
+            self._locked.parked.add(awaits_report_id)
 
     async def parked_counts(self) -> tuple[int, datetime | None]:
         """(how many events are parked, when the oldest was parked)."""
@@ -230,23 +265,28 @@ class Repository:
         return int(count), oldest
 
     async def take_parked(self, report_id: str) -> list[Row[Any]]:
+        if self._locked is not None and self._locked.lacks_parked(report_id):
+            return []
         stmt = (
             delete(parked_events)
             .where(parked_events.c.awaits_report_id == report_id)
             .returning(parked_events.c.id, parked_events.c.event_type, parked_events.c.body)
         )
         rows: list[Row[Any]] = [*(await self.session.execute(stmt))]
+        if self._locked is not None:
+            self._locked.parked.discard(report_id)
         return sorted(rows, key=lambda r: r.id)
 
     # -- audit trail and whistles --------------------------------------------------------------------
 
-    async def add_audit(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Append audit rows in one statement (unnest of arrays: a timer sweep writes hundreds at once)."""
-        if not rows:
-            return
-        columns = {name: [r.get(name) for r in rows] for name in _AUDIT_COLUMNS}
-        columns["payload"] = [orjson.dumps(r.get("payload") or {}).decode() for r in rows]
-        await self.session.execute(_AUDIT_INSERT, columns)
+    def add_audit(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append audit rows when the transaction commits (staged: one statement for all a batch appends; the
+        trail is only read by later transactions)."""
+        stage(
+            self.session,
+            audit,
+            ({c: r.get(c) for c in _AUDIT_COLUMNS} | {"payload": r.get("payload") or {}} for r in rows),
+        )
 
     async def audit_of(self, case_id: str) -> list[Row[Any]]:
         stmt = select(audit).where(audit.c.case_id == case_id).order_by(audit.c.id)

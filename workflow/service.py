@@ -198,7 +198,7 @@ class CaseService:
             )
             event_id = (await self.outbox.add(self.session, body, subject=case.id)).id
         trail = {k: v for k, v in fields.items() if k != "reason"}
-        await self.repo.add_audit(
+        self.repo.add_audit(
             [
                 audit_row(
                     case.id,

@@ -119,7 +119,7 @@ class TimerPoller:
                 )
                 result.due_times.append(row.due_at)
             await self.outbox.add_envelopes(session, events)
-            await repo.add_audit(audit)
+            repo.add_audit(audit)
             await repo.mark_timers(stale, "cancelled")
         result.fired, result.skipped = len(events), len(stale)
         TIMERS_FIRED.inc(result.fired)

@@ -42,6 +42,11 @@ async def answer(
     """Run `work` in one transaction and answer only after it committed (durable before acknowledged)."""
     async with runtime.transaction() as session:
         outcome = await work(session)
+    return answered(response, channel, outcome)
+
+
+def answered(response: Response, channel: str, outcome: Outcome) -> Answer:
+    """The answer of a committed outcome (202 accepted, 200 already received)."""
     response.status_code = outcome.status_code
     ANSWERS.labels(channel, outcome.answer.status).inc()
     return outcome.answer

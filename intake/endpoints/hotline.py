@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
-from intake.endpoints.common import ALREADY_RECEIVED, REFUSALS, IntakeRuntime, answer, intake_of, require_json
+from intake.endpoints.common import (
+    ALREADY_RECEIVED,
+    REFUSALS,
+    IntakeRuntime,
+    answer,
+    answered,
+    intake_of,
+    require_json,
+)
 from intake.schemas import Answer, HotlineTicket, HotlineUpdate
 from intake.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from shared.clock import wall_time
@@ -54,8 +62,8 @@ Signature = Annotated[str, Depends(hotline_signature)]
 async def receive_ticket(
     ticket: HotlineTicket, signature: Signature, runtime: IntakeRuntime, response: Response
 ) -> Answer:
-    intake = intake_of(runtime)
-    return await answer(runtime, response, "hotline", lambda s: intake.hotline_ticket(s, ticket, signature))
+    outcome = await intake_of(runtime).hotline_ticket(ticket, signature)
+    return answered(response, "hotline", outcome)
 
 
 @router.post(

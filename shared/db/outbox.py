@@ -20,19 +20,17 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    event,
     func,
-    insert,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from shared.clock import Clock
 from shared.contracts import Envelope, make_envelope, topic_of
 from shared.contracts.common import Contract
+from shared.db.staging import stage
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -80,29 +78,9 @@ class Outbox:
         return envelope
 
     async def add_envelopes(self, session: AsyncSession, items: Sequence[tuple[str, Envelope]]) -> None:
-        """Staged on the session and written by one statement when the transaction commits (`_write_staged`):
+        """Staged on the session and written by one statement when the transaction commits (`staging`):
         a batch of a hundred events costs one round trip, not a hundred."""
-        if items:
-            staged: dict[Table, list[dict[str, object]]] = session.info.setdefault(_STAGED, {})
-            staged.setdefault(self.table, []).extend(
-                {"topic": t, "key": e.subject, "payload": e.to_bytes()} for t, e in items
-            )
-
-
-_STAGED = "cityloop.outbox.staged"
-
-
-@event.listens_for(Session, "before_commit")
-def _write_staged(session: Session) -> None:
-    """Part of the commit: the staged rows are written in the transaction they belong to, in staging order."""
-    staged = session.info.pop(_STAGED, None)
-    for table, rows in (staged or {}).items():
-        session.execute(insert(table), rows)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_staged(session: Session) -> None:
-    session.info.pop(_STAGED, None)
+        stage(session, self.table, ({"topic": t, "key": e.subject, "payload": e.to_bytes()} for t, e in items))
 
 
 class Inbox:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,3 +81,33 @@ async def test_follow_up_reaches_the_bus_as_report_updated(pg_url: str, intake_e
     assert (answer.status_code, again.status_code, unknown.status_code) == (202, 200, 404)
     updates = [parse_as(e, ReportUpdated) for e in events if e.type == "cityloop.report.updated.v1"]
     assert [(u.report_id, u.kind) for u in updates] == [(report_id, "withdrawn")]
+
+
+async def test_tickets_arriving_together_are_admitted_in_shared_transactions(pg_url: str, intake_env: Path) -> None:
+    """A 12345 peak: concurrent tickets share group commits, and each still gets its own, exact answer —
+    a ticket pushed twice in the same moment is one report, a replayed signature is refused."""
+    async with intake_platform(pg_url, intake_env) as p:
+        bodies = [ticket(f"GD-PEAK-{i:03d}", content=f"第{i}号路灯不亮") for i in range(40)]
+        raws = [signed(b, T0 + timedelta(milliseconds=i)) for i, b in enumerate(bodies)]
+        twice = signed(ticket("GD-PEAK-000", content="重复推送"), T0 + timedelta(seconds=1))
+        replayed = raws[1]
+        admissions = p.runtime("intake").services["intake"].admissions
+        answers = await asyncio.gather(
+            *(p.client.post("/v1/hotline/tickets", content=raw, headers=h) for raw, h in [*raws, twice, replayed])
+        )
+        await p.drain()
+        events = await p.events("reports.received.v1")
+        async with p.runtime("intake").transaction() as session:
+            stored = (await session.execute(text("SELECT count(*) FROM intake.reports"))).scalar_one()
+            statuses = (await session.execute(text("SELECT count(*) FROM intake.report_status"))).scalar_one()
+    accepted = [a for a in answers if a.status_code == 202]
+    codes = sorted(a.status_code for a in answers)
+    assert codes.count(202) == 40 and codes.count(200) == 1 and codes.count(409) == 1, codes
+    first = answers[0].json()["report_id"] if answers[0].status_code == 202 else answers[40].json()["report_id"]
+    duplicate = next(a for a in answers if a.status_code == 200)
+    assert duplicate.json()["report_id"] == first
+    assert next(a for a in answers if a.status_code == 409).json()["error"]["field"] == SIGNATURE_HEADER
+    ids = [a.json()["report_id"] for a in accepted]
+    assert len(set(ids)) == 40 and stored == statuses == 40
+    assert sorted(e.subject for e in events) == sorted(ids)
+    assert admissions.batches < admissions.items == 42  # shared: fewer transactions than tickets

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 
@@ -16,14 +14,17 @@ from router.classify import (
     CHAR_NGRAMS,
     HEAD_CHARS,
     NONE_LABEL,
-    Calibration,
+    SHORT_REPORT_CHARS,
+    UNCLASSED,
     KeywordMatcher,
     LinearTextModel,
+    MessageModel,
     Segmenter,
     TextClassifier,
     cover_owner_words,
     head,
     read_tsv,
+    title_of,
 )
 from router.reference import ReferenceData
 from shared.taxonomy import Taxonomy
@@ -75,7 +76,7 @@ def test_classifies_plain_reports(classifier: TextClassifier) -> None:
     assert classifier.classify("小区门口的上水井盖丢了").category_id == "C0101"
     assert classifier.classify("楼下有人私搭乱建彩钢房").category_id == "I0101"
     outside = classifier.classify("我想咨询一下公积金提取的政策")
-    assert outside.category_id is None and outside.method.startswith("model: no city-management")
+    assert outside.category_id is None and "no city-management matter" in outside.method
 
 
 def test_choice_among_a_set_stays_in_the_set(classifier: TextClassifier) -> None:
@@ -104,9 +105,9 @@ TINY_ROWS = [
 ]
 
 
-def tiny(keywords: dict[str, list[str]], calibration: Calibration | None = None) -> TextClassifier:
+def tiny(keywords: dict[str, list[str]], messages: MessageModel | None = None) -> TextClassifier:
     model = LinearTextModel.fit(TINY_ROWS, Segmenter())
-    return TextClassifier(model, KeywordMatcher(keywords), calibration=calibration)
+    return TextClassifier(model, KeywordMatcher(keywords), messages=messages)
 
 
 def test_head_of_a_long_text_is_its_opening() -> None:
@@ -139,28 +140,88 @@ def test_keywords_never_override_no_city_management_matter() -> None:
     assert classifier.classify(text).category_id is None
 
 
-def test_calibrated_confidence_is_the_map_of_score_times_scope(tmp_path: Path) -> None:
-    doc = {
-        "scope": {"bias": 0.0, "words": {"路灯": 2.0, "咨询": -3.0}},
-        "calibration": {"x": [0.0, 0.5, 1.0], "y": [0.0, 0.2, 0.9]},
+def tiny_document(curve: tuple[list[float], list[float]] = ([0.0, 0.5, 1.0], [0.0, 0.2, 0.9])) -> dict[str, object]:
+    """A message model by hand: 路灯 means C0118, 咨询 out of scope, 电梯 a matter without a class."""
+    return {
+        "model": {
+            "classes": ["C0118", "I0101", NONE_LABEL, UNCLASSED],
+            "bias": [0.0, 0.0, 0.5, 0.0],
+            "synthetic": {"C0118": {"C0118": 1.0}, "I0101": {"I0101": 1.0}},
+            "words": {
+                "路灯": {"C0118": 3.0},
+                "T:路灯": {"C0118": 1.0},
+                "咨询": {NONE_LABEL: 6.0},
+                "电梯": {UNCLASSED: 6.0},
+            },
+        },
+        "calibration": {"x": curve[0], "y": curve[1]},
     }
-    path = tmp_path / "calibration.json"
-    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    calibration = Calibration.load(path)
-    classifier = tiny({}, calibration)
-    text = "路灯 不亮 晚上 很黑"
-    raw = float(classifier.probabilities(text).max())
-    scope = 1 / (1 + math.exp(-2.0))
+
+
+LONG_TAIL = "，" + "我们多次打电话反映，一直没有人来修" * 3  # past SHORT_REPORT_CHARS: message prose
+
+
+def test_message_model_decides_class_none_or_unclassed() -> None:
+    messages = MessageModel.from_document(tiny_document())
+    classifier = tiny({}, messages)
+    text = "路灯 不亮 晚上 很黑" + LONG_TAIL
+    features, synthetic, _ = classifier.features(text)
+    assert "路灯" in features and "T:路灯" in features  # the title's words count again
+    raw = float(messages.probabilities(features, synthetic).max())
     got = classifier.classify(text)
     assert got.category_id == "C0118"
-    assert got.confidence == pytest.approx(float(np.interp(raw * scope, [0.0, 0.5, 1.0], [0.0, 0.2, 0.9])), abs=1e-4)
-    doubtful = classifier.classify("路灯 不亮 晚上 很黑 咨询")  # scope 1/(1+e^1) ≈ 0.27: same class, less sure
-    assert doubtful.category_id == "C0118" and doubtful.confidence < got.confidence
-    assert classifier.classify("咨询").category_id is None  # scope ≈ 0.05: out of scope
-    doc["calibration"] = {"x": [0.0, 1.0], "y": [0.9, 0.1]}
-    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert got.confidence == pytest.approx(float(np.interp(raw, [0.0, 0.5, 1.0], [0.0, 0.2, 0.9])), abs=1e-4)
+    assert "calibrated" in got.method and "路灯" in got.method  # the reason names the words that decided
+    noisy = tiny_document()
+    noisy["model"]["words"] |= {"。": {"C0118": 9.0}, "了": {"C0118": 9.0}}  # type: ignore[index]
+    shown = MessageModel.from_document(noisy).evidence(["路灯", "T:路灯", "。", "了"], "C0118")
+    assert shown == ("路灯", "T:路灯")  # punctuation and one-character particles explain nothing
+    short = classifier.classify("路灯 不亮 晚上 很黑")
+    short_raw = float(messages.probabilities(*classifier.features("路灯 不亮 晚上 很黑")[:2]).max())
+    assert short.category_id == "C0118" and short.confidence == pytest.approx(short_raw, abs=1e-4)
+    outside = classifier.classify("咨询 路灯 政策" + LONG_TAIL)
+    assert outside.category_id is None and "no city-management matter" in outside.method
+    lift = classifier.classify("电梯 坏了 路灯" + LONG_TAIL)
+    assert lift.category_id is None and "no class" in lift.method
+    # A channel that named the category still chooses among its classes with the synthetic model.
+    assert classifier.classify("电梯 坏了", among=["C0118", "I0101"]).category_id in ("C0118", "I0101")
+
+
+def test_message_model_rejects_a_broken_document() -> None:
+    bad_curve = tiny_document(([0.0, 1.0], [0.9, 0.1]))
     with pytest.raises(ValueError, match="ascending"):
-        Calibration.load(path)
+        MessageModel.from_document(bad_curve)
+    unknown = tiny_document()
+    unknown["model"]["words"]["路灯"] = {"C9999": 1.0}  # type: ignore[index]
+    with pytest.raises(ValueError, match="unknown class"):
+        MessageModel.from_document(unknown)
+    short_bias = tiny_document()
+    short_bias["model"]["bias"] = [0.0]  # type: ignore[index]
+    with pytest.raises(ValueError, match="biases"):
+        MessageModel.from_document(short_bias)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=2, max_size=8), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_calibrated_confidence_is_monotone_and_short_reports_keep_theirs(ys: list[float], a: float, b: float) -> None:
+    xs = [i / (len(ys) - 1) for i in range(len(ys))]
+    messages = MessageModel.from_document(tiny_document((xs, sorted(ys))))
+    lo, hi = sorted((a, b))
+    long = SHORT_REPORT_CHARS + 1
+    assert messages.confidence(lo, long) <= messages.confidence(hi, long) + 1e-12
+    assert min(ys) - 1e-12 <= messages.confidence(hi, long) <= max(ys) + 1e-12
+    assert messages.confidence(a, SHORT_REPORT_CHARS) == a
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("路灯坏了，。！？;\n ab1")), max_size=400))
+def test_title_is_the_first_sentence_of_the_head(text: str) -> None:
+    opening = head(text)
+    title = title_of(text)
+    assert text.startswith(opening) and len(opening) <= HEAD_CHARS
+    assert opening.startswith(title) and not any(end in title for end in "。！？!?；;\n")
+    if len(text) <= HEAD_CHARS:
+        assert opening == text
 
 
 @pytest.mark.parametrize("text", ["井盖丢了", "井盖破损，行人容易踩空", "路口的窨井盖子不见了"])
