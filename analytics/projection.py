@@ -289,6 +289,8 @@ def _report_attached(r: CaseRecord, e: c.ReportAttached, _: str) -> None:
 
 
 def _first_contact(r: CaseRecord, e: c.FirstContactMade, _: str) -> None:
+    if e.report_id is not None:  # a merged caller's own first contact: not the case's
+        return
     f = r.fact
     if f.first_contact_at is None:
         f.first_contact_at = e.at

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +53,8 @@ class IntakeSettings(BaseSettings):
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     wechat_timeout_s: float = 10.0
     wechat_max_attempts: int = 8
+    wechat_service_window_s: int = Field(default=48 * 3600, ge=60, le=48 * 3600)
+    """Customer-service messages reach a citizen only this long after their last message (WeChat's 48 h rule)."""
+    wechat_progress_template_id: str = ""
+    """Template message (模板消息) for progress after that window: `first` the text, `keyword1` the case number,
+    `keyword2` the step, `keyword3` the local time, `remark` empty. Empty: progress after the window fails."""

@@ -198,7 +198,17 @@ wechat_progress = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Column("last_error", Text),
+    Column("case_no", Text),
+    Column("via", Text, comment="custom | template: the API that delivered it"),
     UniqueConstraint("report_id", "step", name="wechat_progress_once_per_step"),
     Index("ix_wechat_progress_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
 )
 """Progress messages owed to WeChat citizens, written with the case event that causes them, sent by a worker."""
+
+wechat_contacts = Table(
+    "wechat_contacts",
+    metadata,
+    Column("openid", Text, primary_key=True),
+    Column("last_message_at", DateTime(timezone=True), nullable=False),
+)
+"""When each citizen last wrote to the account: customer-service messages reach them only within 48 h of it."""

@@ -1,5 +1,10 @@
 """WeChat progress (进度推送): a citizen who reported through the official account hears when the case is
-accepted, dispatched, handled and closed, with its case number, as a customer-service message.
+accepted, dispatched, handled and closed, with its case number.
+
+WeChat lets customer-service messages (客服消息) reach a citizen only within 48 hours of their last message;
+after that, progress goes as a template message (模板消息, `wechat_progress_template_id`). Every message a
+citizen sends moves their window (`wechat_contacts`); a customer-service send WeChat refuses as out of time
+(45015: our record and WeChat's disagree) goes again at once as a template.
 
 The case event's handler writes a row in its own transaction; a worker sends it through wechatpy's client
 (which caches the access token and fetches a new one when WeChat says it expired) and retries with backoff.
@@ -13,14 +18,16 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 
 from intake.config import IntakeSettings
-from intake.models import report_status, reports, wechat_progress
+from intake.models import report_status, reports, wechat_contacts, wechat_progress
+from shared.calendar import SHANGHAI
 from shared.contracts.cases import CaseClosed, CaseDispatched, CaseEvent, CaseFiled, CaseHandled
 from shared.logging import get_logger
 from shared.service import ServiceRuntime
@@ -34,6 +41,11 @@ STEPS: dict[type[CaseEvent], str] = {
     CaseHandled: "handled",
     CaseClosed: "closed",
 }
+
+
+STEP_NAMES = {"accepted": "已受理", "dispatched": "已派遣", "handled": "已处置", "closed": "已结案"}
+OUT_OF_TIME = 45015
+"""WeChat's errcode for a customer-service message outside the citizen's 48 h window."""
 
 
 def message_text(step: str, body: CaseEvent) -> str:
@@ -72,6 +84,7 @@ async def record(session: AsyncSession, body: CaseEvent, at: datetime) -> None:
                 "openid": r.openid,
                 "step": step,
                 "text": content,
+                "case_no": body.case_no,
                 "next_attempt_at": at,
                 "created_at": at,
             }
@@ -89,11 +102,34 @@ _CLAIM = text(f"""
             ORDER BY p.next_attempt_at, p.id LIMIT :limit FOR UPDATE OF p SKIP LOCKED)
     UPDATE intake.wechat_progress p SET attempts = p.attempts + 1, next_attempt_at = :lease
     FROM due WHERE p.id = due.id
-    RETURNING p.id, p.openid, p.text, p.attempts
+    RETURNING p.id, p.openid, p.text, p.attempts, p.step, p.case_no, p.created_at,
+              (SELECT c.last_message_at FROM intake.wechat_contacts c WHERE c.openid = p.openid) AS last_message_at
 """)
 """Only the oldest pending message of each report goes: a citizen never hears "closed" before "accepted"."""
 _ANY_DUE = text(f"""SELECT EXISTS (SELECT 1 FROM intake.wechat_progress p JOIN ({_HEADS}) heads ON heads.id = p.id
                     WHERE p.next_attempt_at <= :now)""")
+
+
+async def touch_contact(session: AsyncSession, openid: str, at: datetime) -> None:
+    """The citizen wrote: their customer-service window runs 48 h from now."""
+    stmt = pg_insert(wechat_contacts).values(openid=openid, last_message_at=at)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[wechat_contacts.c.openid],
+            set_={"last_message_at": func.greatest(wechat_contacts.c.last_message_at, stmt.excluded.last_message_at)},
+        )
+    )
+
+
+def template_data(row: Any) -> dict[str, dict[str, str]]:
+    """The progress template's fields (see `IntakeSettings.wechat_progress_template_id`)."""
+    return {
+        "first": {"value": row.text},
+        "keyword1": {"value": row.case_no or ""},
+        "keyword2": {"value": STEP_NAMES.get(row.step, row.step)},
+        "keyword3": {"value": row.created_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")},
+        "remark": {"value": ""},
+    }
 
 
 class ConfigurableClient(WeChatClient):  # type: ignore[misc]
@@ -121,8 +157,27 @@ class ProgressSender:
         client.API_BASE_URL = config.wechat_api_base_url  # a private deployment's gateway, or a test's fake
         return cls(runtime, config, client)
 
-    def _send(self, openid: str, content: str) -> None:
-        self.client.message.send_text(openid, content)
+    def in_window(self, last_message_at: datetime | None, now: datetime) -> bool:
+        window = timedelta(seconds=self.config.wechat_service_window_s)
+        return last_message_at is not None and now - last_message_at < window
+
+    def _send(self, row: Any, now: datetime) -> str:
+        """Send one progress message; returns the API that delivered it (custom | template)."""
+        if self.in_window(row.last_message_at, now):
+            try:
+                self.client.message.send_text(row.openid, row.text)
+                return "custom"
+            except WeChatClientException as exc:
+                if exc.errcode != OUT_OF_TIME:
+                    raise
+        template = self.config.wechat_progress_template_id
+        if not template:
+            raise RuntimeError(
+                "the citizen's 48 h customer-service window has passed and no progress template is configured "
+                "(CITYLOOP_INTAKE_WECHAT_PROGRESS_TEMPLATE_ID)"
+            )
+        self.client.message.send_template(row.openid, template, template_data(row))
+        return "template"
 
     async def sweep(self, limit: int = 50) -> int:
         now = self.runtime.clock.now()
@@ -132,8 +187,13 @@ class ProgressSender:
             )
         for row in rows:
             try:
-                await asyncio.to_thread(self._send, row.openid, row.text)
-                values: dict[str, Any] = {"status": "sent", "sent_at": self.runtime.clock.now(), "last_error": None}
+                via = await asyncio.to_thread(self._send, row, now)
+                values: dict[str, Any] = {
+                    "status": "sent",
+                    "sent_at": self.runtime.clock.now(),
+                    "last_error": None,
+                    "via": via,
+                }
             except Exception as exc:  # WeChat down, token refused, user blocked the account: never the case's problem
                 failed = row.attempts >= self.config.wechat_max_attempts
                 wait = min(3600.0, 10.0 * 2 ** (row.attempts - 1)) * (0.5 + random.random() / 2)

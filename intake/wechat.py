@@ -29,6 +29,7 @@ from wechatpy.utils import check_signature
 from intake import repository as repo
 from intake.adapters.wechat import Draft, WeChatMessage, apply_message, draft_to_report, parse_xml, read_message
 from intake.metrics import WECHAT_DRAFTS_FILED
+from intake.progress import touch_contact
 from intake.repository import AnyRow
 from intake.service import Intake
 from shared.errors import Invalid, Unauthorized
@@ -107,6 +108,7 @@ async def receive(intake: Intake, session: AsyncSession, message: WeChatMessage)
 async def _handle(intake: Intake, session: AsyncSession, message: WeChatMessage) -> tuple[str, str | None]:
     openid, now = message.from_user, intake.now()
     await repo.lock(session, "wechat", openid)
+    await touch_contact(session, openid, now)
     row = await repo.open_draft(session, openid)
     if row is not None and row.last_at < now - _window(intake):
         await file_draft(intake, session, row, filed_by="timeout")

@@ -126,6 +126,8 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
                 report=routed_report(report),
                 distance_m=round(dup.distance_m, 1),
                 reason=reason,
+                deadline_profile=_own_profile(analysis, ref, rules),
+                hotline_class=report.hotline_class if report.channel.value == "hotline" else None,
             )
             return Decision("merged", merged, analysis, "merge", rules.version, reason)
 
@@ -139,8 +141,7 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
     department, dept_how = _department(analysis, ref, rules, rule)
     if department is None:
         return manual(f"no department can take it: {dept_how}", rule_id)
-    priority = (rule.then.priority if rule else None) or _default_priority(report, category)
-    profile = (rule.then.deadline_profile if rule else None) or _default_profile(ref, report, category, priority)
+    priority, profile = _priority_and_profile(analysis, ref, rule)
     whistle = bool(rule and rule.then.whistle)
     street = located.grid.street_code
     whistle_departments = _whistle_departments(rule, street, ref, rules, department) if whistle else []
@@ -207,6 +208,24 @@ def _department(analysis: Analysis, ref: ReferenceData, rules: RuleSet, rule: Ru
     assert analysis.category is not None
     dept, how = ref.departments.resolve(analysis.category.department_kind, street, fallbacks)
     return (dept.code if dept else None), how
+
+
+def _own_profile(analysis: Analysis, ref: ReferenceData, rules: RuleSet) -> str:
+    """The deadline profile the report would have had on its own: a merged caller keeps what it is owed
+    (a complex 12345 ticket its 15 days) whatever the case it joins."""
+    matched = rules.first_match(analysis.facts())
+    return _priority_and_profile(analysis, ref, matched[0] if matched else None)[1]
+
+
+def _priority_and_profile(
+    analysis: Analysis, ref: ReferenceData, rule: Rule | None
+) -> tuple[Literal["normal", "high", "urgent"], str]:
+    """The one place a report's priority and deadline profile are decided: the rule's, else the defaults."""
+    report, category = analysis.report, analysis.category
+    assert category is not None
+    priority = (rule.then.priority if rule else None) or _default_priority(report, category)
+    profile = (rule.then.deadline_profile if rule else None) or _default_profile(ref, report, category, priority)
+    return priority, profile
 
 
 def _default_priority(report: ReportReceived, category: MinorClass) -> Literal["normal", "high", "urgent"]:

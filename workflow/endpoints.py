@@ -357,7 +357,7 @@ async def whistle(
 @router.post(
     "/{case_ref}/first-contact",
     response_model=CaseOut,
-    summary="Hotline called the citizen (先行联系)",
+    summary="Hotline called the citizen, or one merged caller with `report_id` (先行联系)",
     description=_roles(Action.FIRST_CONTACT),
 )
 async def first_contact(
@@ -369,8 +369,8 @@ async def first_contact(
     body: FirstContactIn | None = None,
 ) -> CaseOut:
     expected = expected_version(if_match, body)
-    note = body.note if body else ""
-    return await _command(rt, who, response, lambda s: s.first_contact(case_ref, who, note, expected))
+    note, report_id = (body.note, body.report_id) if body else ("", None)
+    return await _command(rt, who, response, lambda s: s.first_contact(case_ref, who, note, expected, report_id))
 
 
 @router.post(

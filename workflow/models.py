@@ -96,8 +96,14 @@ case_reports = Table(
     Column("external_id", Text),
     _ts("attached_at", False),
     _ts("withdrawn_at"),
+    Column("deadline_profile", Text),
+    Column("hotline_class", Text),
+    _ts("received_at"),
+    _ts("first_contact_at"),
+    _ts("result_due_at"),
     Index("case_reports_case_idx", "case_id"),
 )
+"""The reports of a case; a merged caller's row also holds what that caller is owed (`workflow.callers`)."""
 
 parked_events = Table(
     "parked_events",

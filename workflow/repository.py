@@ -229,6 +229,13 @@ class Repository:
             self._locked.with_case.add(report_id)
         return added
 
+    async def case_report(self, case_id: str, report_id: str) -> Row[Any] | None:
+        stmt = select(case_reports).where(case_reports.c.case_id == case_id, case_reports.c.report_id == report_id)
+        return (await self.session.execute(stmt)).first()
+
+    async def update_case_report(self, report_id: str, values: dict[str, Any]) -> None:
+        await self.session.execute(update(case_reports).where(case_reports.c.report_id == report_id).values(**values))
+
     async def reports_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
         stmt = (
             select(case_reports)

@@ -93,17 +93,17 @@ class DeadlineBook:
         out = []
         for row in await self.repo.active_deadlines(case_id):
             span, warnings = self.clockwork.resumed(span_of(row), at)
-            out.append(await self._store(row, span, warnings))
+            out.append(await self.store(row, span, warnings))
         return out
 
     async def extend(self, case_id: str, kind: str, days: int) -> list[DeadlineSet]:
         out = []
         for row in await self.repo.active_deadlines(case_id, [kind]):
             span, warnings = self.clockwork.extended(span_of(row), days)
-            out.append(await self._store(row, span, warnings))
+            out.append(await self.store(row, span, warnings))
         return out
 
-    async def _store(self, row: Row[Any], span: Span, warnings: tuple[str, ...]) -> DeadlineSet:
+    async def store(self, row: Row[Any], span: Span, warnings: tuple[str, ...]) -> DeadlineSet:
         merged = list(dict.fromkeys([*row.warnings, *warnings]))
         await self.repo.update_deadline(
             row.id,

@@ -75,6 +75,9 @@ class CheckInIn(Command):
 
 class FirstContactIn(Command):
     note: str = Field(default="", max_length=2000)
+    report_id: str | None = Field(
+        default=None, max_length=200, description="a merged caller's report (并案); omitted: the case's own caller"
+    )
 
 
 class CallbackIn(Command):
@@ -116,6 +119,22 @@ class WhistleOut(BaseModel):
     checkins: list[CheckInOut]
 
 
+class CallerOut(BaseModel):
+    """One report of the case and what its caller is owed (a merged 12345 ticket keeps its own class)."""
+
+    report_id: str
+    primary: bool
+    channel: str
+    external_id: str | None
+    deadline_profile: str | None
+    hotline_class: str | None
+    received_at: datetime | None
+    first_contact_due_at: datetime | None
+    first_contact_at: datetime | None
+    result_due_at: datetime | None
+    withdrawn_at: datetime | None
+
+
 class CaseOut(BaseModel):
     id: str
     case_no: str
@@ -148,6 +167,7 @@ class CaseOut(BaseModel):
         description="worst light of the running clocks; None when closed, withdrawn or no clock runs"
     )
     deadlines: list[DeadlineOut]
+    callers: list[CallerOut] = Field(default_factory=list, description="every report's caller and what it is owed")
     whistles: list[WhistleOut]
     warnings: list[str] = Field(description="e.g. a deadline computed for a year without holiday data")
     allowed_actions: list[str] = Field(description="what the caller may do now")

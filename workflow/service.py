@@ -7,7 +7,7 @@ change, its audit row and its outbox event are durable together or not at all.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal
@@ -26,7 +26,7 @@ from shared.contracts.routing import ReportMerged, RoutingDecided
 from shared.db.outbox import Outbox
 from shared.departments import DepartmentDirectory
 from shared.errors import Conflict, Invalid, NotFound
-from workflow import machine
+from workflow import callers, machine
 from workflow.config import Profile, Rules, WorkflowSettings
 from workflow.deadlines import Clockwork
 from workflow.machine import Action, CaseFacts, State
@@ -127,7 +127,14 @@ class CaseService:
             raise NotFound(f"no case {ref}", field="case_id")
         return row
 
-    async def _check(self, row: Row[Any], action: Action, who: Principal, expected: int | None = None) -> State:
+    async def _check(
+        self,
+        row: Row[Any],
+        action: Action,
+        who: Principal,
+        expected: int | None = None,
+        facts: CaseFacts | None = None,
+    ) -> State:
         if expected is not None and expected != row.version:
             raise Conflict(
                 f"the case changed: it is at version {row.version}, the request was for {expected}",
@@ -135,7 +142,7 @@ class CaseService:
                 current_version=row.version,
             )
         pending = await self.repo.pending_checkins(row.id) if action is Action.CHECK_IN else frozenset()
-        target = machine.check(action, facts_of(row, pending), who)
+        target = machine.check(action, facts or facts_of(row, pending), who)
         if not await self.repo.claim_version(row.id, row.version):
             raise Conflict("someone else changed the case at the same moment: reload it and try again", field="version")
         return target
@@ -325,12 +332,24 @@ class CaseService:
         ):
             return
         target = await self._check(row, Action.ATTACH_REPORT, ROUTER)
+        caller, owed = await callers.owe_caller(
+            self.book, self.wf.rules, row.id, State(row.state), body, self.clock.now()
+        )
+        if caller:
+            await self.repo.update_case_report(body.report_id, caller)
         await self._record(
             row,
             Action.ATTACH_REPORT,
             ROUTER,
             target,
-            event=partial(ev.ReportAttached, report_id=body.report_id, channel=body.report.channel),
+            event=partial(
+                ev.ReportAttached,
+                report_id=body.report_id,
+                channel=body.report.channel,
+                deadline_profile=body.deadline_profile,
+                hotline_class=body.hotline_class,
+                deadlines=owed,
+            ),
             reason=body.reason,
             payload={"distance_m": body.distance_m, "text": body.report.text},
         )
@@ -352,6 +371,7 @@ class CaseService:
         }
         if body.kind == "withdrawn":
             await self.repo.withdraw_report(body.report_id, self.clock.now())
+            await self.book.cancel(row.id, [callers.first_contact_kind(body.report_id)])
             others = [r for r in await self.repo.reports_of([row.id]) if r.withdrawn_at is None]
             if not others and State(row.state) in machine.TRANSITIONS[Action.WITHDRAW].sources:
                 await self._withdraw(row, WORKFLOW, "the citizen withdrew the report")
@@ -412,6 +432,7 @@ class CaseService:
         target = await self._check(row, Action.GRANT_EXTENSION, who, expected)
         granted = days or row.extension_days
         deadlines = await self.book.extend(row.id, "handle", granted)
+        await callers.extend_callers(self.book, self.wf.rules, row.id, granted)
         return await self._record(
             row,
             Action.GRANT_EXTENSION,
@@ -636,8 +657,12 @@ class CaseService:
 
     # -- hotline -------------------------------------------------------------------------------------------
 
-    async def first_contact(self, ref: str, who: Principal, note: str, expected: int | None) -> Row[Any]:
+    async def first_contact(
+        self, ref: str, who: Principal, note: str, expected: int | None, report_id: str | None = None
+    ) -> Row[Any]:
         row = await self.load(ref, who)
+        if report_id is not None and report_id != row.report_id:
+            return await self._contact_caller(row, who, report_id, note, expected)
         target = await self._check(row, Action.FIRST_CONTACT, who, expected)
         now = self.clock.now()
         on_time = await self.book.meet(row.id, ["first_contact"], now)
@@ -648,6 +673,32 @@ class CaseService:
             target,
             values={"first_contact_at": now},
             event=partial(ev.FirstContactMade, on_time=all(on_time)),
+            reason=note or None,
+        )
+
+    async def _contact_caller(
+        self, row: Row[Any], who: Principal, report_id: str, note: str, expected: int | None
+    ) -> Row[Any]:
+        """First contact with one merged caller: the machine decides as for the case's own, on that caller's facts."""
+        caller = await self.repo.case_report(row.id, report_id)
+        if caller is None:
+            raise NotFound(f"case {row.case_no} holds no report {report_id}", field="report_id")
+        if caller.channel != callers.HOTLINE:
+            raise Invalid(
+                f"report {report_id} came by {caller.channel}: only 12345 callers are owed first contact",
+                field="report_id",
+            )
+        facts = replace(facts_of(row), first_contact_done=caller.first_contact_at is not None)
+        target = await self._check(row, Action.FIRST_CONTACT, who, expected, facts)
+        now = self.clock.now()
+        on_time = await self.book.meet(row.id, [callers.first_contact_kind(report_id)], now)
+        await self.repo.update_case_report(report_id, {"first_contact_at": now})
+        return await self._record(
+            row,
+            Action.FIRST_CONTACT,
+            who,
+            target,
+            event=partial(ev.FirstContactMade, on_time=all(on_time), report_id=report_id),
             reason=note or None,
         )
 

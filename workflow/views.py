@@ -11,9 +11,10 @@ from sqlalchemy import Row
 
 from shared.auth import Principal
 from workflow import machine
+from workflow.callers import first_contact_kind
 from workflow.repository import Repository
 from workflow.schedule import span_of
-from workflow.schemas import AuditOut, CaseOut, CheckInOut, DeadlineOut, WhistleOut
+from workflow.schemas import AuditOut, CallerOut, CaseOut, CheckInOut, DeadlineOut, WhistleOut
 from workflow.service import Workflow, facts_of
 
 _LIGHT_ORDER = {"green": 0, "yellow": 1, "red": 2}
@@ -141,10 +142,36 @@ def _case_out(
         photos=list(row.photos),
         traffic_light=max(lights, key=_LIGHT_ORDER.__getitem__) if lights else None,  # type: ignore[arg-type]
         deadlines=clocks,
+        callers=_callers(row, reports, deadlines),
         whistles=whistles,
         warnings=warnings,
         allowed_actions=[a.value for a in machine.allowed_actions(facts_of(row, pending), who)],
     )
+
+
+def _callers(row: Row[Any], reports: list[Row[Any]], deadlines: list[Row[Any]]) -> list[CallerOut]:
+    """The primary caller is owed the case's own clocks; a merged one its own (`workflow.callers`)."""
+    latest = {d.kind: d for d in deadlines if d.status != "cancelled"}
+    handle = latest.get("handle")
+    out = []
+    for r in reports:
+        contact = latest.get("first_contact" if r.is_primary else first_contact_kind(r.report_id))
+        out.append(
+            CallerOut(
+                report_id=r.report_id,
+                primary=r.is_primary,
+                channel=r.channel,
+                external_id=r.external_id,
+                deadline_profile=row.deadline_profile if r.is_primary else r.deadline_profile,
+                hotline_class=r.hotline_class,
+                received_at=row.received_at if r.is_primary else r.received_at,
+                first_contact_due_at=contact.due_at if contact else None,
+                first_contact_at=row.first_contact_at if r.is_primary else r.first_contact_at,
+                result_due_at=(handle.due_at if handle else None) if r.is_primary else r.result_due_at,
+                withdrawn_at=r.withdrawn_at,
+            )
+        )
+    return out
 
 
 def audit_out(rows: Sequence[Row[Any]]) -> list[AuditOut]:

@@ -32,7 +32,9 @@ class CaseEvent(Contract):
 
 
 class DeadlineSet(Contract):
-    kind: str = Field(description="first_contact | acknowledge | handle | verify | checkin:<dept>")
+    kind: str = Field(
+        description="first_contact | acknowledge | handle | verify | checkin:<dept> | first_contact:<report_id>"
+    )
     due_at: datetime
     warnings: list[str] = Field(default_factory=list)
 
@@ -130,11 +132,18 @@ class ReportAttached(CaseEvent):
     type: Literal["cityloop.case.report_attached.v1"] = "cityloop.case.report_attached.v1"
     report_id: str
     channel: Channel
+    deadline_profile: str | None = Field(default=None, description="what this report's caller is owed")
+    hotline_class: Literal["general", "complex"] | None = None
+    deadlines: list[DeadlineSet] = Field(
+        default_factory=list,
+        description="the caller's own clocks (first_contact:<report_id>) and a handle clock it tightened",
+    )
 
 
 class FirstContactMade(CaseEvent):
     type: Literal["cityloop.case.first_contact.v1"] = "cityloop.case.first_contact.v1"
     on_time: bool
+    report_id: str | None = Field(default=None, description="the merged caller contacted; None: the case's own")
 
 
 class DeadlineWarned(CaseEvent):

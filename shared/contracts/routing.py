@@ -60,6 +60,14 @@ class ReportMerged(Contract):
     report: RoutedReport
     distance_m: float | None = None
     reason: str
+    deadline_profile: str | None = Field(
+        default=None,
+        description="the merged report's own profile (what its caller is owed, e.g. 1515-complex); "
+        "None from routers before it was added",
+    )
+    hotline_class: Literal["general", "complex"] | None = Field(
+        default=None, description="12345 '1515' class of a merged hotline ticket"
+    )
 
 
 class ManualDispatchNeeded(Contract):

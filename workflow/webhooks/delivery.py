@@ -24,7 +24,7 @@ from shared.logging import get_logger
 from shared.service import ServiceRuntime
 from workflow.webhooks import feedback
 from workflow.webhooks.config import WebhookSettings
-from workflow.webhooks.guard import Refused, resolve_and_check
+from workflow.webhooks.guard import Refused, check_url_shape, guarded_client
 from workflow.webhooks.repository import WebhookRepository
 from workflow.webhooks.signing import headers
 
@@ -53,12 +53,16 @@ class Deliverer:
         settings: WebhookSettings,
         hotline_secret: str = "",
         client: httpx.AsyncClient | None = None,
+        hotline_client: httpx.AsyncClient | None = None,
     ) -> None:
         self.sessions = sessions
         self.hotline_secret = hotline_secret
         self.clock = clock
         self.settings = settings
-        self.client = client or httpx.AsyncClient(timeout=settings.timeout_s, follow_redirects=False)
+        self.client = client or guarded_client(settings.allow_networks, settings.timeout_s)
+        """Subscribers' URLs: every connection pinned to an address the SSRF guard checked."""
+        self.hotline_client = hotline_client or httpx.AsyncClient(timeout=settings.timeout_s, follow_redirects=False)
+        """The hotline's callback URL, configured by the operator (often on the government network)."""
         self.running: set[asyncio.Task[None]] = set()
 
     async def claim(self, limit: int) -> list[Row[Any]]:
@@ -72,16 +76,18 @@ class Deliverer:
         """(HTTP status, error): success is any 2xx; redirects are failures (they could point inside)."""
         if row.scheme == "hotline":  # configured by the operator, not by a caller: no SSRF guard
             sign = feedback.signed_headers(self.hotline_secret, row.payload, row.event_id)
+            client = self.hotline_client
         else:
             try:
-                await resolve_and_check(row.url, self.settings.allow_networks)
+                check_url_shape(row.url)
             except Refused as exc:
                 return None, f"refused: {exc}"
             sign = headers(row.event_id, row.payload, signing_secrets(row, self.clock.now()))
+            client = self.client
         try:
-            response = await self.client.post(
-                row.url, content=row.payload, headers=sign, timeout=self.settings.timeout_s
-            )
+            response = await client.post(row.url, content=row.payload, headers=sign, timeout=self.settings.timeout_s)
+        except Refused as exc:  # raised by the pinned connection: the name resolved to a refused address
+            return None, f"refused: {exc}"
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
         if 200 <= response.status_code < 300:

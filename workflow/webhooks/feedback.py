@@ -3,7 +3,8 @@ configured callback URL, signed as inbound tickets are (HMAC-SHA256 over `<times
 
 It rides on the webhook deliveries (durable rows, backoff, dead letters, replay, the delivery log) through
 one built-in subscription with `scheme = hotline`; the body is the hotline's own document, not a CloudEvent.
-Every ticket merged into the case (并案) gets its own feedback, keyed by its own ticket number.
+Every ticket merged into the case (并案) gets its own feedback, keyed by its own ticket number, with its own
+class and result due (`ticket_due_at`, `workflow.callers`; the case's handling due is `handle_due_at`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def render(
         "closed_at": local(case.closed_at) if status == "closed" else None,
         "photos": photo_urls(photos or [], public_base_url),
         "merged": not report.is_primary,
+        "hotline_class": report.hotline_class,
+        "ticket_due_at": local(report.result_due_at),
     }
     return orjson.dumps(doc)
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
+from sqlalchemy import text
 
 from services.pgserver import free_port
 from shared.clock import ManualClock
@@ -29,8 +30,16 @@ class FakeWeChat:
     def __init__(self) -> None:
         self.tokens = 0
         self.sent: list[dict[str, Any]] = []
-        self.mode = "ok"  # ok | expire-once | down
+        self.mode = "ok"  # ok | expire-once | down | out-of-time (customer-service messages refused: 45015)
         self.app = FastAPI()
+
+        @self.app.post("/cgi-bin/message/template/send")
+        async def template(access_token: str, request: Request) -> Any:
+            body = await request.json()
+            if body.get("template_id") != "TPL-progress":
+                return {"errcode": 40037, "errmsg": "invalid template_id"}
+            self.sent.append({"token": access_token, "msgtype": "template", **body})
+            return {"errcode": 0, "errmsg": "ok", "msgid": len(self.sent)}
 
         @self.app.get("/cgi-bin/token")
         async def token(appid: str, secret: str) -> dict[str, Any]:
@@ -47,6 +56,8 @@ class FakeWeChat:
             if self.mode == "expire-once" and access_token == "TOKEN-1":
                 self.mode = "ok"
                 return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+            if self.mode == "out-of-time":
+                return {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
             self.sent.append({"token": access_token, **(await request.json())})
             return {"errcode": 0, "errmsg": "ok"}
 
@@ -128,3 +139,77 @@ async def test_wechat_being_down_never_blocks_the_case(
             await p.drain()
             await wait_for(lambda: len(fake.sent) == 2)
     assert [m["text"]["content"][:2] for m in fake.sent] == ["您反", "案件"]
+
+
+async def test_after_48_hours_of_silence_progress_goes_as_a_template_message(
+    pg_url: str, intake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with fake_wechat() as (fake, base):
+        monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_APP_SECRET", "app-secret")
+        monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_API_BASE_URL", base)
+        monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_PROGRESS_TEMPLATE_ID", "TPL-progress")
+        clock = ManualClock(T0)
+        async with intake_platform(pg_url, intake_env, clock=clock, **safe_mode()) as p:
+            wx = WeChatServer(p)
+            opened = wx.reply_text(await wx.push(message("text", 4001, Content="井盖丢失")))
+            report_id = opened.split("上报编号 ")[1].split("。")[0]
+            await wx.push(message("location", 4002, Location_X="39.94", Location_Y="116.42", Scale="16", Label="x"))
+            await wx.push(message("text", 4003, Content="提交"))
+            await p.drain()
+            await p.publish(filed(report_id), subject="C-1")  # within the window: a customer-service message
+            await p.drain()
+            await wait_for(lambda: len(fake.sent) == 1)
+
+            clock.advance(timedelta(hours=48, minutes=1))  # the citizen has been silent for 48 h
+            await p.publish(case(CaseDispatched, 2, "dispatched", department_code="SZ-01"), subject="C-1")
+            await p.drain()
+            await wait_for(lambda: len(fake.sent) == 2)
+
+            await wx.push(message("text", 4004, Content="取消"))  # the citizen writes again: the window reopens
+            await p.publish(
+                case(CaseHandled, 3, "handled", department_code="SZ-01", result="已更换井盖"), subject="C-1"
+            )
+            await p.drain()
+            await wait_for(lambda: len(fake.sent) == 3)
+
+            fake.mode = "out-of-time"  # WeChat's record of the window disagrees with ours: template at once
+            await p.publish(case(CaseClosed, 4, "closed", report_ids=[report_id]), subject="C-1")
+            await p.drain()
+            await wait_for(lambda: len(fake.sent) == 4)
+    assert [m["msgtype"] for m in fake.sent] == ["text", "template", "text", "template"]
+    dispatched, closed = fake.sent[1], fake.sent[3]
+    assert dispatched["touser"] == USER and dispatched["template_id"] == "TPL-progress"
+    assert dispatched["data"]["keyword1"]["value"] == "DC2025-0001"
+    assert dispatched["data"]["keyword2"]["value"] == "已派遣" and "SZ-01" in dispatched["data"]["first"]["value"]
+    assert closed["data"]["keyword2"]["value"] == "已结案"
+
+
+async def test_without_a_template_progress_after_the_window_fails_visibly_and_the_case_moves_on(
+    pg_url: str, intake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with fake_wechat() as (fake, base):
+        monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_APP_SECRET", "app-secret")
+        monkeypatch.setenv("CITYLOOP_INTAKE_WECHAT_API_BASE_URL", base)
+        clock = ManualClock(T0)
+        async with intake_platform(pg_url, intake_env, clock=clock, **safe_mode()) as p:
+            wx = WeChatServer(p)
+            opened = wx.reply_text(await wx.push(message("text", 5001, Content="路灯不亮")))
+            report_id = opened.split("上报编号 ")[1].split("。")[0]
+            await wx.push(message("location", 5002, Location_X="39.94", Location_Y="116.42", Scale="16", Label="x"))
+            await wx.push(message("text", 5003, Content="提交"))
+            await p.drain()
+            clock.advance(timedelta(days=3))
+            await p.publish(filed(report_id), subject="C-1")
+            await p.drain()
+            async with p.runtime("intake").engine.connect() as conn:
+                for _ in range(400):
+                    row = (
+                        await conn.execute(text("SELECT status, attempts, last_error FROM intake.wechat_progress"))
+                    ).one()
+                    if row.attempts:
+                        break
+                    await asyncio.sleep(0.05)
+            status = (await p.client.get(f"/v1/reports/{report_id}", headers=p.auth("dispatcher"))).json()
+    assert fake.sent == []
+    assert row.status == "pending" and "CITYLOOP_INTAKE_WECHAT_PROGRESS_TEMPLATE_ID" in row.last_error
+    assert status["case"]["state"] == "filed"

@@ -150,3 +150,30 @@ async def test_returns_extensions_and_reopening_reach_the_hotline_and_failures_a
     later = [f for f in feedback(hotline) if f["_mode"] == "ok" and f["ticket_no"] == "T-1002"]
     assert [f["status"] for f in later] == ["returned", "acknowledged", "extended", "handled", "closed", "reopened"]
     assert later[-1]["result"] == "路面又塌了"
+
+
+async def test_a_merged_complex_ticket_hears_its_own_class_and_due(desk: Desk, hotline: Receiver) -> None:
+    body = routing_decided()
+    body = body.model_copy(update={"report": body.report.model_copy(update={"external_id": "T-7001"})})
+    await desk.p.publish(body, subject=body.report_id)
+    await desk.p.drain()
+    cases = (await desk.p.client.get("/v1/cases", headers=desk.as_("admin"))).json()["items"]
+    cid = next(c["id"] for c in cases if body.report_id in c["report_ids"])
+    merged = ReportMerged(
+        report_id="r-complex",
+        primary_report_id=body.report_id,
+        reason="same problem",
+        deadline_profile="1515-complex",
+        hotline_class="complex",
+        report=RoutedReport(
+            channel=Channel.HOTLINE, external_id="T-7002", reporter=Reporter(kind="citizen"), received_at=MONDAY_9AM
+        ),
+    )
+    await desk.p.publish(merged, subject=merged.report_id)
+    await desk.p.drain()
+    await desk.act(cid, "acknowledge", "department", "WATER")
+    await desk.p.drain()
+    got = {f["ticket_no"]: f for f in feedback(hotline)}
+    assert got["T-7002"]["hotline_class"] == "complex"
+    assert got["T-7002"]["ticket_due_at"] == "2025-03-24T18:00:00+08:00"  # 15 working days of its own
+    assert got["T-7001"]["ticket_due_at"] is None and got["T-7001"]["merged"] is False

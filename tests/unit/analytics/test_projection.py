@@ -103,6 +103,14 @@ def test_first_contact_is_judged_against_the_deadline_then_in_force() -> None:
     assert late.fact.first_contact_on_time is False
 
 
+def test_a_merged_callers_first_contact_is_not_the_cases() -> None:
+    merged = c.FirstContactMade(**BASE, state="filed", version=2, at=at(1), on_time=True, report_id="r2")
+    own = c.FirstContactMade(**BASE, state="filed", version=3, at=at(30), on_time=False)
+    assert fold(filed(), merged).fact.first_contact_at is None
+    record = fold(filed(), merged, own)
+    assert record.fact.first_contact_at == at(30) and record.fact.first_contact_on_time is False
+
+
 def test_a_check_in_answers_the_departments_latest_open_summons() -> None:
     record = fold(
         filed(),

@@ -746,6 +746,25 @@ SCENARIOS += [
         {"outcome": "merged", "primary": "p1"},
         [primary("p1", "I0102", P011, MON_10 - H)],
     ),
+    # a merged caller keeps what it is owed: a complex 12345 ticket its 15 days, whatever the case it joins
+    S(
+        "dup-hotline-complex-keeps-its-class",
+        rpt("暴露垃圾", hint="I0102", channel="hotline", hotline_class="complex"),
+        {"outcome": "merged", "primary": "p1", "profile": "1515-complex", "hotline_class": "complex"},
+        [primary("p1", "I0102", offset(P011, 5), MON_10 - H)],
+    ),
+    S(
+        "dup-hotline-general",
+        rpt("暴露垃圾", hint="I0102", channel="hotline", hotline_class="general"),
+        {"outcome": "merged", "primary": "p1", "profile": "1515-general", "hotline_class": "general"},
+        [primary("p1", "I0102", offset(P011, 5), MON_10 - H)],
+    ),
+    S(
+        "dup-patrol-own-profile",
+        rpt("暴露垃圾", hint="I0102"),
+        {"outcome": "merged", "primary": "p1", "profile": "incident-B", "hotline_class": None},
+        [primary("p1", "I0102", offset(P011, 5), MON_10 - H)],
+    ),
     S(
         "dup-not-for-unclassified",
         rpt("今天天气怎么样"),
@@ -818,6 +837,8 @@ def test_routing(s: S, ref: ReferenceData, rules: RuleSet) -> None:
     if d.outcome == "merged":
         assert isinstance(body, ReportMerged)
         assert body.primary_report_id == e["primary"]
+        if "profile" in e:
+            assert (body.deadline_profile, body.hotline_class) == (e["profile"], e["hotline_class"]), d.reason
         return
     if d.outcome == "manual":
         assert isinstance(body, ManualDispatchNeeded)
