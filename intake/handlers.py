@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from intake import progress
 from intake import repository as repo
 from intake.service import media_names
@@ -27,38 +25,22 @@ from shared.contracts.routing import ManualDispatchNeeded, ReportMerged, Routing
 from shared.handling import BatchContext, EventHandler, HandlerContext
 
 
-async def on_routed(ctx: HandlerContext, body: RoutingDecided) -> None:
-    await repo.set_routing(
-        ctx.session,
-        body.report_id,
-        stage="routed",
-        at=ctx.envelope.time,
-        reason=body.rule.reason,
-        department_code=body.department_code,
-        street_code=body.grid.street_code,
-    )
-
-
-async def on_merged(ctx: HandlerContext, body: ReportMerged) -> None:
-    await repo.set_routing(
-        ctx.session,
-        body.report_id,
-        stage="merged",
-        at=ctx.envelope.time,
-        reason=body.reason,
-        primary_report_id=body.primary_report_id,
-    )
-
-
-async def on_queued(ctx: HandlerContext, body: ManualDispatchNeeded) -> None:
-    await repo.set_routing(
-        ctx.session,
-        body.report_id,
-        stage="queued",
-        at=ctx.envelope.time,
-        reason=body.reason,
-        street_code=body.grid.street_code,
-    )
+def routed_of(envelope: Envelope, body: RoutingDecided | ReportMerged | ManualDispatchNeeded) -> repo.Routed:
+    """What intake keeps of a routing event: the report's stage and why."""
+    if isinstance(body, RoutingDecided):
+        return repo.Routed(
+            body.report_id,
+            "routed",
+            envelope.time,
+            reason=body.rule.reason,
+            department_code=body.department_code,
+            street_code=body.grid.street_code,
+        )
+    if isinstance(body, ReportMerged):
+        return repo.Routed(
+            body.report_id, "merged", envelope.time, reason=body.reason, primary_report_id=body.primary_report_id
+        )
+    return repo.Routed(body.report_id, "queued", envelope.time, reason=body.reason, street_code=body.grid.street_code)
 
 
 def units_of(body: CaseEvent) -> list[tuple[str, str]]:
@@ -72,68 +54,60 @@ def units_of(body: CaseEvent) -> list[tuple[str, str]]:
     return units
 
 
-async def on_case_event(ctx: HandlerContext, body: CaseEvent) -> None:
+def links_of(body: CaseEvent) -> list[repo.Link]:
     """Filing (and attaching, and closing) names the reports; every other case event is found by case id."""
-    await _follow(ctx, body)
-    await repo.set_case_state(ctx.session, case_id=body.case_id, state=body.state, version=body.version, at=body.at)
-
-
-async def _link(session: AsyncSession, body: CaseEvent) -> None:
     linked: list[str] = []
     if isinstance(body, CaseFiled | ReportAttached):
         linked = [body.report_id]
     elif isinstance(body, CaseClosed):
         linked = list(body.report_ids)
-    if linked:
-        await repo.link_case(
-            session,
-            linked,
-            case_id=body.case_id,
-            case_no=body.case_no,
-            state=body.state,
-            version=body.version,
-            at=body.at,
-        )
-
-
-async def _follow(ctx: HandlerContext | BatchContext, body: CaseEvent) -> None:
-    """What every case event adds besides the state: who may read its reports, its photos, the names of its
-    reports, the handling result (the patrol officer's list shows it) and, when WeChat progress is
-    configured, the citizen's next message."""
-    await repo.add_case_units(ctx.session, body.case_id, units_of(body))
-    if isinstance(body, CaseHandled | CaseVerified) and body.photos:
-        await repo.add_case_photos(ctx.session, body.case_id, media_names(body.photos))
-    await _link(ctx.session, body)
-    if isinstance(body, CaseHandled):
-        await repo.set_case_result(
-            ctx.session, case_id=body.case_id, result=body.result, version=body.version, at=body.at
-        )
-    if ctx.services.get("intake.progress") is not None:
-        await progress.record(ctx.session, body, ctx.clock.now())
+    return [repo.Link(r, body.case_id, body.case_no, body.state, body.version, body.at) for r in linked]
 
 
 async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> None:
-    """The batch as the handlers above would apply it one by one, with the case state written once per case.
-
-    A case's 5–20 events each moved its reports' state; only the newest version survives that, so the batch
-    writes it for every case in one statement after the links (which name the reports) are in place.
-    """
+    """A batch of routing and case events, one statement per table: the reports' stages, who may read each
+    case, the reports each case names, and each case's newest state (a case's 5–20 events each moved its
+    reports' state; only the newest version survives that). Photos, handling results and WeChat progress
+    are rarer and follow their events one by one."""
+    routed: list[repo.Routed] = []
+    units: list[tuple[str, str, str]] = []
+    links: list[repo.Link] = []
     newest: dict[str, CaseEvent] = {}
+    case_events = [body for _, body in events if isinstance(body, CaseEvent)]
     for envelope, body in events:
-        if isinstance(body, CaseEvent):
-            await _follow(batch, body)
-            seen = newest.get(body.case_id)
-            if seen is None or body.version > seen.version:
-                newest[body.case_id] = body
-        else:
-            await HANDLERS[envelope.type](batch.event(envelope), body)
+        if not isinstance(body, CaseEvent):
+            routed.append(routed_of(envelope, body))
+    for body in case_events:
+        units += [(body.case_id, kind, unit) for kind, unit in units_of(body)]
+        links += links_of(body)
+        seen = newest.get(body.case_id)
+        if seen is None or body.version > seen.version:
+            newest[body.case_id] = body
+    await repo.set_routing(batch.session, routed)
+    await repo.add_case_units(batch.session, units)
+    await repo.link_cases(batch.session, links)
     await repo.set_case_states(batch.session, [(b.case_id, b.state, b.version, b.at) for b in newest.values()])
+    progress_on = batch.services.get("intake.progress") is not None
+    for body in case_events:  # these find the case's reports by case id: after the links above
+        if isinstance(body, CaseHandled | CaseVerified) and body.photos:
+            await repo.add_case_photos(batch.session, body.case_id, media_names(body.photos))
+        if isinstance(body, CaseHandled):
+            await repo.set_case_result(
+                batch.session, case_id=body.case_id, result=body.result, version=body.version, at=body.at
+            )
+        if progress_on:
+            await progress.record(batch.session, body, batch.clock.now())
+
+
+async def handle_one(ctx: HandlerContext, body: Any) -> None:
+    """One event is a batch of one (the table below names the event types intake follows)."""
+    await fold(BatchContext(ctx.session, ctx.outbox, ctx.clock, ctx.services), [(ctx.envelope, body)])
 
 
 HANDLERS: dict[str, EventHandler] = {
-    "cityloop.routing.decided.v1": on_routed,
-    "cityloop.routing.merged.v1": on_merged,
-    "cityloop.routing.manual.v1": on_queued,
-    **{event_type: on_case_event for event_type, (model, _) in EVENT_TYPES.items() if issubclass(model, CaseEvent)},
+    "cityloop.routing.decided.v1": handle_one,
+    "cityloop.routing.merged.v1": handle_one,
+    "cityloop.routing.manual.v1": handle_one,
+    **{event_type: handle_one for event_type, (model, _) in EVENT_TYPES.items() if issubclass(model, CaseEvent)},
 }
 TOPICS = [ROUTING_TOPIC, CASES_TOPIC]

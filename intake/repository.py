@@ -320,10 +320,18 @@ async def add_case_photos(session: AsyncSession, case_id: str, names: Sequence[s
         await session.execute(insert(report_photos).from_select(["name", "report_id"], rows).on_conflict_do_nothing())
 
 
-async def add_case_units(session: AsyncSession, case_id: str, units: Sequence[tuple[str, str]]) -> None:
-    if units:
-        rows = [{"case_id": case_id, "kind": k, "unit": u} for k, u in dict.fromkeys(units)]
-        await session.execute(insert(case_units).values(rows).on_conflict_do_nothing())
+_ADD_CASE_UNITS = text(
+    f"INSERT INTO {case_units.fullname} (case_id, kind, unit) SELECT * FROM unnest(:case_ids, :kinds, :units) "
+    "ON CONFLICT DO NOTHING"
+).bindparams(*(bindparam(n, type_=ARRAY(Text)) for n in ("case_ids", "kinds", "units")))
+
+
+async def add_case_units(session: AsyncSession, units: Sequence[tuple[str, str, str]]) -> None:
+    """Who may read cases' reports, (case id, kind, unit) rows, in one statement."""
+    rows = list(dict.fromkeys(units))
+    if rows:
+        case_ids, kinds, names = (list(column) for column in zip(*rows, strict=True))
+        await session.execute(_ADD_CASE_UNITS, {"case_ids": case_ids, "kinds": kinds, "units": names})
 
 
 async def get_report(session: AsyncSession, report_id: str) -> AnyRow | None:
@@ -445,100 +453,128 @@ async def statuses_of(session: AsyncSession, report_ids: Sequence[str]) -> dict[
     return {r.report_id: r for r in (await session.execute(stmt)).all()}
 
 
-async def set_routing(
-    session: AsyncSession,
-    report_id: str,
-    *,
-    stage: str,
-    at: datetime,
-    reason: str | None = None,
-    department_code: str | None = None,
-    primary_report_id: str | None = None,
-    street_code: str | None = None,
-) -> None:
-    values = {
-        "stage": stage,
-        "reason": reason,
-        "department_code": department_code,
-        "primary_report_id": primary_report_id,
-        "street_code": street_code,
-        "updated_at": at,
-    }
-    stmt = insert(report_status).values(report_id=report_id, **values)
-    await session.execute(stmt.on_conflict_do_update(index_elements=[report_status.c.report_id], set_=values))
-    if primary_report_id:  # the primary's case may already be known: the merged report shares it
-        primary = (
-            await session.execute(
-                select(
-                    report_status.c.case_id,
-                    report_status.c.case_no,
-                    report_status.c.case_state,
-                    report_status.c.case_version,
-                ).where(report_status.c.report_id == primary_report_id)
-            )
-        ).first()
-        if primary is not None and primary.case_id:
-            await session.execute(
-                update(report_status)
-                .where(report_status.c.report_id == report_id, report_status.c.case_id.is_(None))
-                .values(
-                    case_id=primary.case_id,
-                    case_no=primary.case_no,
-                    case_state=primary.case_state,
-                    case_version=primary.case_version,
-                )
-            )
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Where the router sent a report: routed, merged into a primary report, or queued for a dispatcher."""
+
+    report_id: str
+    stage: str
+    at: datetime
+    reason: str | None = None
+    department_code: str | None = None
+    primary_report_id: str | None = None
+    street_code: str | None = None
 
 
-async def link_case(
-    session: AsyncSession,
-    report_ids: Sequence[str],
-    *,
-    case_id: str,
-    case_no: str,
-    state: str,
-    version: int,
-    at: datetime,
-) -> None:
-    """Tie reports (and reports merged into them) to a case; later case events then find them by case id."""
-    values = {
-        "case_id": case_id,
-        "case_no": case_no,
-        "case_state": state,
-        "case_version": version,
-        "updated_at": at,
-        "closed_at": at if state in CLOSED_STATES else None,
-    }
-    for report_id in report_ids:
-        stmt = insert(report_status).values(report_id=report_id, stage="routed", **values)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[report_status.c.report_id],
-                set_=values,
-                where=or_(report_status.c.case_version.is_(None), report_status.c.case_version <= version),
-            )
-        )
+_SET_ROUTING = text(
+    f"""
+    INSERT INTO {report_status.fullname}
+        (report_id, stage, reason, department_code, primary_report_id, street_code, updated_at)
+    SELECT * FROM unnest(:ids, :stages, :reasons, :departments, :primaries, :streets, :ats)
+    ON CONFLICT (report_id) DO UPDATE SET stage = excluded.stage, reason = excluded.reason,
+        department_code = excluded.department_code, primary_report_id = excluded.primary_report_id,
+        street_code = excluded.street_code, updated_at = excluded.updated_at
+    """
+).bindparams(
+    *(bindparam(n, type_=ARRAY(Text)) for n in ("ids", "stages", "reasons", "departments", "primaries", "streets")),
+    bindparam("ats", type_=ARRAY(DateTime(timezone=True))),
+)
+_SHARE_PRIMARY_CASE = text(
+    f"""
+    UPDATE {report_status.fullname} m SET case_id = p.case_id, case_no = p.case_no, case_state = p.case_state,
+        case_version = p.case_version
+    FROM {report_status.fullname} p
+    WHERE m.report_id = ANY(:ids) AND p.report_id = m.primary_report_id AND m.case_id IS NULL
+      AND p.case_id IS NOT NULL
+    """
+).bindparams(bindparam("ids", type_=ARRAY(Text)))
+
+
+async def set_routing(session: AsyncSession, routed: Sequence[Routed]) -> None:
+    """The router's decisions in one statement (the last one wins for a report named twice); a merged report
+    whose primary's case is already known shares it at once."""
+    latest = list({r.report_id: r for r in routed}.values())
+    if not latest:
+        return
     await session.execute(
-        update(report_status)
-        .where(report_status.c.primary_report_id.in_(list(report_ids)), report_status.c.case_id.is_(None))
-        .values(values)
+        _SET_ROUTING,
+        {
+            "ids": [r.report_id for r in latest],
+            "stages": [r.stage for r in latest],
+            "reasons": [r.reason for r in latest],
+            "departments": [r.department_code for r in latest],
+            "primaries": [r.primary_report_id for r in latest],
+            "streets": [r.street_code for r in latest],
+            "ats": [r.at for r in latest],
+        },
     )
+    merged = [r.report_id for r in latest if r.primary_report_id]
+    if merged:
+        await session.execute(_SHARE_PRIMARY_CASE, {"ids": merged})
 
 
-async def set_case_state(session: AsyncSession, *, case_id: str, state: str, version: int, at: datetime) -> None:
-    """Out-of-order or redelivered case events never move a report's case state backwards."""
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A report named by a case event (filed with it, attached to it, closed with it)."""
+
+    report_id: str
+    case_id: str
+    case_no: str
+    state: str
+    version: int
+    at: datetime
+
+
+_LINK_COLUMNS = (
+    "unnest(:ids, :case_ids, :case_nos, :states, :versions, :ats) AS v(report_id, case_id, case_no, state, version, at)"
+)
+_LINK_CASES = text(
+    f"""
+    WITH v AS (SELECT * FROM {_LINK_COLUMNS}), linked AS (
+        INSERT INTO {report_status.fullname}
+            (report_id, stage, case_id, case_no, case_state, case_version, updated_at, closed_at)
+        SELECT report_id, 'routed', case_id, case_no, state, version, at,
+               CASE WHEN state = ANY(:closed_states) THEN at END
+        FROM v
+        ON CONFLICT (report_id) DO UPDATE SET case_id = excluded.case_id, case_no = excluded.case_no,
+            case_state = excluded.case_state, case_version = excluded.case_version,
+            updated_at = excluded.updated_at, closed_at = excluded.closed_at
+        WHERE {report_status.fullname}.case_version IS NULL
+           OR {report_status.fullname}.case_version <= excluded.case_version
+    )
+    UPDATE {report_status.fullname} m SET case_id = v.case_id, case_no = v.case_no, case_state = v.state,
+        case_version = v.version, updated_at = v.at,
+        closed_at = CASE WHEN v.state = ANY(:closed_states) THEN v.at END
+    FROM v WHERE m.primary_report_id = v.report_id AND m.case_id IS NULL AND m.report_id <> ALL(:ids)
+    """
+).bindparams(
+    *(bindparam(n, type_=ARRAY(Text)) for n in ("ids", "case_ids", "case_nos", "states", "closed_states")),
+    bindparam("versions", type_=ARRAY(Integer)),
+    bindparam("ats", type_=ARRAY(DateTime(timezone=True))),
+)
+
+
+async def link_cases(session: AsyncSession, links: Sequence[Link]) -> None:
+    """Tie reports to their cases in one statement (the newest version of each wins), and the reports merged
+    into them that had no case yet; later case events then find them all by case id."""
+    newest: dict[str, Link] = {}
+    for link in links:
+        if link.report_id not in newest or link.version >= newest[link.report_id].version:
+            newest[link.report_id] = link
+    if not newest:
+        return
+    rows = list(newest.values())
     await session.execute(
-        update(report_status)
-        .where(
-            report_status.c.case_id == case_id,
-            or_(report_status.c.case_version.is_(None), report_status.c.case_version < version),
-        )
-        .values(
-            case_state=state,
-            case_version=version,
-            updated_at=at,
-            closed_at=(func.coalesce(report_status.c.closed_at, at) if state in CLOSED_STATES else None),
-        )
+        _LINK_CASES,
+        {
+            "ids": [r.report_id for r in rows],
+            "case_ids": [r.case_id for r in rows],
+            "case_nos": [r.case_no for r in rows],
+            "states": [r.state for r in rows],
+            "versions": [r.version for r in rows],
+            "ats": [r.at for r in rows],
+            "closed_states": sorted(CLOSED_STATES),
+        },
     )
 
 
