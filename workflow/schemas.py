@@ -134,6 +134,8 @@ class CaseOut(BaseModel):
     description: str
     department_code: str | None
     departments: list[dict[str, Any]]
+    level: str = Field(description="handling level holding the case: district | street | community")
+    level_unit: str | None = Field(description="the street or community code of that level")
     received_at: datetime
     filed_at: datetime
     updated_at: datetime
