@@ -186,6 +186,7 @@ class _Generator:
             deadline_profile=profile,
             received_at=received.isoformat(),
             deadlines=[_deadline("first_contact", first_contact_due)] if hotline else [],
+            **self.levels(c, no, filed, street, community),
         )
         if hotline:
             contact = filed + self.hours(10)
@@ -221,6 +222,35 @@ class _Generator:
                 reports.append((merged_id, merged_channel, merged_at - timedelta(seconds=30)))
                 c.add(merged_at, "report_attached", report_id=merged_id, channel=merged_channel)
         return c, reports
+
+    @staticmethod
+    def levels(c: _Case, no: int, filed: datetime, street: str, community: str) -> dict[str, Any]:
+        """Tiered handling: the level filed at, and 上报 / 下派 before the first dispatch (its own random stream,
+        so every other step of the history stays as it was)."""
+        rng = random.Random(no * 7919 + 15)
+        level = rng.choices(["district", "street", "community"], [75, 10, 15])[0]
+        units = {"district": None, "street": street, "community": community}
+        path = [level]
+        if level == "community" and rng.random() < 0.2:
+            path.append("street")
+        elif level == "street" and rng.random() < 0.15:
+            path.append("district")
+        elif level == "district" and rng.random() < 0.1:
+            path += ["street", "community"][: rng.choice([1, 2])]
+        for step, (a, b) in enumerate(itertools.pairwise(path), 1):
+            up = ["community", "street", "district"].index(b) > ["community", "street", "district"].index(a)
+            c.add(
+                filed + timedelta(minutes=step),
+                "reported_up" if up else "delegated",
+                "filed",
+                from_level=a,
+                to_level=b,
+                from_unit=units[a],
+                to_unit=units[b],
+                reason="level test",
+                deadlines=[],
+            )
+        return {"level": level, "level_unit": units[level]}
 
     def dispatch(
         self, c: _Case, t: datetime, department: str, category: Category, handle_hours: float, *, redispatch: bool

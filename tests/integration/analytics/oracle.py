@@ -53,7 +53,7 @@ def _case(
     grid = filed.get("grid", {})
     dispatch_idx = by["dispatched"]
     department = data[dispatch_idx[-1]].get("department_code") if dispatch_idx else filed.get("department_code")
-    live = not by["withdrawn"]
+    live = not by["withdrawn"] and not by["sent_back"]
     state = data[-1]["state"]
 
     handled_idx = by["handled"][-1] if by["handled"] else None
@@ -89,8 +89,26 @@ def _case(
     reopens = len(by["reopened"])
     failed = sum(1 for i in by["verified"] if not data[i]["passed"])
 
+    levels = [filed.get("level", "district")]
+    from_community = False
+    for e, d in zip(events, data, strict=True):
+        if _name(e) in ("reported_up", "delegated"):
+            levels.append(d["to_level"])
+            from_community = from_community or (_name(e) == "reported_up" and d["from_level"] == "community")
+    ever_community = "community" in levels
+    ever_below = any(lv != "district" for lv in levels)
+
     case = {
         "case_id": data[0]["case_id"],
+        "community_closure_num": live
+        and ever_community
+        and closed
+        and levels[-1] == "community"
+        and not from_community,
+        "community_closure_den": live and ever_community,
+        "report_up_num": live and ever_below and bool(by["reported_up"]),
+        "report_up_den": live and ever_below,
+        "delegation_num": live and bool(by["delegated"]),
         "live": live,
         "state": state,
         "department": department,
@@ -282,6 +300,12 @@ class Oracle:
                     "first_contact_rate": (int(g["contact_num"].sum()), int(g["contact_den"].sum())),
                     "on_time_filing_rate": (int(g["filing_num"].sum()), int(g["filing_den"].sum())),
                     "on_time_closing_rate": (int(g["closing_num"].sum()), int(g["closed"].sum())),
+                    "community_closure_rate": (
+                        int(g["community_closure_num"].sum()),
+                        int(g["community_closure_den"].sum()),
+                    ),
+                    "report_up_rate": (int(g["report_up_num"].sum()), int(g["report_up_den"].sum())),
+                    "delegation_rate": (int(g["delegation_num"].sum()), int(g["live"].sum())),
                 }
             )
         for frame, fields in (
