@@ -232,7 +232,7 @@ class _Generator:
         units = {"district": None, "street": street, "community": community}
         path = [level]
         if level == "community" and rng.random() < 0.2:
-            path.append("street")
+            path += ["street", "community"][: rng.choice([1, 1, 2])]  # sometimes the street sends it back down
         elif level == "street" and rng.random() < 0.15:
             path.append("district")
         elif level == "district" and rng.random() < 0.1:
