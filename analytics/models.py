@@ -143,6 +143,7 @@ dispatches = Table(
     _ts("responded_at"),
     _ts("returned_at"),
     _ts("filed_at"),
+    Column("street_rating", Text, comment="the street's latest rating of this handling (考核)"),
     Index("ix_dispatches_filed_at", "filed_at"),
     Index(
         "ix_dispatches_pending_response",
@@ -163,6 +164,7 @@ checkins = Table(
     _ts("checked_in_at"),
     _ts("missed_at"),
     _ts("filed_at"),
+    Column("street_rating", Text, comment="the street's latest rating of this summoned department (考核)"),
     Index("ix_checkins_filed_at", "filed_at"),
     Index("ix_checkins_pending", "filed_at", postgresql_where=text(PENDING["checkin"].condition.replace("w.", ""))),
 )

@@ -99,6 +99,8 @@ class Dispatch:
     returned_at: datetime | None = None
     filed_at: datetime | None = None
     """The case's filing time, copied so the scoreboard's period filter can use this table's own index."""
+    street_rating: str | None = None
+    """考核: the street's latest rating of this department's handling (satisfied | basic | unsatisfied)."""
 
 
 @dataclass(slots=True)
@@ -115,6 +117,8 @@ class CheckIn:
     missed_at: datetime | None = None
     filed_at: datetime | None = None
     """The case's filing time, copied so the scoreboard's period filter can use this table's own index."""
+    street_rating: str | None = None
+    """考核: the street's latest rating of this summoned department."""
 
 
 @dataclass(slots=True)
@@ -214,6 +218,17 @@ def _reported_up(r: CaseRecord, e: c.CaseReportedUp, _: str) -> None:
 def _delegated(r: CaseRecord, e: c.CaseDelegated, _: str) -> None:
     r.fact.delegated_count += 1
     _reach_level(r.fact, e.to_level)
+
+
+def _rated(r: CaseRecord, e: c.DepartmentRated, _: str) -> None:
+    """A rating lands on the department's latest dispatch of the case, else on its latest summons."""
+    dispatch = next((d for d in reversed(r.dispatches) if d.department_code == e.rated_department), None)
+    if dispatch is not None:
+        dispatch.street_rating = e.rating
+        return
+    summons = next((ci for ci in reversed(r.checkins) if ci.department_code == e.rated_department), None)
+    if summons is not None:
+        summons.street_rating = e.rating
 
 
 def _sent_back(r: CaseRecord, e: c.CaseSentBack, _: str) -> None:
@@ -417,6 +432,7 @@ FOLDS: dict[type[c.CaseEvent], Fold] = {
     c.CaseReportedUp: _reported_up,
     c.CaseDelegated: _delegated,
     c.CaseSentBack: _sent_back,
+    c.DepartmentRated: _rated,
 }
 CASE_EVENT_TYPES: frozenset[str] = frozenset(str(t.model_fields["type"].default) for t in FOLDS)
 

@@ -246,6 +246,22 @@ SCORES: tuple[Score, ...] = (
         numerator=SATISFIED,
         denominator="f.satisfaction IS NOT NULL",
     ),
+    Score(
+        "street_rating_rate",
+        "Street assessment of departments (街道考核)",
+        "rate",
+        "dispatch",
+        numerator="d.street_rating IN ('satisfied', 'basic')",
+        denominator="d.street_rating IS NOT NULL",
+    ),
+    Score(
+        "whistle_rating_rate",
+        "Street assessment of summoned departments (吹哨考核)",
+        "rate",
+        "checkin",
+        numerator="w.street_rating IN ('satisfied', 'basic')",
+        denominator="w.street_rating IS NOT NULL",
+    ),
     # tiered handling (分级分层处置): 小事不出社区, and how often cases move between levels
     Score(
         "community_closure_rate",

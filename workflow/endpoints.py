@@ -33,6 +33,7 @@ from workflow.schemas import (
     FirstContactIn,
     GrantIn,
     HandleIn,
+    RateIn,
     ReasonIn,
     VerifyIn,
     WhistleIn,
@@ -423,6 +424,21 @@ async def delegate(
 ) -> CaseOut:
     expected = expected_version(if_match, body)
     return await _command(rt, who, response, lambda s: s.delegate(case_ref, who, body.reason, expected))
+
+
+@router.post(
+    "/{case_ref}/rate",
+    response_model=CaseOut,
+    summary="考核: the street rates a department's handling of the case",
+    description=_roles(Action.RATE),
+)
+async def rate(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: RateIn, if_match: IfMatch = None
+) -> CaseOut:
+    expected = expected_version(if_match, body)
+    return await _command(
+        rt, who, response, lambda s: s.rate(case_ref, who, body.department_code, body.rating, body.comment, expected)
+    )
 
 
 @router.post(

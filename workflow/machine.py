@@ -78,6 +78,7 @@ class Action(StrEnum):
     REPORT_UP = "report_up"
     DELEGATE = "delegate"
     SEND_BACK = "send_back"
+    RATE = "rate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +379,15 @@ TRANSITIONS: dict[Action, Transition] = {
             ev.CaseSentBack,
             _hotline_at_district,
             "退单: the 12345 ticket is not in the district's remit; back to the city platform, with a reason",
+        ),
+        _t(
+            Action.RATE,
+            {S.HANDLED, S.VERIFIED, S.CLOSED},
+            None,
+            {R.STREET},
+            ev.DepartmentRated,
+            None,
+            "考核: the street rates the handling of a department it was given to or summoned",
         ),
     )
 }

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.contracts import cases as ev
 from shared.contracts.cases import Level
+from shared.errors import Invalid
 from workflow.levels import DOWN, UP, level_clock, open_level_clock, unit_at
 from workflow.machine import Action
 from workflow.schedule import deadline_set
@@ -71,6 +72,36 @@ class TieredCases(CaseService):
                 "left_on_time": all(left_on_time) if left_on_time else None,
                 "clocks_running": running,
             },
+        )
+
+    async def rate(
+        self,
+        ref: str,
+        who: Principal,
+        department_code: str,
+        rating: ev.Satisfaction,
+        comment: str,
+        expected: int | None,
+    ) -> Row[Any]:
+        """考核权: the street rates a department that handled the case or was summoned to it by a whistle."""
+        row = await self.load(ref, who)
+        target = await self._check(row, Action.RATE, who, expected)
+        if department_code not in {d.department_code for d in await self.repo.departments_of([row.id])}:
+            raise Invalid(f"{department_code} was never given or summoned to this case", field="department_code")
+        street = who.unit if who.role is Role.STREET and who.unit else row.street_code
+        return await self._record(
+            row,
+            Action.RATE,
+            who,
+            target,
+            event=partial(
+                ev.DepartmentRated,
+                street_code=street or "",
+                rated_department=department_code,
+                rating=rating,
+                comment=comment,
+            ),
+            reason=comment or None,
         )
 
     async def send_back(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:

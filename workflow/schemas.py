@@ -73,6 +73,12 @@ class CheckInIn(Command):
     )
 
 
+class RateIn(Command):
+    department_code: Code = Field(description="a department the case was given to or summoned")
+    rating: Literal["satisfied", "basic", "unsatisfied"]
+    comment: str = Field(default="", max_length=2000)
+
+
 class FirstContactIn(Command):
     note: str = Field(default="", max_length=2000)
 

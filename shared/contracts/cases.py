@@ -191,6 +191,16 @@ class CallbackRecorded(CaseEvent):
     comment: str = ""
 
 
+class DepartmentRated(CaseEvent):
+    """考核权: a street rates how a department stationed in it or summoned by its whistle handled the case."""
+
+    type: Literal["cityloop.case.department_rated.v1"] = "cityloop.case.department_rated.v1"
+    street_code: str
+    rated_department: str
+    rating: Satisfaction = Field(description="satisfied (满意) | basic (基本满意) | unsatisfied (不满意)")
+    comment: str = ""
+
+
 class LevelMove(CaseEvent):
     """The case moved to another handling level; it waits in that level's dispatchers' queue (state filed).
 

@@ -70,6 +70,8 @@ async def test_the_three_loops_of_the_readme(p: RunningPlatform) -> None:
     assert c2["id"] in {c["id"] for c in queue.json()["items"]}
     await act(p, centre, c2, "dispatch", department_code=f"ZF{STREET}")
     assert (await act(p, squad, c2, "acknowledge"))["state"] == "acknowledged"
+    await act(p, squad, c2, "handle", result="已清除并责令整改", photos=PHOTOS)
+    await act(p, await login(p, f"street-{STREET}"), c2, "rate", department_code=f"ZF{STREET}", rating="satisfied")
     outsider = await p.client.get(f"/v1/cases/{c2['id']}", headers=await login(p, "community-110199011001"))
     assert outsider.status_code == 404
 
@@ -89,3 +91,8 @@ async def test_the_three_loops_of_the_readme(p: RunningPlatform) -> None:
     assert row["scores"]["community_closure_rate"]["denominator"] == 3
     assert row["scores"]["delegation_rate"]["numerator"] == 1
     assert row["scores"]["report_up_rate"]["numerator"] == 1
+    by_department = await p.client.get("/v1/kpis", headers=p.auth("supervisor"), params={"dimension": "department"})
+    squad_row = next(r for r in by_department.json()["rows"] if r["key"] == f"ZF{STREET}")
+    rating = squad_row["scores"]["street_rating_rate"]
+    assert (rating["numerator"], rating["denominator"]) == (1, 1)
+    assert squad_row["scores"]["composite_score"]["value"] is not None

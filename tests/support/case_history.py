@@ -221,7 +221,31 @@ class _Generator:
                 merged_channel = rng.choices(CHANNELS, cum_weights=CHANNEL_CUM_WEIGHTS)[0]
                 reports.append((merged_id, merged_channel, merged_at - timedelta(seconds=30)))
                 c.add(merged_at, "report_attached", report_id=merged_id, channel=merged_channel)
+            self.ratings(c, no, closed, department, street)
         return c, reports
+
+    @staticmethod
+    def ratings(c: _Case, no: int, closed: datetime, department: str, street: str) -> None:
+        """考核: half the streets rate the department that handled the case, and one it summoned (own random stream)."""
+        rng = random.Random(no * 104729 + 3)
+        ratings = ["satisfied", "basic", "unsatisfied"]
+        if rng.random() < 0.5:
+            c.add(
+                closed + timedelta(minutes=30),
+                "department_rated",
+                street_code=street,
+                rated_department=department,
+                rating=rng.choice(ratings),
+            )
+        for _, _, name, _, data in list(c.events):
+            if name == "whistle_blown" and rng.random() < 0.7:
+                c.add(
+                    closed + timedelta(minutes=31),
+                    "department_rated",
+                    street_code=street,
+                    rated_department=rng.choice(data["departments"]),
+                    rating=rng.choice(ratings),
+                )
 
     @staticmethod
     def levels(c: _Case, no: int, filed: datetime, street: str, community: str) -> dict[str, Any]:

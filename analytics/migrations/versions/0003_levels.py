@@ -1,4 +1,5 @@
-"""tiered handling: each case's level and its moves between levels; the level scores' rollup columns
+"""tiered handling: each case's level and its moves between levels, the streets' ratings of departments (考核);
+the rollup columns of their scores
 
 Cases filed before tiered handling were all the district's: the defaults say so. The rollups are then
 rebuilt from the stored facts with today's scoring code (the bulk path of analytics/rollup.py), which needs
@@ -24,9 +25,19 @@ FACTS = (
     sa.Column("reported_up_from_community", sa.Boolean, nullable=False, server_default="false"),
     sa.Column("delegated_count", sa.Integer, nullable=False, server_default="0"),
 )
+RATED = {
+    "dispatches": "the street's latest rating of this handling (考核)",
+    "checkins": "the street's latest rating of this summoned department (考核)",
+}
 MEASURES = tuple(
     f"{score}_{part}"
-    for score in ("community_closure_rate", "report_up_rate", "delegation_rate")
+    for score in (
+        "street_rating_rate",
+        "whistle_rating_rate",
+        "community_closure_rate",
+        "report_up_rate",
+        "delegation_rate",
+    )
     for part in ("num", "den")
 )
 
@@ -34,6 +45,8 @@ MEASURES = tuple(
 def upgrade() -> None:
     for column in FACTS:
         op.add_column("case_facts", column, schema=S)
+    for table, comment in RATED.items():
+        op.add_column(table, sa.Column("street_rating", sa.Text, comment=comment), schema=S)
     for name in MEASURES:
         op.add_column("score_rollup", sa.Column(name, sa.BigInteger, nullable=False, server_default="0"), schema=S)
     from analytics.config import default_scoring
@@ -48,3 +61,5 @@ def downgrade() -> None:
         op.drop_column("score_rollup", name, schema=S)
     for column in FACTS:
         op.drop_column("case_facts", column.name, schema=S)
+    for table in RATED:
+        op.drop_column(table, "street_rating", schema=S)

@@ -149,3 +149,27 @@ async def test_each_level_sees_only_its_own_place(desk: Desk) -> None:
     assert await ids("dispatcher", "S01", level="street") == set()
     assert await ids("department", "S01-C1-GRID") == {here}
     assert await ids("dispatcher", None, level="community") == {here, away}
+
+
+async def test_the_street_rates_the_departments_that_handled_its_case_or_answered_its_whistle(desk: Desk) -> None:
+    """考核权: the rating is an event carrying the street, the department and the rating."""
+    cid = (await desk.file(department="S01-SQUAD", level="street", level_unit="S01"))["id"]
+    await desk.act(cid, "whistle", "street", "S01", departments=["ROADS"])
+    await desk.act(cid, "rate", "street", "S01", expect=409, department_code="S01-SQUAD", rating="satisfied")
+    await desk.act(cid, "acknowledge", "department", "S01-SQUAD")
+    await desk.act(cid, "handle", "department", "S01-SQUAD", result="已处置", photos=[PHOTO])
+    await desk.act(cid, "rate", "department", "S01-SQUAD", expect=403, department_code="S01-SQUAD", rating="basic")
+    await desk.act(cid, "rate", "street", "S02", expect=404, department_code="S01-SQUAD", rating="basic")
+    r = await desk.p.client.post(
+        f"/v1/cases/{cid}/rate",
+        json={"department_code": "PARKS", "rating": "satisfied"},
+        headers=desk.as_("street", "S01"),
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "department_code"
+    await desk.act(cid, "rate", "street", "S01", department_code="S01-SQUAD", rating="satisfied", comment="响应快")
+    await desk.act(cid, "rate", "street", "S01", department_code="ROADS", rating="unsatisfied")
+    rated = [e.data for e in await desk.case_events(cid) if e.type == "cityloop.case.department_rated.v1"]
+    assert [(d["street_code"], d["rated_department"], d["rating"]) for d in rated] == [
+        ("S01", "S01-SQUAD", "satisfied"),
+        ("S01", "ROADS", "unsatisfied"),
+    ]

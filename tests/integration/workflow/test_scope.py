@@ -33,6 +33,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/report-up", {"reason": "too big"}, "dispatcher"),
     ("POST", "/delegate", {"reason": "theirs"}, "dispatcher"),
     ("POST", "/send-back", {"reason": "not the district's"}, "dispatcher"),
+    ("POST", "/rate", {"department_code": "WATER", "rating": "satisfied"}, "street"),
 ]
 OUTSIDERS = [
     ("department", "PARKS"),

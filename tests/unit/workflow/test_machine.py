@@ -45,6 +45,7 @@ SPEC: dict[Action, tuple[str, str, str]] = {
     Action.REPORT_UP: (OPEN_BEFORE_HANDLING, "filed", "dispatcher department"),
     Action.DELEGATE: (OPEN_BEFORE_HANDLING, "filed", "dispatcher"),
     Action.SEND_BACK: (OPEN_BEFORE_HANDLING, "withdrawn", "dispatcher"),
+    Action.RATE: ("handled verified closed", "=", "street"),
 }
 
 
