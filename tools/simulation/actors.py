@@ -65,6 +65,8 @@ class Behaviour:
     """Grid workers passing a community case up to the street centre (上报) instead of handling it."""
     delegate: float = 0.06
     """The district centre handing a freshly dispatched case down to its street centre (下派)."""
+    street_rates: float = 0.3
+    """A street office rating the department that handled a case in its street (考核)."""
     on_time_cap: timedelta = 6 * H
     """People act within the deadline but seldom wait longer than this even when they could."""
 
@@ -397,6 +399,11 @@ class Actors:
             return self._command(inspector, c, "verify", {"passed": not fails, "note": note, "photos": photos})
 
         self._at(case, "verify_fail" if fails else "verify", when, verify, epoch=epoch)
+        street, dept = _street(case), case["department_code"]
+        if street and dept and rng.random() < b.street_rates and self._first(case, "rated"):
+            body = {"department_code": dept, "rating": rng.choice(["satisfied", "satisfied", "basic", "unsatisfied"])}
+            when = self._soon(case, "rate", 5 * M, 40 * M)
+            self._at(case, "rate", when, lambda c: self._command(f"street-{street}", c, "rate", body), epoch=epoch)
 
     async def _close(self, case: Case) -> Case | None:
         return await self._command(_dispatcher(case), case, "close", None)

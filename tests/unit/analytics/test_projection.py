@@ -174,3 +174,35 @@ def test_level_moves_record_where_the_case_went_and_whether_the_community_passed
 def test_a_ticket_sent_back_leaves_the_scores_like_a_withdrawal() -> None:
     back = c.CaseSentBack(**BASE, state="withdrawn", version=2, at=at(1), reason="not ours", ticket_nos=["T1"])
     assert fold(filed(), back).fact.withdrawn_at == at(1)
+
+
+def test_a_street_rating_lands_on_the_departments_latest_dispatch_else_its_summons() -> None:
+    whistle = c.WhistleBlown(
+        **BASE, state="dispatched", version=3, at=at(2), street_code="S1", departments=["ROADS"], checkin_due_at=at(4)
+    )
+
+    def rated(version: int, department: str, rating: str) -> c.DepartmentRated:
+        return c.DepartmentRated(
+            **BASE,
+            state="handled",
+            version=version,
+            at=at(9),
+            street_code="S1",
+            rated_department=department,
+            rating=rating,  # type: ignore[arg-type]
+        )
+
+    record = fold(
+        filed(),
+        dispatched(1, "WATER", 2),
+        whistle,
+        dispatched(3, "PARKS", 4),
+        rated(5, "WATER", "basic"),
+        rated(6, "ROADS", "unsatisfied"),
+        rated(7, "WATER", "satisfied"),
+    )
+    assert [(d.department_code, d.street_rating) for d in record.dispatches] == [
+        ("WATER", "satisfied"),
+        ("PARKS", None),
+    ]
+    assert [(ci.department_code, ci.street_rating) for ci in record.checkins] == [("ROADS", "unsatisfied")]
