@@ -107,6 +107,12 @@ case_facts = Table(
     _count("escalation_count"),
     _count("max_escalation_level"),
     _count("whistle_count"),
+    Column("level", Text, nullable=False, server_default="district", comment="handling level holding it now"),
+    Column("ever_community", Boolean, nullable=False, server_default="false"),
+    Column("ever_below_district", Boolean, nullable=False, server_default="false"),
+    _count("reported_up_count"),
+    Column("reported_up_from_community", Boolean, nullable=False, server_default="false"),
+    _count("delegated_count"),
     # covering: the dispatch, check-in and median parts of the scoreboard read only these columns, so they
     # scan this narrow index over the period instead of the wide rows
     Index("ix_case_facts_filed_at", "filed_at", postgresql_include=list(SCOREBOARD_CASE_COLUMNS)),
@@ -137,6 +143,7 @@ dispatches = Table(
     _ts("responded_at"),
     _ts("returned_at"),
     _ts("filed_at"),
+    Column("street_rating", Text, comment="the street's latest rating of this handling (考核)"),
     Index("ix_dispatches_filed_at", "filed_at"),
     Index(
         "ix_dispatches_pending_response",
@@ -157,6 +164,7 @@ checkins = Table(
     _ts("checked_in_at"),
     _ts("missed_at"),
     _ts("filed_at"),
+    Column("street_rating", Text, comment="the street's latest rating of this summoned department (考核)"),
     Index("ix_checkins_filed_at", "filed_at"),
     Index("ix_checkins_pending", "filed_at", postgresql_where=text(PENDING["checkin"].condition.replace("w.", ""))),
 )

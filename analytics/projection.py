@@ -75,6 +75,13 @@ class Fact:
     escalation_count: int = 0
     max_escalation_level: int = 0
     whistle_count: int = 0
+    level: str = "district"
+    """The handling level holding the case now (tiered handling: district, street or community)."""
+    ever_community: bool = False
+    ever_below_district: bool = False
+    reported_up_count: int = 0
+    reported_up_from_community: bool = False
+    delegated_count: int = 0
 
 
 @dataclass(slots=True)
@@ -92,6 +99,8 @@ class Dispatch:
     returned_at: datetime | None = None
     filed_at: datetime | None = None
     """The case's filing time, copied so the scoreboard's period filter can use this table's own index."""
+    street_rating: str | None = None
+    """考核: the street's latest rating of this department's handling (satisfied | basic | unsatisfied)."""
 
 
 @dataclass(slots=True)
@@ -108,6 +117,8 @@ class CheckIn:
     missed_at: datetime | None = None
     filed_at: datetime | None = None
     """The case's filing time, copied so the scoreboard's period filter can use this table's own index."""
+    street_rating: str | None = None
+    """考核: the street's latest rating of this summoned department."""
 
 
 @dataclass(slots=True)
@@ -184,11 +195,46 @@ def _filed(r: CaseRecord, e: c.CaseFiled, _: str) -> None:
     f.community_code, f.cell_code = e.grid.community_code, e.grid.cell_code
     f.received_at, f.filed_at = e.received_at, e.at
     f.department_code = e.department_code or f.department_code
+    _reach_level(f, e.level)
     for dispatch in r.dispatches:
         dispatch.filed_at = f.filed_at
     for checkin in r.checkins:
         checkin.filed_at = f.filed_at
     _set_deadlines(r, e)
+
+
+def _reach_level(f: Fact, level: str) -> None:
+    f.level = level
+    f.ever_community = f.ever_community or level == "community"
+    f.ever_below_district = f.ever_below_district or level != "district"
+
+
+def _reported_up(r: CaseRecord, e: c.CaseReportedUp, _: str) -> None:
+    r.fact.reported_up_count += 1
+    r.fact.reported_up_from_community = r.fact.reported_up_from_community or e.from_level == "community"
+    _reach_level(r.fact, e.to_level)
+
+
+def _delegated(r: CaseRecord, e: c.CaseDelegated, _: str) -> None:
+    r.fact.delegated_count += 1
+    _reach_level(r.fact, e.to_level)
+
+
+def _rated(r: CaseRecord, e: c.DepartmentRated, _: str) -> None:
+    """A rating lands on the department's latest dispatch of the case, else on its latest summons."""
+    dispatch = next((d for d in reversed(r.dispatches) if d.department_code == e.rated_department), None)
+    if dispatch is not None:
+        dispatch.street_rating = e.rating
+        return
+    summons = next((ci for ci in reversed(r.checkins) if ci.department_code == e.rated_department), None)
+    if summons is not None:
+        summons.street_rating = e.rating
+
+
+def _sent_back(r: CaseRecord, e: c.CaseSentBack, _: str) -> None:
+    """退单: the ticket was never the district's; like a withdrawal it leaves every score."""
+    r.fact.withdrawn_at = r.fact.withdrawn_at or e.at
+    _end_suspension(r.fact, e.at)
 
 
 def _dispatched(r: CaseRecord, e: c.CaseDispatched, _: str) -> None:
@@ -385,6 +431,10 @@ FOLDS: dict[type[c.CaseEvent], Fold] = {
     c.DepartmentCheckedIn: _checked_in,
     c.CheckInMissed: _checkin_missed,
     c.CallbackRecorded: _callback,
+    c.CaseReportedUp: _reported_up,
+    c.CaseDelegated: _delegated,
+    c.CaseSentBack: _sent_back,
+    c.DepartmentRated: _rated,
 }
 CASE_EVENT_TYPES: frozenset[str] = frozenset(str(t.model_fields["type"].default) for t in FOLDS)
 

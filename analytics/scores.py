@@ -246,6 +246,46 @@ SCORES: tuple[Score, ...] = (
         numerator=SATISFIED,
         denominator="f.satisfaction IS NOT NULL",
     ),
+    Score(
+        "street_rating_rate",
+        "Street assessment of departments (街道考核)",
+        "rate",
+        "dispatch",
+        numerator="d.street_rating IN ('satisfied', 'basic')",
+        denominator="d.street_rating IS NOT NULL",
+    ),
+    Score(
+        "whistle_rating_rate",
+        "Street assessment of summoned departments (吹哨考核)",
+        "rate",
+        "checkin",
+        numerator="w.street_rating IN ('satisfied', 'basic')",
+        denominator="w.street_rating IS NOT NULL",
+    ),
+    # tiered handling (分级分层处置): 小事不出社区, and how often cases move between levels
+    Score(
+        "community_closure_rate",
+        "Community closure without upward report (小事不出社区)",
+        "rate",
+        numerator=f"{LIVE} AND f.ever_community AND f.state = 'closed' AND f.level = 'community' "
+        "AND NOT f.reported_up_from_community",
+        denominator=f"{LIVE} AND f.ever_community",
+    ),
+    Score(
+        "report_up_rate",
+        "Upward report rate (上报率)",
+        "rate",
+        higher_is_better=False,
+        numerator=f"{LIVE} AND f.ever_below_district AND f.reported_up_count > 0",
+        denominator=f"{LIVE} AND f.ever_below_district",
+    ),
+    Score(
+        "delegation_rate",
+        "Delegation rate (下派率)",
+        "rate",
+        numerator=f"{LIVE} AND f.delegated_count > 0",
+        denominator=LIVE,
+    ),
     Score("composite_score", "Composite department score (GB/T 30428.4 style, 0-100)", "composite"),
 )
 BY_NAME: dict[str, Score] = {s.name: s for s in SCORES}

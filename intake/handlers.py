@@ -45,12 +45,14 @@ def routed_of(envelope: Envelope, body: RoutingDecided | ReportMerged | ManualDi
 
 def units_of(body: CaseEvent) -> list[tuple[str, str]]:
     """Who may read this case's reports from now on: every department it is assigned or summoned to (never
-    taken away: a department keeps seeing what it once had), and the street it lies in."""
+    taken away: a department keeps seeing what it once had), and the street and community it lies in."""
     units = [("department", body.department_code)] if body.department_code else []
     if isinstance(body, WhistleBlown):
         units += [("department", d) for d in body.departments]
     if isinstance(body, CaseFiled) and body.grid.street_code:
         units.append(("street", body.grid.street_code))
+    if isinstance(body, CaseFiled) and body.grid.community_code:
+        units.append(("community", body.grid.community_code))
     return units
 
 

@@ -252,14 +252,15 @@ async def add_photos(session: AsyncSession, report_id: str, names: Sequence[str]
 
 @dataclass(frozen=True, slots=True)
 class ReadScope:
-    """Which reports a caller may read: all (both None), a department's, or a street's."""
+    """Which reports a caller may read: all (all None), a department's, a street's or a community's."""
 
     department: str | None = None
     street: str | None = None
+    community: str | None = None
 
     @classmethod
     def of(cls, scope: DataScope) -> ReadScope:
-        return cls(department=scope.department, street=scope.street)
+        return cls(department=scope.department, street=scope.street, community=scope.community)
 
     def allows(self, status: Any) -> Any:
         """SQL condition on a `report_status` alias: the report's case reached the department, or lies in the
@@ -285,6 +286,16 @@ class ReadScope:
                 )
                 .exists(),
             )
+        if self.community is not None:  # by its case only: the router locates reports by street, not community
+            return (
+                select(case_units.c.case_id)
+                .where(
+                    case_units.c.case_id == status.c.case_id,
+                    case_units.c.kind == "community",
+                    case_units.c.unit == self.community,
+                )
+                .exists()
+            )
         return literal(True)
 
 
@@ -296,7 +307,7 @@ async def report_visible(session: AsyncSession, report_id: str, scope: ReadScope
 
 async def photo_visible(session: AsyncSession, name: str, scope: ReadScope, subject: str) -> bool:
     """Whether district-wide staff asks, the caller uploaded the photo, or a report carrying it is in scope."""
-    if scope.department is None and scope.street is None:
+    if scope.department is None and scope.street is None and scope.community is None:
         return True
     in_scope = (
         select(report_photos.c.report_id)

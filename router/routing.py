@@ -141,6 +141,7 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
     department, dept_how = _department(analysis, ref, rules, rule)
     if department is None:
         return manual(f"no department can take it: {dept_how}", rule_id)
+    level, level_unit, department, level_how = _level(analysis, ref, rule, department)
     priority, profile = _priority_and_profile(analysis, ref, rule)
     whistle = bool(rule and rule.then.whistle)
     street = located.grid.street_code
@@ -149,7 +150,7 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
     head = f"rule {rule.id}: {rule.description} ({'; '.join(why)})" if rule else "no rule matched: taxonomy defaults"
     reason = (
         f"{head}; {c.explain()}; located by {located.method} ({located.detail}); "
-        f"department {dept_how}; profile {profile}"
+        f"department {dept_how}; {f'{level_how}; ' if level_how else ''}profile {profile}"
     )
     body = RoutingDecided(
         report_id=report.report_id,
@@ -165,6 +166,8 @@ def decide(analysis: Analysis, ref: ReferenceData, rules: RuleSet, primaries: Pr
         whistle=whistle,
         whistle_departments=whistle_departments,
         rule=RuleRef(rule_id=rule_id, ruleset_version=rules.version, reason=reason),
+        level=level,
+        level_unit=level_unit,
     )
     return Decision("routed", body, analysis, rule_id, rules.version, reason)
 
@@ -226,6 +229,30 @@ def _priority_and_profile(
     priority = (rule.then.priority if rule else None) or _default_priority(report, category)
     profile = (rule.then.deadline_profile if rule else None) or _default_profile(ref, report, category, priority)
     return priority, profile
+
+
+Level = Literal["district", "street", "community"]
+
+
+def _level(
+    analysis: Analysis, ref: ReferenceData, rule: Rule | None, department: str
+) -> tuple[Level, str | None, str, str]:
+    """The handling level a rule chose, its place and the unit serving it there: a community's grid workers, or
+    a street's stationed unit of the work's kind (else any unit stationed in the street). A level with no unit
+    in that place leaves the case with the district, and the reason says so."""
+    wanted: Level = (rule.then.level if rule else None) or "district"
+    if wanted == "district":
+        return "district", None, department, ""
+    grid = analysis.located.grid
+    place = grid.community_code if wanted == "community" else grid.street_code
+    assert rule is not None and analysis.category is not None
+    if rule.then.department:
+        return wanted, place, department, f"level {wanted} {place}, by the department the rule names"
+    kind = rule.then.department_kind or (analysis.category.department_kind if wanted == "street" else None)
+    unit = ref.departments.at_level(wanted, kind, place) or ref.departments.at_level(wanted, None, place)
+    if place is None or unit is None:
+        return "district", None, department, f"level district: no {wanted}-level unit serves {place}"
+    return wanted, place, unit.code, f"level {wanted} {place}: {unit.code} serves it there"
 
 
 def _default_priority(report: ReportReceived, category: MinorClass) -> Literal["normal", "high", "urgent"]:

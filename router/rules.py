@@ -2,9 +2,9 @@
 
 A rule `when` matches on category, place (street, community, cell), channel, time (night, holiday),
 keywords, severity, urgency and the 12345 class; its `then` yields department, priority, deadline profile,
-whistle or manual dispatch. Rules are tried from the highest `precedence` down (precedences are unique, so
-the order never depends on file order); the first that matches decides, and what it leaves open comes from
-the category's defaults in the taxonomy. No match: the taxonomy defaults alone (`rule_id: taxonomy-default`).
+handling level, whistle or manual dispatch. Rules are tried from the highest `precedence` down (precedences
+are unique, so the order never depends on file order); the first that matches decides, and what it leaves open
+comes from the category's defaults in the taxonomy. No match: the taxonomy defaults alone (`rule_id: taxonomy-default`).
 """
 
 from __future__ import annotations
@@ -91,6 +91,10 @@ class Then(_Strict):
     whistle_department_kinds: tuple[str, ...] = ()
     whistle_departments: tuple[str, ...] = ()
     manual: bool = Field(default=False, description="send to the dispatchers' queue instead of deciding")
+    level: Literal["district", "street", "community"] | None = Field(
+        default=None,
+        description="handling level (分级分层处置): community → its grid workers, street → a unit stationed there",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -98,8 +102,10 @@ class Then(_Strict):
             raise ValueError("give department or department_kind, not both")
         if (self.whistle_department_kinds or self.whistle_departments) and not self.whistle:
             raise ValueError("whistle departments given but whistle is not true")
-        if self.manual and (self.department or self.department_kind or self.whistle):
-            raise ValueError("a manual rule sends the report to the dispatchers; it names no department or whistle")
+        if self.manual and (self.department or self.department_kind or self.whistle or self.level):
+            raise ValueError(
+                "a manual rule sends the report to the dispatchers; it names no department, whistle or level"
+            )
         return self
 
     @field_validator("department", "whistle_departments")

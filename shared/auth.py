@@ -43,6 +43,8 @@ class Principal:
     unit: str | None = None
     """Department code for department staff, street code for street officers; None means district-wide."""
     name: str | None = None
+    level: str | None = None
+    """`community` when `unit` is a community code (a community centre's staff); None otherwise."""
 
     def sees_unit(self, unit: str | None) -> bool:
         return self.unit is None or self.unit == unit
@@ -55,6 +57,8 @@ class Principal:
             return DataScope(department=self.unit or "")
         if self.role is Role.STREET:
             return DataScope(street=self.unit or "")
+        if self.unit and self.level == "community" and self.role not in (Role.ADMIN, Role.SYSTEM):
+            return DataScope(community=self.unit)
         if self.unit and self.role not in (Role.ADMIN, Role.SYSTEM):
             return DataScope(street=self.unit)
         return DataScope()
@@ -62,10 +66,12 @@ class Principal:
 
 @dataclass(frozen=True)
 class DataScope:
-    """Which cases and reports a caller may read: all (both None), one department's, or one street's."""
+    """Which cases and reports a caller may read: all (all None), one department's, one street's or one
+    community's (小事不出社区: a community centre sees the cases located in its community, nothing else)."""
 
     department: str | None = None
     street: str | None = None
+    community: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class User:
     role: Role
     unit: str | None = None
     name: str | None = None
+    level: str | None = None
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -101,7 +108,9 @@ class UserDirectory:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return cls(
             {
-                u["username"]: User(u["username"], u["password_hash"], Role(u["role"]), u.get("unit"), u.get("name"))
+                u["username"]: User(
+                    u["username"], u["password_hash"], Role(u["role"]), u.get("unit"), u.get("name"), u.get("level")
+                )
                 for u in raw.get("users", [])
             }
         )
@@ -118,6 +127,7 @@ def issue_token(principal: Principal, settings: Settings, now: datetime | None =
         "role": principal.role.value,
         "unit": principal.unit,
         "name": principal.name,
+        "level": principal.level,
         "iss": settings.jwt_issuer,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=settings.jwt_ttl_seconds)).timestamp()),
@@ -134,7 +144,9 @@ def decode_token(token: str, settings: Settings) -> Principal:
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "role"]},
         )
-        return Principal(claims["sub"], Role(claims["role"]), claims.get("unit"), claims.get("name"))
+        return Principal(
+            claims["sub"], Role(claims["role"]), claims.get("unit"), claims.get("name"), claims.get("level")
+        )
     except (jwt.PyJWTError, ValueError) as exc:
         raise Unauthorized(f"invalid token: {exc}", field="Authorization") from exc
 
@@ -193,11 +205,12 @@ async def token(
     user = await run_in_threadpool(directory.authenticate, username, password)  # scrypt: off the event loop
     if user is None:
         raise Unauthorized("wrong username or password", field="password")
-    principal = Principal(user.username, user.role, user.unit, user.name)
+    principal = Principal(user.username, user.role, user.unit, user.name, user.level)
     return {
         "access_token": issue_token(principal, settings),
         "token_type": "bearer",
         "expires_in": settings.jwt_ttl_seconds,
         "role": user.role.value,
         "unit": user.unit,
+        "level": user.level,
     }

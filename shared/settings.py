@@ -80,11 +80,11 @@ class Settings(BaseSettings):
 
     consumer_max_attempts: int = 5
     consumer_batch_size: int = 500
-    consumer_linger_ms: float = Field(default=5, ge=0, le=1000)
+    consumer_linger_ms: float = Field(default=20, ge=0, le=1000)
     """How long a consumer waits after a poll for more messages: every batch costs one transaction (and its
     statements) whatever its size, so a longer linger buys CPU per event with latency."""
     outbox_batch_size: int = 500
-    outbox_linger_ms: float = Field(default=5, ge=0, le=1000)
+    outbox_linger_ms: float = Field(default=10, ge=0, le=1000)
     """How long the relay waits after a commit wakes it, so commits close together go out in one batch."""
     timer_batch_size: int = 500
     poll_interval_s: float = 0.2

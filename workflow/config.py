@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -110,6 +110,8 @@ class Rules(BaseModel):
     verify: Limit = Field(default_factory=lambda: Limit(working_hours=4))
     default_profile: str
     profiles: dict[str, Profile]
+    levels: dict[Literal["district", "street", "community"], Limit] = Field(default_factory=dict)
+    """Each handling level's own limit, counted from the moment a case reaches it (`level:<level>` clocks)."""
 
     @model_validator(mode="after")
     def _default_exists(self) -> Self:

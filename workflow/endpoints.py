@@ -11,7 +11,7 @@ your request a 409.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
@@ -19,6 +19,7 @@ from shared.auth import Principal, Role, require
 from shared.errors import Invalid
 from shared.service import ServiceRuntime, runtime_of
 from workflow.machine import Action, State, roles_for
+from workflow.moves import TieredCases
 from workflow.repository import CaseFilter, Repository
 from workflow.schemas import (
     AuditOut,
@@ -32,6 +33,7 @@ from workflow.schemas import (
     FirstContactIn,
     GrantIn,
     HandleIn,
+    RateIn,
     ReasonIn,
     VerifyIn,
     WhistleIn,
@@ -75,11 +77,11 @@ def expected_version(if_match: str | None, body: Command | None) -> int | None:
 
 
 async def _command(
-    rt: ServiceRuntime, who: Principal, response: Response, act: Callable[[CaseService], Awaitable[Any]]
+    rt: ServiceRuntime, who: Principal, response: Response, act: Callable[[TieredCases], Awaitable[Any]]
 ) -> CaseOut:
     """Run one command in one transaction; answer only after it is committed."""
     async with rt.transaction() as session:
-        service = CaseService(session, rt.outbox, rt.clock, rt.services["workflow"])
+        service = TieredCases(session, rt.outbox, rt.clock, rt.services["workflow"])
         row = await act(service)
         out = (await case_views(service.repo, service.wf, [row], who, rt.clock.now()))[0]
     response.headers["ETag"] = f'"{out.version}"'
@@ -97,12 +99,16 @@ async def list_cases(
     department_code: Annotated[str | None, Query(max_length=64)] = None,
     street_code: Annotated[str | None, Query(max_length=64)] = None,
     current: Annotated[bool, Query(description="department: only the cases assigned to it now")] = False,
+    level: Annotated[
+        Literal["district", "street", "community"] | None,
+        Query(description="cases held at this level: with state=filed&state=returned, the level's dispatch queue"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> CaseList:
     async with rt.sessions() as session:
         repo = Repository(session)
-        wanted = CaseFilter([st.value for st in state or ()], department_code, street_code, current)
+        wanted = CaseFilter([st.value for st in state or ()], department_code, street_code, current, level)
         rows = await repo.list_cases(scope_of(who), wanted, limit + 1, offset)
         items = await case_views(repo, rt.services["workflow"], rows[:limit], who, rt.clock.now())
     return CaseList(items=items, limit=limit, offset=offset, next_offset=offset + limit if len(rows) > limit else None)
@@ -389,3 +395,60 @@ async def callback(
         response,
         lambda s: s.callback(case_ref, who, body.satisfaction, body.channel, body.comment, body.reopen, expected),
     )
+
+
+# -- tiered handling (workflow/levels.py) ------------------------------------------------------------------------
+
+
+@router.post(
+    "/{case_ref}/report-up",
+    response_model=CaseOut,
+    summary="上报: the next level up takes the case (community → street → district), with a reason",
+    description=_roles(Action.REPORT_UP),
+)
+async def report_up(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn, if_match: IfMatch = None
+) -> CaseOut:
+    expected = expected_version(if_match, body)
+    return await _command(rt, who, response, lambda s: s.report_up(case_ref, who, body.reason, expected))
+
+
+@router.post(
+    "/{case_ref}/delegate",
+    response_model=CaseOut,
+    summary="下派: the level below takes the case (district → street → community)",
+    description=_roles(Action.DELEGATE),
+)
+async def delegate(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn, if_match: IfMatch = None
+) -> CaseOut:
+    expected = expected_version(if_match, body)
+    return await _command(rt, who, response, lambda s: s.delegate(case_ref, who, body.reason, expected))
+
+
+@router.post(
+    "/{case_ref}/rate",
+    response_model=CaseOut,
+    summary="考核: the street rates a department's handling of the case",
+    description=_roles(Action.RATE),
+)
+async def rate(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: RateIn, if_match: IfMatch = None
+) -> CaseOut:
+    expected = expected_version(if_match, body)
+    return await _command(
+        rt, who, response, lambda s: s.rate(case_ref, who, body.department_code, body.rating, body.comment, expected)
+    )
+
+
+@router.post(
+    "/{case_ref}/send-back",
+    response_model=CaseOut,
+    summary="退单: a 12345 ticket outside the district's remit goes back to the city platform",
+    description=_roles(Action.SEND_BACK),
+)
+async def send_back(
+    case_ref: CaseRef, rt: Runtime, who: Anyone, response: Response, body: ReasonIn, if_match: IfMatch = None
+) -> CaseOut:
+    expected = expected_version(if_match, body)
+    return await _command(rt, who, response, lambda s: s.send_back(case_ref, who, body.reason, expected))

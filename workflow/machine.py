@@ -9,6 +9,12 @@ changing anything; nothing else decides whether an action is allowed.
               ↑         │  ↑ verify(fail), reopen (rework)                 │                              │
               └return── ┘  └───────────────────────────────────────────────┘ ←──── reopen (unsatisfied) ──┘
     any open state before handling ─suspend→ suspended ─resume→ the state it left; ─withdraw→ withdrawn
+    any open state before handling ─report_up (上报) / delegate (下派)→ filed, in the other level's queue;
+                                   ─send_back (退单, a 12345 ticket not in the district's remit)→ withdrawn
+
+Tiered handling: a case belongs to a level (district, street or community) and, below the district, to
+that level's unit (street or community code). A street's or community's dispatcher acts only on the cases
+at its own level and place; district staff (no unit) act at every level.
 """
 
 from __future__ import annotations
@@ -69,6 +75,10 @@ class Action(StrEnum):
     REMIND = "remind"
     ESCALATE = "escalate"
     CHECKIN_MISSED = "checkin_missed"
+    REPORT_UP = "report_up"
+    DELEGATE = "delegate"
+    SEND_BACK = "send_back"
+    RATE = "rate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,9 @@ class CaseFacts:
     first_contact_done: bool = False
     last_satisfaction: str | None = None
     pending_checkins: frozenset[str] = frozenset()
+    level: str = "district"
+    level_unit: str | None = None
+    channel: str | None = None
 
 
 Guard = Callable[[CaseFacts, Principal], None]
@@ -118,6 +131,31 @@ def _summoned(facts: CaseFacts, who: Principal) -> None:
     waiting = who.unit in facts.pending_checkins if who.role is Role.DEPARTMENT else bool(facts.pending_checkins)
     if not waiting:
         raise Conflict("no pending check-in on the case for this department", field="department_code")
+
+
+def _below_district(facts: CaseFacts, who: Principal) -> None:
+    """上报: the current handling unit or the level's dispatcher passes it up; the district is the top."""
+    _current_department(facts, who)
+    if facts.level == "district":
+        raise Conflict("the case is already at the district level", field="level")
+
+
+def _above_community(facts: CaseFacts, _: Principal) -> None:
+    if facts.level == "community":
+        raise Conflict("the case is already at the community level", field="level")
+
+
+def _hotline_at_district(facts: CaseFacts, _: Principal) -> None:
+    if facts.channel != "hotline":
+        raise Conflict("only a 12345 ticket is sent back to the city platform", field="channel")
+    if facts.level != "district":
+        raise Conflict("only the district centre sends a ticket back: report it up first", field="level")
+
+
+def _at_callers_level(facts: CaseFacts, who: Principal) -> None:
+    """Each level's dispatchers work their own queue: a unit's dispatcher only acts on cases at its level."""
+    if who.role is Role.DISPATCHER and who.unit is not None and facts.level_unit != who.unit:
+        raise Forbidden(f"the case is handled at the {facts.level} level, not by {who.unit}", field="level")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +353,42 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(
             Action.CHECKIN_MISSED, RUNNING, None, _SYS, ev.CheckInMissed, None, "a summoned department did not check in"
         ),
+        _t(
+            Action.REPORT_UP,
+            BEFORE_HANDLING,
+            S.FILED,
+            {R.DISPATCHER, R.DEPARTMENT},
+            ev.CaseReportedUp,
+            _below_district,
+            "上报: too big for this level; the next level up takes it, with a reason",
+        ),
+        _t(
+            Action.DELEGATE,
+            BEFORE_HANDLING,
+            S.FILED,
+            {R.DISPATCHER},
+            ev.CaseDelegated,
+            _above_community,
+            "下派: the level below handles it (district → street → community)",
+        ),
+        _t(
+            Action.SEND_BACK,
+            BEFORE_HANDLING,
+            S.WITHDRAWN,
+            {R.DISPATCHER},
+            ev.CaseSentBack,
+            _hotline_at_district,
+            "退单: the 12345 ticket is not in the district's remit; back to the city platform, with a reason",
+        ),
+        _t(
+            Action.RATE,
+            {S.HANDLED, S.VERIFIED, S.CLOSED},
+            None,
+            {R.STREET},
+            ev.DepartmentRated,
+            None,
+            "考核: the street rates the handling of a department it was given to or summoned",
+        ),
     )
 }
 
@@ -334,6 +408,8 @@ def check(action: Action, facts: CaseFacts, who: Principal) -> State:
             raise Conflict("the case does not exist yet", field="state")
     elif facts.state not in t.sources:
         raise Conflict(f"cannot {action.value.replace('_', ' ')} a case that is {facts.state.value}", field="state")
+    if R.DISPATCHER in t.roles:
+        _at_callers_level(facts, who)
     if t.guard is not None:
         t.guard(facts, who)
     if action is Action.RESUME:

@@ -69,11 +69,16 @@ cases = Table(
     Column("result", Text),
     Column("photos", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("warnings", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("level", Text, nullable=False, server_default="district"),
+    Column("level_unit", Text),
     Index("cases_department_idx", "department_code"),
     Index("cases_street_idx", "street_code"),
     Index("cases_state_idx", "state"),
     Index("cases_filed_idx", "filed_at", "id"),
+    Index("cases_level_queue_idx", "level", "level_unit", "state"),
 )
+"""`level` is the handling level holding the case (district | street | community); `level_unit` its street or
+community code below the district (workflow/levels.py)."""
 
 case_departments = Table(
     "case_departments",

@@ -44,10 +44,11 @@ _AUDIT_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which cases a caller may see: all, those a department was ever given, or those in one street."""
+    """Which cases a caller may see: all, those a department was ever given, those in one street or community."""
 
     department: str | None = None
     street: str | None = None
+    community: str | None = None
 
     def clause(self) -> Any:
         if self.department is not None:
@@ -56,6 +57,8 @@ class Scope:
             )
         if self.street is not None:
             return cases.c.street_code == self.street
+        if self.community is not None:
+            return cases.c.community_code == self.community
         return text("true")
 
 
@@ -66,6 +69,7 @@ class CaseFilter:
     street_code: str | None = None
     current_only: bool = False
     """For a department: only the cases assigned to it now, not those it once had or was summoned to."""
+    level: str | None = None
 
 
 @dataclass(slots=True)
@@ -172,6 +176,8 @@ class Repository:
             stmt = stmt.where(cases.c.department_code == f.department_code)
         if f.street_code:
             stmt = stmt.where(cases.c.street_code == f.street_code)
+        if f.level:
+            stmt = stmt.where(cases.c.level == f.level)
         if f.current_only and scope.department is not None:
             stmt = stmt.where(cases.c.department_code == scope.department)
         stmt = stmt.order_by(cases.c.filed_at.desc(), cases.c.id).limit(limit).offset(offset)

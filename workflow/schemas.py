@@ -73,6 +73,12 @@ class CheckInIn(Command):
     )
 
 
+class RateIn(Command):
+    department_code: Code = Field(description="a department the case was given to or summoned")
+    rating: Literal["satisfied", "basic", "unsatisfied"]
+    comment: str = Field(default="", max_length=2000)
+
+
 class FirstContactIn(Command):
     note: str = Field(default="", max_length=2000)
     report_id: str | None = Field(
@@ -153,6 +159,8 @@ class CaseOut(BaseModel):
     description: str
     department_code: str | None
     departments: list[dict[str, Any]]
+    level: str = Field(description="handling level holding the case: district | street | community")
+    level_unit: str | None = Field(description="the street or community code of that level")
     received_at: datetime
     filed_at: datetime
     updated_at: datetime

@@ -29,6 +29,7 @@ from shared.errors import Conflict, Invalid, NotFound
 from workflow import callers, machine
 from workflow.config import Profile, Rules, WorkflowSettings
 from workflow.deadlines import Clockwork
+from workflow.levels import LEVEL_CLOCKS, open_level_clock
 from workflow.machine import Action, CaseFacts, State
 from workflow.repository import Repository, Scope
 from workflow.schedule import DeadlineBook, checkin_kind
@@ -94,7 +95,7 @@ def audit_row(
 def scope_of(who: Principal) -> Scope:
     """The caller's data scope (decided in `shared.auth.Principal.data_scope`, shared with intake's reports)."""
     scope = who.data_scope()
-    return Scope(department=scope.department, street=scope.street)
+    return Scope(department=scope.department, street=scope.street, community=scope.community)
 
 
 def facts_of(row: Row[Any], pending_checkins: frozenset[str] = frozenset()) -> CaseFacts:
@@ -106,6 +107,9 @@ def facts_of(row: Row[Any], pending_checkins: frozenset[str] = frozenset()) -> C
         first_contact_done=row.first_contact_at is not None,
         last_satisfaction=row.last_satisfaction,
         pending_checkins=pending_checkins,
+        level=row.level,
+        level_unit=row.level_unit,
+        channel=row.channel,
     )
 
 
@@ -278,6 +282,8 @@ class CaseService:
                 "filed_at": now,
                 "updated_at": now,
                 "warnings": warnings,
+                "level": body.level,
+                "level_unit": body.level_unit if body.level != "district" else None,
             }
         )
         await self.repo.add_report(
@@ -286,6 +292,7 @@ class CaseService:
         filed_deadlines = []
         if profile.first_contact:
             filed_deadlines.append(await self.book.open(row.id, "first_contact", profile.first_contact, received))
+        filed_deadlines += await open_level_clock(self.book, self.wf.rules, row.id, body.level, now)
         await self._emit(
             row,
             Action.FILE,
@@ -302,6 +309,8 @@ class CaseService:
                 deadline_profile=body.deadline_profile,
                 received_at=received,
                 deadlines=filed_deadlines,
+                level=body.level,
+                level_unit=row.level_unit,
             ),
             None,
             {
@@ -530,6 +539,7 @@ class CaseService:
         target = await self._check(row, Action.HANDLE, who, expected)
         now = self.clock.now()
         on_time = await self.book.meet(row.id, ["handle"], now)
+        await self.book.meet(row.id, LEVEL_CLOCKS, now)  # the level's own limit ends with the result too
         verify = await self.book.open(row.id, "verify", self.wf.rules.verify_limit(self._profile(row)), now)
         photo_json = [p.model_dump(mode="json") for p in photos]
         return await self._record(

@@ -128,6 +128,8 @@ def _case_out(
         departments=[
             {"department_code": d.department_code, "relation": d.relation, "since": d.since} for d in departments
         ],
+        level=row.level,
+        level_unit=row.level_unit,
         received_at=row.received_at,
         filed_at=row.filed_at,
         updated_at=row.updated_at,

@@ -425,13 +425,13 @@ def generate(out: Path, p: Params = Params()) -> dict[str, Any]:
     places = gazetteer(rng, names, proj, streets, communities, cells, cell_index, p)
     dump_json(out / "gazetteer.json", {"district_code": DISTRICT_CODE, "crs": "WGS84", "places": places}, "places")
 
-    departments = department_list(streets)
+    departments = department_list(streets, communities)
     dump_yaml(out / "departments.yaml", DEPARTMENTS_HEADER, {"departments": departments})
     roads = [pl for pl in places if pl["kind"] == "road"]
     dump_yaml(out / "cameras.yaml", CAMERAS_HEADER, {"cameras": cameras(rng, roads, cell_index, p)})
     dump_yaml(out / "devices.yaml", DEVICES_HEADER, {"devices": devices(rng, cells, proj, cell_index, p)})
     if p.users:
-        dump_yaml(out / "users.yaml", USERS_HEADER, {"users": users(departments, streets)})
+        dump_yaml(out / "users.yaml", USERS_HEADER, {"users": users(departments, streets, communities)})
     return district
 
 
@@ -549,7 +549,15 @@ def street_office_code(street_code: str) -> str:
     return f"JD{street_code}"
 
 
-def department_list(streets: list[Unit]) -> list[dict[str, Any]]:
+def stationed_code(street_code: str) -> str:
+    return f"ZF{street_code}"
+
+
+def grid_team_code(community_code: str) -> str:
+    return f"WG{community_code}"
+
+
+def department_list(streets: list[Unit], communities: list[Unit] | None = None) -> list[dict[str, Any]]:
     departments: list[dict[str, Any]] = [
         {"code": code, "name": name, "kind": kind, "parent": parent} for code, name, kind, parent in LINE_DEPARTMENTS
     ]
@@ -562,6 +570,31 @@ def department_list(streets: list[Unit]) -> list[dict[str, Any]]:
             "street_code": s.code,
         }
         for s in streets
+    ]
+    # Tiered handling: an enforcement squad stationed in every street (派驻, answering the street centre),
+    # and the grid workers (网格员) of every community.
+    departments += [
+        {
+            "code": stationed_code(s.code),
+            "name": f"{s.name}城管执法队",
+            "kind": "enforcement",
+            "parent": "CGZF",
+            "street_code": s.code,
+            "level": "street",
+        }
+        for s in streets
+    ]
+    departments += [
+        {
+            "code": grid_team_code(c.code),
+            "name": f"{c.name}网格工作站",
+            "kind": "grid_worker",
+            "parent": street_office_code(c.props["street_code"]),
+            "street_code": c.props["street_code"],
+            "community_code": c.code,
+            "level": "community",
+        }
+        for c in communities or []
     ]
     return departments
 
@@ -643,7 +676,11 @@ def demo_salt(username: str) -> bytes:
     return hashlib.sha256(f"cityloop-demo:{username}".encode()).digest()[:16]
 
 
-def users(departments: list[dict[str, Any]], streets: list[Unit]) -> list[dict[str, Any]]:
+def users(
+    departments: list[dict[str, Any]], streets: list[Unit], communities: list[Unit] | None = None
+) -> list[dict[str, Any]]:
+    """Every role and unit; `centre-<street>` and `community-<community>` are the dispatchers of a street centre
+    and of a community (level community), `dept-WG<community>` its grid workers."""
     people: list[tuple[str, str, str | None, str]] = [
         ("admin", "admin", None, "系统管理员"),
         ("dispatcher1", "dispatcher", None, "派遣员一"),
@@ -652,8 +689,9 @@ def users(departments: list[dict[str, Any]], streets: list[Unit]) -> list[dict[s
         ("integrator1", "integrator", None, "对接系统管理员"),
         *[(f"dept-{d['code']}", "department", d["code"], str(d["name"])) for d in departments],
         *[(f"street-{s.code}", "street", s.code, f"{s.name}值班员") for s in streets],
+        *[(f"centre-{s.code}", "dispatcher", s.code, f"{s.name}分中心派遣员") for s in streets],
     ]
-    return [
+    out = [
         {
             "username": u,
             "password_hash": hash_password(DEMO_PASSWORD, demo_salt(u)),
@@ -663,6 +701,18 @@ def users(departments: list[dict[str, Any]], streets: list[Unit]) -> list[dict[s
         }
         for u, role, unit, name in people
     ]
+    out += [
+        {
+            "username": f"community-{c.code}",
+            "password_hash": hash_password(DEMO_PASSWORD, demo_salt(f"community-{c.code}")),
+            "role": "dispatcher",
+            "unit": c.code,
+            "name": f"{c.name}派遣员",
+            "level": "community",
+        }
+        for c in communities or []
+    ]
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -19,6 +19,7 @@ CaseState = Literal[
     "filed", "dispatched", "acknowledged", "handled", "verified", "closed", "returned", "suspended", "withdrawn"
 ]
 Satisfaction = Literal["satisfied", "basic", "unsatisfied"]
+Level = Literal["district", "street", "community"]
 
 
 class CaseEvent(Contract):
@@ -50,6 +51,8 @@ class CaseFiled(CaseEvent):
     deadline_profile: str
     received_at: datetime
     deadlines: list[DeadlineSet] = Field(default_factory=list)
+    level: Level = Field(default="district", description="the level that handles it (分级分层处置)")
+    level_unit: str | None = Field(default=None, description="the street or community code of that level")
 
 
 class CaseDispatched(CaseEvent):
@@ -195,3 +198,48 @@ class CallbackRecorded(CaseEvent):
     satisfaction: Satisfaction
     channel: Literal["hotline", "wechat"] = "hotline"
     comment: str = ""
+
+
+class DepartmentRated(CaseEvent):
+    """考核权: a street rates how a department stationed in it or summoned by its whistle handled the case."""
+
+    type: Literal["cityloop.case.department_rated.v1"] = "cityloop.case.department_rated.v1"
+    street_code: str
+    rated_department: str
+    rating: Satisfaction = Field(description="satisfied (满意) | basic (基本满意) | unsatisfied (不满意)")
+    comment: str = ""
+
+
+class LevelMove(CaseEvent):
+    """The case moved to another handling level; it waits in that level's dispatchers' queue (state filed).
+
+    Clocks: the case's own deadlines (first contact, the 12345 1515 handling limit) keep running; the level it
+    left has its `level:<level>` clock met at the move, and the new level's handling limit starts now
+    (`deadlines`, empty when the new level has no limit of its own)."""
+
+    from_level: Level
+    to_level: Level
+    from_unit: str | None = None
+    to_unit: str | None = None
+    reason: str
+    deadlines: list[DeadlineSet] = Field(default_factory=list)
+
+
+class CaseReportedUp(LevelMove):
+    """上报: community → street → district, with a reason."""
+
+    type: Literal["cityloop.case.reported_up.v1"] = "cityloop.case.reported_up.v1"
+
+
+class CaseDelegated(LevelMove):
+    """下派: district → street → community."""
+
+    type: Literal["cityloop.case.delegated.v1"] = "cityloop.case.delegated.v1"
+
+
+class CaseSentBack(CaseEvent):
+    """退单: a 12345 ticket outside the district's remit goes back to the city platform (the case ends)."""
+
+    type: Literal["cityloop.case.sent_back.v1"] = "cityloop.case.sent_back.v1"
+    reason: str
+    ticket_nos: list[str] = Field(default_factory=list, description="the 12345 ticket numbers sent back")

@@ -49,6 +49,10 @@ class RoutingDecided(Contract):
     whistle_departments: list[str] = Field(default_factory=list)
     rule: RuleRef
     decided_by: Actor | None = Field(default=None, description="set when a dispatcher decided by hand")
+    level: Literal["district", "street", "community"] = Field(
+        default="district", description="the handling level the rule chose (小事不出社区、大事不出街道)"
+    )
+    level_unit: str | None = Field(default=None, description="the street or community code of that level")
 
 
 class ReportMerged(Contract):

@@ -186,6 +186,7 @@ class _Generator:
             deadline_profile=profile,
             received_at=received.isoformat(),
             deadlines=[_deadline("first_contact", first_contact_due)] if hotline else [],
+            **self.levels(c, no, filed, street, community),
         )
         if hotline:
             contact = filed + self.hours(10)
@@ -220,7 +221,60 @@ class _Generator:
                 merged_channel = rng.choices(CHANNELS, cum_weights=CHANNEL_CUM_WEIGHTS)[0]
                 reports.append((merged_id, merged_channel, merged_at - timedelta(seconds=30)))
                 c.add(merged_at, "report_attached", report_id=merged_id, channel=merged_channel)
+            self.ratings(c, no, closed, department, street)
         return c, reports
+
+    @staticmethod
+    def ratings(c: _Case, no: int, closed: datetime, department: str, street: str) -> None:
+        """考核: half the streets rate the department that handled the case, and one it summoned (own random stream)."""
+        rng = random.Random(no * 104729 + 3)
+        ratings = ["satisfied", "basic", "unsatisfied"]
+        if rng.random() < 0.5:
+            c.add(
+                closed + timedelta(minutes=30),
+                "department_rated",
+                street_code=street,
+                rated_department=department,
+                rating=rng.choice(ratings),
+            )
+        for _, _, name, _, data in list(c.events):
+            if name == "whistle_blown" and rng.random() < 0.7:
+                c.add(
+                    closed + timedelta(minutes=31),
+                    "department_rated",
+                    street_code=street,
+                    rated_department=rng.choice(data["departments"]),
+                    rating=rng.choice(ratings),
+                )
+
+    @staticmethod
+    def levels(c: _Case, no: int, filed: datetime, street: str, community: str) -> dict[str, Any]:
+        """Tiered handling: the level filed at, and 上报 / 下派 before the first dispatch (its own random stream,
+        so every other step of the history stays as it was)."""
+        rng = random.Random(no * 7919 + 15)
+        level = rng.choices(["district", "street", "community"], [75, 10, 15])[0]
+        units = {"district": None, "street": street, "community": community}
+        path = [level]
+        if level == "community" and rng.random() < 0.2:
+            path += ["street", "community"][: rng.choice([1, 1, 2])]  # sometimes the street sends it back down
+        elif level == "street" and rng.random() < 0.15:
+            path.append("district")
+        elif level == "district" and rng.random() < 0.1:
+            path += ["street", "community"][: rng.choice([1, 2])]
+        for step, (a, b) in enumerate(itertools.pairwise(path), 1):
+            up = ["community", "street", "district"].index(b) > ["community", "street", "district"].index(a)
+            c.add(
+                filed + timedelta(minutes=step),
+                "reported_up" if up else "delegated",
+                "filed",
+                from_level=a,
+                to_level=b,
+                from_unit=units[a],
+                to_unit=units[b],
+                reason="level test",
+                deadlines=[],
+            )
+        return {"level": level, "level_unit": units[level]}
 
     def dispatch(
         self, c: _Case, t: datetime, department: str, category: Category, handle_hours: float, *, redispatch: bool

@@ -62,8 +62,10 @@ class RunningPlatform:
     def runtime(self, name: str) -> ServiceRuntime:
         return self.platform.runtimes[name]
 
-    def auth(self, role: str | Role = Role.ADMIN, unit: str | None = None, subject: str = "tester") -> dict[str, str]:
-        token = issue_token(Principal(subject, Role(role), unit), self.settings)
+    def auth(
+        self, role: str | Role = Role.ADMIN, unit: str | None = None, subject: str = "tester", level: str | None = None
+    ) -> dict[str, str]:
+        token = issue_token(Principal(subject, Role(role), unit, level=level), self.settings)
         return {"Authorization": f"Bearer {token}"}
 
     def api_key(self, client: str = "hotline") -> dict[str, str]:

@@ -61,6 +61,12 @@ class Behaviour:
     reopen_unsatisfied: float = 0.7
     queue_backlog: float = 0.2
     """A queued report waiting hours for a dispatcher (late filing), instead of minutes."""
+    report_up: float = 0.15
+    """Grid workers passing a community case up to the street centre (上报) instead of handling it."""
+    delegate: float = 0.06
+    """The district centre handing a freshly dispatched case down to its street centre (下派)."""
+    street_rates: float = 0.3
+    """A street office rating the department that handled a case in its street (考核)."""
     on_time_cap: timedelta = 6 * H
     """People act within the deadline but seldom wait longer than this even when they could."""
 
@@ -312,6 +318,8 @@ class Actors:
 
     def _dispatched(self, case: Case, epoch: int) -> None:
         rng, b = self._rng(case, "dispatched", epoch), self.behaviour
+        if self._moves(case, rng, epoch):
+            return
         dept = case["department_code"]
         right = self._right_department(case)
         share = b.misrouted_returns if right is not None and right != dept else b.returns
@@ -352,6 +360,21 @@ class Actors:
 
         self._at(case, "handle", when, handle_it, epoch=epoch)
 
+    def _moves(self, case: Case, rng: random.Random, epoch: int) -> bool:
+        """Tiered handling: a grid worker reports a case up, or the district hands one down to the street."""
+        level, b = case.get("level", "district"), self.behaviour
+        if level == "community" and rng.random() < b.report_up and self._first(case, "reported up"):
+            body = {"reason": rng.choice(texts.REPORT_UP_REASONS)}
+            when = self._soon(case, "report_up", 10 * M, 2 * H)
+            self._at(case, "report_up", when, lambda c: self._as_department(c, "report-up", body), epoch=epoch)
+            return True
+        if level == "district" and _street(case) and rng.random() < b.delegate and self._first(case, "delegated"):
+            body = {"reason": rng.choice(texts.DELEGATE_REASONS)}
+            when = self._soon(case, "delegate", 5 * M, 30 * M)
+            self._at(case, "delegate", when, lambda c: self._command(DISPATCHER, c, "delegate", body), epoch=epoch)
+            return True
+        return False
+
     async def _as_department(self, case: Case, action: str, body: dict[str, Any] | None) -> Case | None:
         return await self._command(f"dept-{case['department_code']}", case, action, body)
 
@@ -376,25 +399,38 @@ class Actors:
             return self._command(inspector, c, "verify", {"passed": not fails, "note": note, "photos": photos})
 
         self._at(case, "verify_fail" if fails else "verify", when, verify, epoch=epoch)
+        street, dept = _street(case), case["department_code"]
+        if street and dept and rng.random() < b.street_rates and self._first(case, "rated"):
+            body = {"department_code": dept, "rating": rng.choice(["satisfied", "satisfied", "basic", "unsatisfied"])}
+            when = self._soon(case, "rate", 5 * M, 40 * M)
+            self._at(case, "rate", when, lambda c: self._command(f"street-{street}", c, "rate", body), epoch=epoch)
 
     async def _close(self, case: Case) -> Case | None:
-        return await self._command(DISPATCHER, case, "close", None)
+        return await self._command(_dispatcher(case), case, "close", None)
 
     async def _redispatch(self, case: Case) -> Case | None:
-        """Send a returned (or undispatched) case to the department its problem belongs to."""
+        """Send a returned (or undispatched) case to the department its problem belongs to, as the dispatcher of
+        the level holding it: a community's grid workers, a street's stationed squad or office, or the district's."""
         last = case["department_code"]
         right = self._right_department(case) or self._department_of_category(case)
+        level, unit = case.get("level", "district"), case.get("level_unit")
+        if level == "community":
+            right = f"WG{unit}"
+        elif level == "street":
+            enforcement = right is not None and self.district.department_kinds.get(right) == "enforcement"
+            right = f"ZF{unit}" if enforcement else self.district.street_offices.get(unit or "", right)
         target = right or last
         if target is None:
             return None
         reason = "改派至职责部门" if target != last else "经核实属贵单位职责，请按期处置"
-        return await self._command(DISPATCHER, case, "dispatch", {"department_code": target, "reason": reason})
+        return await self._command(_dispatcher(case), case, "dispatch", {"department_code": target, "reason": reason})
 
     async def _decide_extension(self, case: Case) -> Case | None:
         rng = self._rng(case, "extension_decision")
+        who = _dispatcher(case)
         if rng.random() < self.behaviour.extension_granted:
-            return await self._command(DISPATCHER, case, "extension/grant", None)
-        return await self._command(DISPATCHER, case, "extension/refuse", {"reason": rng.choice(texts.REFUSAL_REASONS)})
+            return await self._command(who, case, "extension/grant", None)
+        return await self._command(who, case, "extension/refuse", {"reason": rng.choice(texts.REFUSAL_REASONS)})
 
     # -- the hotline: first contact within a working day, callbacks after closing -----------------------------
 
@@ -531,6 +567,16 @@ class Actors:
             return self.district.street_offices.get(street or "")
         codes = self.district.departments_of_kind(kind)
         return codes[0] if codes else None
+
+
+def _dispatcher(case: Case) -> str:
+    """The demo dispatcher of the level holding the case (deploy/demo/users.yaml)."""
+    level, unit = case.get("level", "district"), case.get("level_unit")
+    if level == "street" and unit:
+        return f"centre-{unit}"
+    if level == "community" and unit:
+        return f"community-{unit}"
+    return DISPATCHER
 
 
 def _street(case: Case) -> str | None:

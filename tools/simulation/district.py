@@ -69,7 +69,7 @@ class District:
             cameras=_read_yaml(directory / "cameras.yaml").get("cameras", []),
             devices=_read_yaml(directory / "devices.yaml").get("devices", []),
             department_kinds={d["code"]: d.get("kind", "") for d in departments},
-            street_offices={str(d["street_code"]): d["code"] for d in departments if d.get("street_code")},
+            street_offices={str(d["street_code"]): d["code"] for d in departments if d.get("kind") == "street_office"},
         )
 
     def departments_of_kind(self, kind: str) -> list[str]:

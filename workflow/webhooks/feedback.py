@@ -31,6 +31,7 @@ STATUS_OF: dict[str, str] = {
     "cityloop.case.returned.v1": "returned",
     "cityloop.case.extension_granted.v1": "extended",
     "cityloop.case.reopened.v1": "reopened",
+    "cityloop.case.sent_back.v1": "sent_back",
 }
 """Case events the hotline hears of, and the status its feedback document names."""
 TIMESTAMP_HEADER = "X-Hotline-Timestamp"
@@ -66,6 +67,7 @@ def render(
         "closed": case.result,
         "returned": data.get("reason"),
         "reopened": data.get("reason"),
+        "sent_back": data.get("reason"),  # 退单: why the ticket is not the district's
         "extended": f"延期 {data.get('days')} 个工作日" if data.get("days") else None,
     }.get(status)
     photos = data.get("photos") if status == "handled" else (case.photos if status == "closed" else [])

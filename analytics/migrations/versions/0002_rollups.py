@@ -1,6 +1,6 @@
 """score rollups (per filing day, month, year and group), handling-time histograms, pending-row indexes, targets
 
-Existing facts are summed into the rollups here (the bulk path of analytics/rollup.py).
+Existing facts are summed into the rollups by the latest revision that changes the measures (0003_levels).
 
 Revision ID: 0002
 """
@@ -153,10 +153,8 @@ def upgrade() -> None:
         schema=S,
     )
     op.create_index("ix_target_changes_target", "target_changes", ["target_id", "change_id"], schema=S)
-    from analytics.config import default_scoring
-    from analytics.rollup import ALL_SQL, params
-
-    op.get_bind().execute(sa.text(ALL_SQL), params(default_scoring(), 1))
+    # The bulk fill of the rollups from existing facts runs the scoring code of today, which reads columns later
+    # revisions add: it runs in the latest revision that changes the measures (0003_levels), not here.
 
 
 def downgrade() -> None:

@@ -53,7 +53,7 @@ def _case(
     grid = filed.get("grid", {})
     dispatch_idx = by["dispatched"]
     department = data[dispatch_idx[-1]].get("department_code") if dispatch_idx else filed.get("department_code")
-    live = not by["withdrawn"]
+    live = not by["withdrawn"] and not by["sent_back"]
     state = data[-1]["state"]
 
     handled_idx = by["handled"][-1] if by["handled"] else None
@@ -89,8 +89,26 @@ def _case(
     reopens = len(by["reopened"])
     failed = sum(1 for i in by["verified"] if not data[i]["passed"])
 
+    levels = [filed.get("level", "district")]
+    from_community = False
+    for e, d in zip(events, data, strict=True):
+        if _name(e) in ("reported_up", "delegated"):
+            levels.append(d["to_level"])
+            from_community = from_community or (_name(e) == "reported_up" and d["from_level"] == "community")
+    ever_community = "community" in levels
+    ever_below = any(lv != "district" for lv in levels)
+
     case = {
         "case_id": data[0]["case_id"],
+        "community_closure_num": live
+        and ever_community
+        and closed
+        and levels[-1] == "community"
+        and not from_community,
+        "community_closure_den": live and ever_community,
+        "report_up_num": live and ever_below and bool(by["reported_up"]),
+        "report_up_den": live and ever_below,
+        "delegation_num": live and bool(by["delegated"]),
         "live": live,
         "state": state,
         "department": department,
@@ -155,16 +173,35 @@ def _dispatches(events: list[dict[str, Any]], at: list[datetime], as_of: datetim
         response = answers[0] if answers else None
         due = _deadline(events[: (response if response is not None else stop - 1) + 1], "acknowledge")
         responded = at[response] if response is not None else None
+        department = events[start]["data"].get("department_code")
+        rating = _rating(events, start, department, [s for s in starts if s > start and _dept(events[s]) == department])
         rows.append(
             {
                 "case_id": events[start]["data"]["case_id"],
-                "department": events[start]["data"].get("department_code"),
+                "department": department,
+                "rating_num": rating in SATISFIED,
+                "rating_den": rating is not None,
                 "response_num": responded is not None and (due is None or responded <= due),
                 "response_den": responded is not None or (due is not None and due < as_of),
                 "accurate_num": not any(_name(events[i]) == "returned" for i in range(start, stop)),
             }
         )
     return rows
+
+
+def _dept(e: Mapping[str, Any]) -> str | None:
+    value: str | None = e["data"].get("department_code")
+    return value
+
+
+def _rating(events: list[dict[str, Any]], start: int, department: str | None, later: list[int]) -> str | None:
+    """The latest rating of `department` made while this row was its latest one (before its next row)."""
+    stop = later[0] if later else len(events)
+    found = None
+    for e in events[start:stop]:
+        if _name(e) == "department_rated" and e["data"]["rated_department"] == department:
+            found = e["data"]["rating"]
+    return found
 
 
 def _summonses(events: list[dict[str, Any]], at: list[datetime], as_of: datetime, live: bool) -> list[dict[str, Any]]:
@@ -184,8 +221,15 @@ def _summonses(events: list[dict[str, Any]], at: list[datetime], as_of: datetime
                             "department": department,
                             "due": _t(d["checkin_due_at"]),
                             "checked": None,
+                            "rating": None,
                         }
                     )
+        elif name == "department_rated":
+            rated = d["rated_department"]
+            dispatched = any(_name(x) == "dispatched" and _dept(x) == rated for x in events[:i])
+            mine = [s for s in open_summons if s["department"] == rated]
+            if not dispatched and mine:
+                mine[-1]["rating"] = d["rating"]
         elif name == "department_checked_in":
             waiting = [s for s in open_summons if s["department"] == d["checked_in_department"] and not s["checked"]]
             if waiting:
@@ -196,6 +240,8 @@ def _summonses(events: list[dict[str, Any]], at: list[datetime], as_of: datetime
             "department": s["department"],
             "checkin_num": s["checked"] is not None and s["checked"] <= s["due"],
             "checkin_den": s["checked"] is not None or s["due"] < as_of,
+            "rating_num": s["rating"] in SATISFIED,
+            "rating_den": s["rating"] is not None,
         }
         for s in open_summons
     ]
@@ -282,11 +328,30 @@ class Oracle:
                     "first_contact_rate": (int(g["contact_num"].sum()), int(g["contact_den"].sum())),
                     "on_time_filing_rate": (int(g["filing_num"].sum()), int(g["filing_den"].sum())),
                     "on_time_closing_rate": (int(g["closing_num"].sum()), int(g["closed"].sum())),
+                    "community_closure_rate": (
+                        int(g["community_closure_num"].sum()),
+                        int(g["community_closure_den"].sum()),
+                    ),
+                    "report_up_rate": (int(g["report_up_num"].sum()), int(g["report_up_den"].sum())),
+                    "delegation_rate": (int(g["delegation_num"].sum()), int(g["live"].sum())),
                 }
             )
         for frame, fields in (
-            (d, {"response_rate": ("response_num", "response_den"), "accurate_dispatch_rate": ("accurate_num", None)}),
-            (s, {"whistle_checkin_rate": ("checkin_num", "checkin_den")}),
+            (
+                d,
+                {
+                    "response_rate": ("response_num", "response_den"),
+                    "accurate_dispatch_rate": ("accurate_num", None),
+                    "street_rating_rate": ("rating_num", "rating_den"),
+                },
+            ),
+            (
+                s,
+                {
+                    "whistle_checkin_rate": ("checkin_num", "checkin_den"),
+                    "whistle_rating_rate": ("rating_num", "rating_den"),
+                },
+            ),
         ):
             if frame.empty:
                 continue

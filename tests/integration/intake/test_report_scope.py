@@ -242,3 +242,17 @@ async def test_an_uploaded_case_photo_is_the_uploaders_until_a_case_event_carrie
         }
     assert before == {"uploader": 200, "street": 404, "other": 404, "district": 200}
     assert after == {"summoned": 200, "street": 200, "other": 404, "other street": 404}
+
+
+async def test_a_community_centre_reads_only_its_own_communitys_reports(pg_url: str, intake_env: Path) -> None:
+    """Tiered handling: a community's staff (level community) see the reports of cases in their community."""
+    async with intake_platform(pg_url, intake_env) as p:
+        report_id, photo = await scene(p)
+        got = {}
+        for community in ("S01-C1", "S02-C1", "S01-C2"):
+            headers = p.auth("dispatcher", community, subject=f"centre-{community}", level="community")
+            status = await p.client.get(f"/v1/reports/{report_id}", headers=headers)
+            contact = await p.client.get(f"/v1/reports/{report_id}/contact", headers=headers)
+            media = await p.client.get(photo, headers=headers)
+            got[community] = (status.status_code, contact.status_code, media.status_code)
+    assert got == {"S01-C1": (200, 200, 200), "S02-C1": (404, 404, 404), "S01-C2": (404, 404, 404)}

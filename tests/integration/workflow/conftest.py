@@ -61,8 +61,8 @@ class Desk:
     p: RunningPlatform
     clock: ManualClock
 
-    def as_(self, role: str, unit: str | None = None) -> dict[str, str]:
-        return self.p.auth(role=role, unit=unit, subject=f"{role}-{unit or 'all'}")
+    def as_(self, role: str, unit: str | None = None, level: str | None = None) -> dict[str, str]:
+        return self.p.auth(role=role, unit=unit, subject=f"{role}-{unit or 'all'}", level=level)
 
     async def file(self, **kwargs: Any) -> dict[str, Any]:
         """Publish a routing decision, wait for the case, return it as the admin sees it."""
@@ -80,9 +80,18 @@ class Desk:
         return r.json()
 
     async def act(
-        self, case_id: str, action: str, role: str, unit: str | None = None, *, expect: int = 200, **body: Any
+        self,
+        case_id: str,
+        action: str,
+        role: str,
+        unit: str | None = None,
+        *,
+        expect: int = 200,
+        level: str | None = None,
+        **body: Any,
     ) -> dict[str, Any]:
-        r = await self.p.client.post(f"/v1/cases/{case_id}/{action}", json=body or None, headers=self.as_(role, unit))
+        headers = self.as_(role, unit, level)
+        r = await self.p.client.post(f"/v1/cases/{case_id}/{action}", json=body or None, headers=headers)
         assert r.status_code == expect, r.text
         return r.json()  # type: ignore[no-any-return]
 

@@ -30,6 +30,10 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/whistle", {"departments": ["ROADS"]}, "street"),
     ("POST", "/first-contact", None, "dispatcher"),
     ("POST", "/callback", {"satisfaction": "satisfied"}, "dispatcher"),
+    ("POST", "/report-up", {"reason": "too big"}, "dispatcher"),
+    ("POST", "/delegate", {"reason": "theirs"}, "dispatcher"),
+    ("POST", "/send-back", {"reason": "not the district's"}, "dispatcher"),
+    ("POST", "/rate", {"department_code": "WATER", "rating": "satisfied"}, "street"),
 ]
 OUTSIDERS = [
     ("department", "PARKS"),

@@ -155,3 +155,62 @@ def test_dispatches_and_summonses_carry_the_cases_filing_time_for_the_period_fil
     )
     assert [d.filed_at for d in record.dispatches] == [T0]
     assert [ci.filed_at for ci in record.checkins] == [T0]
+
+
+def moved(kind: type[c.LevelMove], hours: float, version: int, a: str, b: str) -> c.CaseEvent:
+    return kind(**BASE, state="filed", version=version, at=at(hours), from_level=a, to_level=b, reason="x")  # type: ignore[arg-type]
+
+
+def test_level_moves_record_where_the_case_went_and_whether_the_community_passed_it_up() -> None:
+    community = filed().model_copy(update={"level": "community", "level_unit": "S1C1"})
+    up = fold(community, moved(c.CaseReportedUp, 1, 2, "community", "street")).fact
+    assert (up.level, up.ever_community, up.ever_below_district) == ("street", True, True)
+    assert (up.reported_up_count, up.reported_up_from_community, up.delegated_count) == (1, True, 0)
+
+    down = fold(
+        filed(), moved(c.CaseDelegated, 1, 2, "district", "street"), moved(c.CaseDelegated, 2, 3, "street", "community")
+    ).fact
+    assert (down.level, down.ever_community, down.delegated_count, down.reported_up_from_community) == (
+        "community",
+        True,
+        2,
+        False,
+    )
+    assert fold(filed()).fact.ever_below_district is False
+
+
+def test_a_ticket_sent_back_leaves_the_scores_like_a_withdrawal() -> None:
+    back = c.CaseSentBack(**BASE, state="withdrawn", version=2, at=at(1), reason="not ours", ticket_nos=["T1"])
+    assert fold(filed(), back).fact.withdrawn_at == at(1)
+
+
+def test_a_street_rating_lands_on_the_departments_latest_dispatch_else_its_summons() -> None:
+    whistle = c.WhistleBlown(
+        **BASE, state="dispatched", version=3, at=at(2), street_code="S1", departments=["ROADS"], checkin_due_at=at(4)
+    )
+
+    def rated(version: int, department: str, rating: str) -> c.DepartmentRated:
+        return c.DepartmentRated(
+            **BASE,
+            state="handled",
+            version=version,
+            at=at(9),
+            street_code="S1",
+            rated_department=department,
+            rating=rating,  # type: ignore[arg-type]
+        )
+
+    record = fold(
+        filed(),
+        dispatched(1, "WATER", 2),
+        whistle,
+        dispatched(3, "PARKS", 4),
+        rated(5, "WATER", "basic"),
+        rated(6, "ROADS", "unsatisfied"),
+        rated(7, "WATER", "satisfied"),
+    )
+    assert [(d.department_code, d.street_rating) for d in record.dispatches] == [
+        ("WATER", "satisfied"),
+        ("PARKS", None),
+    ]
+    assert [(ci.department_code, ci.street_rating) for ci in record.checkins] == [("ROADS", "unsatisfied")]

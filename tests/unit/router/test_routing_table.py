@@ -773,6 +773,43 @@ SCENARIOS += [
     ),
 ]
 
+# -- M. handling level (分级分层处置): by category, severity and place -------------------------------------------
+COMMUNITY_011 = "110199011003"  # P011's community
+for code, text in (("I0116", "宠物粪便没人清理"), ("I0206", "墙上乱涂乱画"), ("C0506", "楼道灯坏了")):
+    for channel, extra in (("patrol", NO_CLASS), ("hotline", GENERAL)):
+        profile = "1515-general" if channel == "hotline" else ("component-C" if code.startswith("C") else "incident-B")
+        SCENARIOS.append(
+            S(
+                f"level-community-{code}-{channel}",
+                rpt(text, hint=code, channel=channel, **extra),
+                routed(
+                    code,
+                    f"WG{COMMUNITY_011}",
+                    profile,
+                    rule="small-things-community",
+                    level=("community", COMMUNITY_011),
+                ),
+            )
+        )
+SCENARIOS.append(
+    S(
+        "level-community-major-stays-with-district",
+        rpt("宠物粪便没人清理", hint="I0116", severity="major"),
+        routed("I0116", "HW", "incident-B", rule="small-things-major"),
+    )
+)
+for street, point in (("110199001", P001), ("110199002", P002)):
+    SCENARIOS.append(
+        S(
+            f"level-street-{street}-flyers",
+            rpt("有人散发传单", hint="I0204", point=point),
+            routed("I0204", f"ZF{street}", "incident-B", rule="street-stationed-enforcement", level=("street", street)),
+        )
+    )
+SCENARIOS.append(
+    S("level-street-elsewhere-district", rpt("有人散发传单", hint="I0204"), routed("I0204", "CGZF", "incident-B"))
+)
+
 # -- L. what no rule can decide goes to the dispatchers ------------------------------------------------------------
 SCENARIOS += [
     S(
@@ -858,4 +895,7 @@ def test_routing(s: S, ref: ReferenceData, rules: RuleSet) -> None:
         assert body.grid.street_code == e["street"]
     if "cell" in e:
         assert body.grid.cell_code == e["cell"]
+    assert (body.level, body.level_unit) == e.get("level", ("district", None)), d.reason
+    if body.level != "district":
+        assert f"level {body.level} {body.level_unit}" in body.rule.reason
     assert body.location is None or body.location.crs == Crs.WGS84
