@@ -19,6 +19,7 @@ Clock rules (tests/integration/workflow/test_levels.py checks each):
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -26,7 +27,7 @@ from sqlalchemy import Row
 from shared.contracts.cases import DeadlineSet, Level
 from shared.errors import Conflict
 from workflow.config import Rules
-from workflow.schedule import DeadlineBook
+from workflow.schedule import DeadlineBook, Opening
 
 LEVEL_CLOCKS = ("level:district", "level:street", "level:community")
 UP: dict[str, Level] = {"community": "street", "street": "district"}
@@ -45,9 +46,13 @@ def unit_at(level: str, row: Row[Any]) -> str | None:
     return unit
 
 
-async def open_level_clock(book: DeadlineBook, rules: Rules, case_id: str, level: str, start: Any) -> list[DeadlineSet]:
-    """Start the level's own handling limit (rule 2), if the level has one."""
+def level_openings(rules: Rules, level: str, start: datetime) -> list[Opening]:
+    """The level's own handling limit (rule 2), if the level has one."""
     limit = rules.levels.get(level)  # type: ignore[call-overload]
-    if limit is None:
-        return []
-    return [await book.open(case_id, level_clock(level), limit, start)]
+    return [] if limit is None else [Opening(level_clock(level), limit, start)]
+
+
+async def open_level_clock(
+    book: DeadlineBook, rules: Rules, case_id: str, level: str, start: datetime
+) -> list[DeadlineSet]:
+    return await book.open_many(case_id, level_openings(rules, level, start))

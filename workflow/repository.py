@@ -7,7 +7,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, insert, literal, or_, select, text, update
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Row,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +57,54 @@ _AUDIT_COLUMNS = (
     "reason",
     "payload",
     "event_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeadline:
+    """A clock about to open: its row and the instants its timers fire at (by step)."""
+
+    case_id: str
+    kind: str
+    department_code: str | None
+    whistle_id: int | None
+    basis: str
+    start_at: datetime
+    due_at: datetime
+    warnings: Sequence[str]
+    timers: dict[str, datetime]
+
+
+# Each timer finds its deadline's generated id by (case, kind), which one statement never opens twice.
+_INSERT_DEADLINES = text(
+    f"""
+    WITH d AS (
+        INSERT INTO {deadlines.fullname}
+            (case_id, kind, department_code, whistle_id, basis, start_at, due_at, warnings)
+        SELECT case_id, kind, department_code, whistle_id, basis, start_at, due_at, warnings::jsonb
+        FROM unnest(:case_ids, :kinds, :departments, :whistles, :bases, :starts, :dues, :warnings)
+             AS n(case_id, kind, department_code, whistle_id, basis, start_at, due_at, warnings)
+        RETURNING id, case_id, kind
+    )
+    INSERT INTO {timers.fullname} (case_id, deadline_id, kind, fire_kind, due_at)
+    SELECT d.case_id, d.id, d.kind, t.fire_kind, t.due_at
+    FROM unnest(:timer_cases, :timer_kinds, :fire_kinds, :timer_dues) AS t(case_id, kind, fire_kind, due_at)
+    JOIN d USING (case_id, kind)
+    ON CONFLICT DO NOTHING
+    """
+).bindparams(
+    bindparam("case_ids", type_=ARRAY(Text)),
+    bindparam("kinds", type_=ARRAY(Text)),
+    bindparam("departments", type_=ARRAY(Text)),
+    bindparam("whistles", type_=ARRAY(BigInteger)),
+    bindparam("bases", type_=ARRAY(Text)),
+    bindparam("starts", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("dues", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("warnings", type_=ARRAY(Text)),
+    bindparam("timer_cases", type_=ARRAY(Text)),
+    bindparam("timer_kinds", type_=ARRAY(Text)),
+    bindparam("fire_kinds", type_=ARRAY(Text)),
+    bindparam("timer_dues", type_=ARRAY(DateTime(timezone=True))),
 )
 
 
@@ -312,9 +378,28 @@ class Repository:
 
     # -- deadlines --------------------------------------------------------------------------------------
 
-    async def insert_deadline(self, values: dict[str, Any]) -> int:
-        return int(
-            (await self.session.execute(insert(deadlines).values(**values).returning(deadlines.c.id))).scalar_one()
+    async def insert_deadlines(self, rows: Sequence[NewDeadline]) -> None:
+        """Deadlines and all their timers in one round trip, however many (a filing opens up to four)."""
+        if not rows:
+            return
+        assert len({(r.case_id, r.kind) for r in rows}) == len(rows), "a case's clock opened twice at once"
+        timer_rows = [(r.case_id, r.kind, fk, at) for r in rows for fk, at in r.timers.items()]
+        await self.session.execute(
+            _INSERT_DEADLINES,
+            {
+                "case_ids": [r.case_id for r in rows],
+                "kinds": [r.kind for r in rows],
+                "departments": [r.department_code for r in rows],
+                "whistles": [r.whistle_id for r in rows],
+                "bases": [r.basis for r in rows],
+                "starts": [r.start_at for r in rows],
+                "dues": [r.due_at for r in rows],
+                "warnings": [orjson.dumps(list(r.warnings)).decode() for r in rows],
+                "timer_cases": [t[0] for t in timer_rows],
+                "timer_kinds": [t[1] for t in timer_rows],
+                "fire_kinds": [t[2] for t in timer_rows],
+                "timer_dues": [t[3] for t in timer_rows],
+            },
         )
 
     async def deadlines_of(self, case_ids: Iterable[str], *, active_only: bool = False) -> list[Row[Any]]:
@@ -339,13 +424,6 @@ class Repository:
         return frozenset(r for r in (await self.session.execute(stmt)).scalars() if r)
 
     # -- timers -----------------------------------------------------------------------------------------
-
-    async def insert_timers(self, case_id: str, deadline_id: int, kind: str, schedule: dict[str, datetime]) -> None:
-        rows = [
-            {"case_id": case_id, "deadline_id": deadline_id, "kind": kind, "fire_kind": fk, "due_at": at}
-            for fk, at in schedule.items()
-        ]
-        await self.session.execute(pg_insert(timers).on_conflict_do_nothing(), rows)
 
     async def reschedule_timers(self, deadline_id: int, schedule: dict[str, datetime]) -> None:
         """New times for the steps of a deadline that have not fired; they become pending again."""

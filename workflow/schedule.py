@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import Row
 from shared.contracts.cases import DeadlineSet
 from workflow.config import Basis, Limit, Rules
 from workflow.deadlines import Clockwork, Span
-from workflow.repository import Repository
+from workflow.repository import NewDeadline, Repository
 
 CHECKIN_POINTS = {"checkin": 1.0}
 
@@ -26,6 +27,17 @@ def span_of(row: Row[Any]) -> Span:
 
 def deadline_set(kind: str, due_at: datetime, warnings: Iterable[str]) -> DeadlineSet:
     return DeadlineSet(kind=kind, due_at=due_at, warnings=list(warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A clock to start: its kind, its limit, from when, and whose turn it times (if anyone's)."""
+
+    kind: str
+    limit: Limit
+    start: datetime
+    department_code: str | None = None
+    whistle_id: int | None = None
 
 
 class DeadlineBook:
@@ -47,22 +59,29 @@ class DeadlineBook:
         department_code: str | None = None,
         whistle_id: int | None = None,
     ) -> DeadlineSet:
-        due = self.clockwork.due(start, limit)
-        deadline_id = await self.repo.insert_deadline(
-            {
-                "case_id": case_id,
-                "kind": kind,
-                "department_code": department_code,
-                "whistle_id": whistle_id,
-                "basis": limit.basis.value,
-                "start_at": start,
-                "due_at": due.at,
-                "warnings": list(due.warnings),
-            }
-        )
-        span = Span(limit.basis, start, due.at)
-        await self.repo.insert_timers(case_id, deadline_id, kind, self.clockwork.schedule(span, self.points(kind)))
-        return deadline_set(kind, due.at, due.warnings)
+        return (await self.open_many(case_id, [Opening(kind, limit, start, department_code, whistle_id)]))[0]
+
+    async def open_many(self, case_id: str, openings: Sequence[Opening]) -> list[DeadlineSet]:
+        """Start clocks of one case and their timers in one round trip; returns what each event announces."""
+        rows = []
+        for o in openings:
+            due = self.clockwork.due(o.start, o.limit)
+            span = Span(o.limit.basis, o.start, due.at)
+            rows.append(
+                NewDeadline(
+                    case_id=case_id,
+                    kind=o.kind,
+                    department_code=o.department_code,
+                    whistle_id=o.whistle_id,
+                    basis=o.limit.basis.value,
+                    start_at=o.start,
+                    due_at=due.at,
+                    warnings=due.warnings,
+                    timers=self.clockwork.schedule(span, self.points(o.kind)),
+                )
+            )
+        await self.repo.insert_deadlines(rows)
+        return [deadline_set(r.kind, r.due_at, r.warnings) for r in rows]
 
     async def meet(self, case_id: str, kinds: Iterable[str], at: datetime) -> list[bool]:
         """Mark the active deadlines of `kinds` met at `at`; returns whether each was on time."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, Literal
 
@@ -29,10 +29,10 @@ from shared.errors import Conflict, Invalid, NotFound
 from workflow import callers, machine
 from workflow.config import Profile, Rules, WorkflowSettings
 from workflow.deadlines import Clockwork
-from workflow.levels import LEVEL_CLOCKS, open_level_clock
+from workflow.levels import LEVEL_CLOCKS, level_openings
 from workflow.machine import Action, CaseFacts, State
 from workflow.repository import Repository, Scope
-from workflow.schedule import DeadlineBook, checkin_kind
+from workflow.schedule import DeadlineBook, Opening, checkin_kind
 
 WORKFLOW = Principal("workflow", Role.SYSTEM)
 ROUTER = Principal("router", Role.SYSTEM)
@@ -51,6 +51,9 @@ class Workflow:
     def load(cls, settings: WorkflowSettings | None = None) -> Workflow:
         settings = settings or WorkflowSettings()
         calendar = default_calendar(settings.calendar_overrides_path)
+        # Classify next year once now: an estimated year loads the holidays package (≈ 0.3 s of CPU), which
+        # would otherwise land on the first case whose deadline crosses New Year.
+        calendar.is_workday(date(datetime.now(UTC).year + 1, 1, 1))
         return cls(
             settings,
             Rules.from_yaml(settings.profiles_path),
@@ -222,20 +225,24 @@ class CaseService:
     def _profile(self, row: Row[Any]) -> Profile:
         return self.wf.rules.profile(row.deadline_profile)[0]
 
-    async def _open_handling(self, row: Row[Any], department_code: str, start: datetime) -> list[DeadlineSet]:
+    def _handling_openings(
+        self, row: Row[Any], department_code: str, start: datetime, *, handle: bool = True
+    ) -> list[Opening]:
         """Clocks of a department's turn: acknowledge from now (if the profile has one), handle from `start`."""
         profile = self._profile(row)
-        now = self.clock.now()
         out = []
         if profile.acknowledge:
-            out.append(
-                await self.book.open(row.id, "acknowledge", profile.acknowledge, now, department_code=department_code)
-            )
-        if not await self.repo.active_deadlines(row.id, ["handle"]):
-            out.append(await self.book.open(row.id, "handle", profile.handle, start, department_code=department_code))
-        else:
-            await self.book.reassign(row.id, ["handle"], department_code)
+            out.append(Opening("acknowledge", profile.acknowledge, self.clock.now(), department_code))
+        if handle:
+            out.append(Opening("handle", profile.handle, start, department_code))
         return out
+
+    async def _open_handling(self, row: Row[Any], department_code: str, start: datetime) -> list[DeadlineSet]:
+        """A running handling clock passes to the new department; otherwise one starts."""
+        handle = not await self.repo.active_deadlines(row.id, ["handle"])
+        if not handle:
+            await self.book.reassign(row.id, ["handle"], department_code)
+        return await self.book.open_many(row.id, self._handling_openings(row, department_code, start, handle=handle))
 
     def _known_department(self, code: str, field: str = "department_code") -> None:
         if not self.wf.departments.knows(code):
@@ -289,10 +296,13 @@ class CaseService:
         await self.repo.add_report(
             row.id, body.report_id, body.report.channel.value, True, now, body.report.external_id
         )
-        filed_deadlines = []
-        if profile.first_contact:
-            filed_deadlines.append(await self.book.open(row.id, "first_contact", profile.first_contact, received))
-        filed_deadlines += await open_level_clock(self.book, self.wf.rules, row.id, body.level, now)
+        # The filing's clocks and the first dispatch's open together: the case is new, so it has no clock yet.
+        filing = [Opening("first_contact", profile.first_contact, received)] if profile.first_contact else []
+        filing += level_openings(self.wf.rules, body.level, now)
+        opened = await self.book.open_many(
+            row.id, filing + self._handling_openings(row, body.department_code, received)
+        )
+        filed_deadlines, handling = opened[: len(filing)], opened[len(filing) :]
         await self._emit(
             row,
             Action.FILE,
@@ -319,7 +329,7 @@ class CaseService:
                 "decided_by": body.decided_by.model_dump() if body.decided_by else None,
             },
         )
-        row = await self._dispatch(row, ROUTER, body.department_code, start=received)
+        row = await self._dispatch(row, ROUTER, body.department_code, opened=handling)
         if body.whistle and body.whistle_departments:
             row = await self._whistle(row, ROUTER, body.whistle_departments, "whistle requested by routing rule")
         await self._replay_parked(body.report_id)
@@ -412,18 +422,24 @@ class CaseService:
         who: Principal,
         department_code: str,
         *,
-        start: datetime | None = None,
         expected: int | None = None,
         reason: str = "",
+        opened: list[DeadlineSet] | None = None,
     ) -> Row[Any]:
+        """`opened`: the handling clocks a filing already started in this transaction, where the case is new,
+        so that no other command can hold it and it has no acknowledgement clock to cancel."""
         redispatch = row.state in (State.DISPATCHED, State.ACKNOWLEDGED)
         action = Action.REDISPATCH if redispatch else Action.DISPATCH
-        target = await self._check(row, action, who, expected)
+        if opened is None:
+            target = await self._check(row, action, who, expected)
+        else:
+            target = machine.check(action, facts_of(row, frozenset()), who)
         if redispatch and department_code == row.department_code:
             raise Conflict(f"the case is already with {department_code}", field="department_code")
         now = self.clock.now()
-        await self.book.cancel(row.id, ["acknowledge"])
-        deadlines = await self._open_handling(row, department_code, start or now)
+        if opened is None:
+            await self.book.cancel(row.id, ["acknowledge"])
+        deadlines = opened if opened is not None else await self._open_handling(row, department_code, now)
         await self.repo.add_department(row.id, department_code, "assigned", now)
         return await self._record(
             row,
