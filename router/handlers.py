@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import repository as repo
 from router.service import RouterService
-from shared.bus.base import InMessage
-from shared.contracts import Envelope, cases, parse_body, reports
+from shared.contracts import Envelope, cases, reports
 from shared.contracts.cases import CaseClosed, CaseFiled, CaseReopened, CaseWithdrawn
 from shared.contracts.common import Contract
 from shared.contracts.reports import ReportReceived, ReportUpdated
@@ -55,16 +54,8 @@ async def handle_case_reopened(ctx: HandlerContext, body: CaseReopened) -> None:
 def prepare(runtime: ServiceRuntime) -> BatchPrepare:
     """Before a batch's handlers run: the merge locks of all its new reports, taken at once (see `prepare`)."""
 
-    async def lock_batch(session: AsyncSession, messages: Sequence[InMessage]) -> None:
-        received: list[ReportReceived] = []
-        for message in messages:
-            try:
-                envelope = Envelope.from_bytes(message.value)
-                body = parse_body(envelope) if envelope.type == RECEIVED else None
-                if isinstance(body, ReportReceived):
-                    received.append(body)
-            except (ValueError, KeyError, ValidationError):
-                continue  # the handler step dead-letters it with the reason
+    async def lock_batch(session: AsyncSession, events: Sequence[tuple[Envelope, Any]]) -> None:
+        received = [body for _, body in events if isinstance(body, ReportReceived)]
         if received:
             await runtime.services["router"].prepare(session, received, runtime.clock.now())
 

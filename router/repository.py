@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Double, Integer, Text, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.merge import OpenPrimary, SearchBox
 from router.models import decisions, open_primaries, queue, rulesets
 from shared.db.engine import xact_locks
+from shared.db.staging import stage
 
 # -- rule sets ---------------------------------------------------------------------------------------------------
 
@@ -51,6 +54,20 @@ async def decision_exists(session: AsyncSession, report_id: str) -> bool:
     ).first() is not None
 
 
+async def decided_among(session: AsyncSession, report_ids: Sequence[str]) -> set[str]:
+    """Which of these reports already have a decision: one statement for a whole batch."""
+    rows = await session.execute(select(decisions.c.report_id).where(decisions.c.report_id.in_(list(report_ids))))
+    return set(rows.scalars())
+
+
+def stage_decision(session: AsyncSession, **values: Any) -> None:
+    """A decision of the report path, written with the batch's others when its transaction commits.
+
+    A plain insert: a second decision of the same report (a replica that took the partition over mid-batch)
+    fails the batch, which is retried and then finds the first decision."""
+    stage(session, decisions, [values])
+
+
 async def upsert_decision(session: AsyncSession, **values: Any) -> None:
     """A manual dispatch replaces the 'manual' decision that queued the report."""
     await session.execute(_upsert_decision(frozenset(values)), values)
@@ -75,21 +92,55 @@ async def lock_neighbourhoods(session: AsyncSession, keys: Sequence[int]) -> Non
     await xact_locks(session, keys)
 
 
-async def open_primaries_near(
-    session: AsyncSession, category_id: str, lon: float, lat: float, radius_m: float, since: datetime
-) -> list[OpenPrimary]:
-    box = SearchBox.around(lon, lat, radius_m)
-    c = open_primaries.c
+@dataclass(frozen=True)
+class Search:
+    """One report's look for open primaries: its category, window start and search box."""
+
+    category_id: str
+    since: datetime
+    box: SearchBox
+
+
+_NEAR_MANY = text(
+    f"""SELECT s.i, p.report_id, p.category_id, p.lon, p.lat, p.received_at, p.case_id
+    FROM unnest(:i, :category, :since, :west, :east, :south, :north)
+         AS s(i, category, since, west, east, south, north)
+    JOIN {open_primaries.schema}.{open_primaries.name} AS p
+      ON p.open AND p.category_id = s.category AND p.received_at >= s.since
+     AND p.lon BETWEEN s.west AND s.east AND p.lat BETWEEN s.south AND s.north"""
+).bindparams(
+    bindparam("i", type_=ARRAY(Integer)),
+    bindparam("category", type_=ARRAY(Text)),
+    bindparam("since", type_=ARRAY(TIMESTAMP(timezone=True))),
+    *(bindparam(side, type_=ARRAY(Double)) for side in ("west", "east", "south", "north")),
+)
+
+
+async def open_primaries_near_many(session: AsyncSession, searches: Sequence[Search]) -> list[list[OpenPrimary]]:
+    """Open primaries for a whole batch of reports in one statement: the i-th list answers the i-th search."""
+    found: list[list[OpenPrimary]] = [[] for _ in searches]
+    if not searches:
+        return found
     rows = await session.execute(
-        select(c.report_id, c.category_id, c.lon, c.lat, c.received_at, c.case_id).where(
-            c.open,
-            c.category_id == category_id,
-            c.received_at >= since,
-            c.lon.between(box.west, box.east),
-            c.lat.between(box.south, box.north),
-        )
+        _NEAR_MANY,
+        {
+            "i": list(range(len(searches))),
+            "category": [s.category_id for s in searches],
+            "since": [s.since for s in searches],
+            "west": [s.box.west for s in searches],
+            "east": [s.box.east for s in searches],
+            "south": [s.box.south for s in searches],
+            "north": [s.box.north for s in searches],
+        },
     )
-    return [OpenPrimary(**r) for r in rows.mappings()]
+    for i, *values in rows:
+        found[i].append(OpenPrimary(*values))
+    return found
+
+
+def stage_primary(session: AsyncSession, primary: OpenPrimary) -> None:
+    """A new open primary, written with the batch's others when its transaction commits."""
+    stage(session, open_primaries, [asdict(primary)])
 
 
 async def add_primary(session: AsyncSession, primary: OpenPrimary) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import repository as repo
 from router.config import RouterSettings
-from router.merge import InMemoryPrimaries, OpenPrimary, neighbourhood_keys
+from router.merge import InMemoryPrimaries, OpenPrimary, SearchBox, neighbourhood_keys
 from router.metrics import DECISIONS, ROUTE_SECONDS, RULESET_VERSION
 from router.reference import ReferenceData
 from router.routing import Analysis, Decision, analyse, decide, routed_report
@@ -35,7 +35,20 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 Emit = Callable[[Contract], Awaitable[Any]]
 MANUAL_RULE_ID = "manual-dispatch"
-_ANALYSED = "router.analysed"
+_BATCH = "router.batch"
+
+
+@dataclass
+class _Batch:
+    """What `prepare` learnt about a batch's reports, used by `decide` and `handle_report` instead of a query
+    per report. `added` are the primaries this batch has made so far: later reports of the batch may merge
+    into them (the database has not seen them yet)."""
+
+    version: int
+    decided: set[str]
+    analysed: dict[str, Analysis] = field(default_factory=dict)
+    candidates: dict[str, list[OpenPrimary]] = field(default_factory=dict)
+    added: list[OpenPrimary] = field(default_factory=list)
 
 
 def problems_error(exc: YamlFileError, field: str) -> Invalid:
@@ -169,18 +182,25 @@ class RouterService:
     # -- routing -------------------------------------------------------------------------------------------------
 
     async def prepare(self, session: AsyncSession, reports: Sequence[ReportReceived], now: datetime) -> None:
-        """Before a batch of reports is decided in one transaction: analyse them all and take every merge lock
-        they need at once, in ascending order (taking them report by report could deadlock two batches).
+        """Before a batch of reports is decided in one transaction: analyse them all, take every merge lock
+        they need at once, in ascending order (taking them report by report could deadlock two batches), then
+        read which are decided already and the open primaries near each, one statement each for the batch.
 
-        The analyses are kept on the session for `decide`, so classifying is not done twice.
+        What it learnt is kept on the session (`_Batch`) for `handle_report`, so nothing is done twice.
         """
-        analysed: dict[str, tuple[int, Analysis]] = session.info.setdefault(_ANALYSED, {})
+        rules = self.rules
+        decided = await repo.decided_among(session, [r.report_id for r in reports])
+        batch = _Batch(rules.version, decided)
         keys: list[int] = []
         for report in reports:
-            analysis = analyse(report, self.ref, self.rules, now)
-            analysed[report.report_id] = (self.rules.version, analysis)
-            keys += self._merge_keys(analysis, self.rules)
+            if report.report_id not in decided:
+                analysis = batch.analysed[report.report_id] = analyse(report, self.ref, rules, now)
+                keys += self._merge_keys(analysis, rules)
         await repo.lock_neighbourhoods(session, keys)
+        searches = {rid: s for rid, a in batch.analysed.items() if (s := self._search(a, rules)) is not None}
+        found = await repo.open_primaries_near_many(session, list(searches.values()))
+        batch.candidates = dict(zip(searches, found, strict=True))
+        session.info[_BATCH] = batch
 
     async def decide(
         self,
@@ -199,12 +219,18 @@ class RouterService:
         """
         rules = rules or self.rules
         started = time.perf_counter()
-        kept = session.info.get(_ANALYSED, {}).pop(report.report_id, None)
-        analysis = kept[1] if kept and kept[0] == rules.version else analyse(report, self.ref, rules, now)
-        if serialise:
-            await repo.lock_neighbourhoods(session, self._merge_keys(analysis, rules))
-        primaries = InMemoryPrimaries(await self._candidates(session, analysis, rules))
-        decision = decide(analysis, self.ref, rules, primaries)
+        batch: _Batch | None = session.info.get(_BATCH)
+        kept = batch.analysed.pop(report.report_id, None) if batch and batch.version == rules.version else None
+        if batch is not None and kept is not None:  # locked and looked up with its batch (`prepare`)
+            analysis = kept
+            candidates = [*batch.candidates.pop(report.report_id, []), *batch.added]
+        else:
+            analysis = analyse(report, self.ref, rules, now)
+            if serialise:
+                await repo.lock_neighbourhoods(session, self._merge_keys(analysis, rules))
+            search = self._search(analysis, rules)
+            candidates = (await repo.open_primaries_near_many(session, [search]))[0] if search else []
+        decision = decide(analysis, self.ref, rules, InMemoryPrimaries(candidates))
         ROUTE_SECONDS.observe(time.perf_counter() - started)
         return decision
 
@@ -216,54 +242,65 @@ class RouterService:
         window = rules.doc.merge.window_for(analysis.category.id)
         return neighbourhood_keys(analysis.category.id, location.lon, location.lat, window.radius_m)
 
-    async def _candidates(self, session: AsyncSession, analysis: Analysis, rules: RuleSet) -> list[OpenPrimary]:
+    @staticmethod
+    def _search(analysis: Analysis, rules: RuleSet) -> repo.Search | None:
+        """Where and since when open primaries could take this report; None if it cannot merge at all."""
         location = analysis.located.location
         if analysis.category is None or location is None:
-            return []
+            return None
         window = rules.doc.merge.window_for(analysis.category.id)
         since = analysis.report.received_at - timedelta(hours=window.window_hours)
-        return await repo.open_primaries_near(
-            session, analysis.category.id, location.lon, location.lat, window.radius_m, since
-        )
+        return repo.Search(analysis.category.id, since, SearchBox.around(location.lon, location.lat, window.radius_m))
 
     async def handle_report(
         self, session: AsyncSession, emit: Emit, report: ReportReceived, now: datetime
     ) -> Decision | None:
-        if await repo.decision_exists(session, report.report_id):
+        batch: _Batch | None = session.info.get(_BATCH)
+        if report.report_id in batch.decided if batch else await repo.decision_exists(session, report.report_id):
             return None  # the same report published again under another envelope id
         decision = await self.decide(session, report, now, serialise=True)
-        await self._record(session, decision, now)
+        repo.stage_decision(session, **self._decision_row(decision, now))
+        primary = self._primary_of(decision)
+        if primary is not None:
+            repo.stage_primary(session, primary)
+        if batch is not None:
+            batch.decided.add(report.report_id)
+            if primary is not None:
+                batch.added.append(primary)
         if decision.outcome == "manual":
             await self._enqueue(session, decision, now)
         await emit(decision.body)
         DECISIONS.labels(decision.outcome, decision.rule_id).inc()
         return decision
 
-    async def _record(self, session: AsyncSession, d: Decision, now: datetime, decided_by: str | None = None) -> None:
+    @staticmethod
+    def _decision_row(d: Decision, now: datetime, decided_by: str | None = None) -> dict[str, Any]:
         body = d.body
-        await repo.upsert_decision(
-            session,
+        return {
+            "report_id": body.report_id,
+            "outcome": d.outcome,
+            "category_id": d.category_id,
+            "department_code": getattr(body, "department_code", None),
+            "rule_id": d.rule_id,
+            "ruleset_version": d.ruleset_version,
+            "reason": d.reason,
+            "decided_by": decided_by,
+            "decided_at": now,
+        }
+
+    @staticmethod
+    def _primary_of(d: Decision) -> OpenPrimary | None:
+        """The open primary a routed report becomes (later reports of the same problem merge into its case)."""
+        body = d.body
+        if not isinstance(body, RoutingDecided) or body.location is None:
+            return None
+        return OpenPrimary(
             report_id=body.report_id,
-            outcome=d.outcome,
-            category_id=d.category_id,
-            department_code=getattr(body, "department_code", None),
-            rule_id=d.rule_id,
-            ruleset_version=d.ruleset_version,
-            reason=d.reason,
-            decided_by=decided_by,
-            decided_at=now,
+            category_id=body.category.code,
+            lon=body.location.lon,
+            lat=body.location.lat,
+            received_at=body.report.received_at,
         )
-        if isinstance(body, RoutingDecided) and body.location is not None:
-            await repo.add_primary(
-                session,
-                OpenPrimary(
-                    report_id=body.report_id,
-                    category_id=body.category.code,
-                    lon=body.location.lon,
-                    lat=body.location.lat,
-                    received_at=body.report.received_at,
-                ),
-            )
 
     async def _enqueue(self, session: AsyncSession, d: Decision, now: datetime) -> None:
         assert isinstance(d.body, ManualDispatchNeeded)

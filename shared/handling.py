@@ -34,8 +34,9 @@ class HandlerContext:
 
 
 EventHandler = Callable[[HandlerContext, Any], Awaitable[None]]
-BatchPrepare = Callable[[AsyncSession, Sequence[InMessage]], Awaitable[None]]
-"""Runs first in a batch's transaction, before any handler: e.g. takes every lock the batch needs in one order."""
+BatchPrepare = Callable[[AsyncSession, Sequence[tuple[Envelope, Any]]], Awaitable[None]]
+"""Runs first in a batch's transaction, before any handler, with the batch's parsed events (redeliveries
+included): e.g. takes every lock the batch needs in one order."""
 
 
 @dataclass
@@ -97,7 +98,7 @@ class InboxProcessor:
             return
         async with self.sessions() as session, session.begin():
             if self.prepare is not None:
-                await self.prepare(session, messages)
+                await self.prepare(session, wanted)
             fresh = await self.inbox.claim_many(session, self.consumer, [envelope.id for envelope, _ in wanted])
             new: list[tuple[Envelope, Any]] = []
             for envelope, body in wanted:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus.base import InMessage
 from shared.contracts import Envelope, reports, routing
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutingDecided
@@ -45,14 +44,8 @@ _REPORTS_OF = {
 def prepare(_: ServiceRuntime) -> BatchPrepare:
     """Before a batch's handlers run: the locks of every report they will take, at once and in one order."""
 
-    async def lock_batch(session: AsyncSession, messages: Sequence[InMessage]) -> None:
-        ids: list[str] = []
-        for message in messages:
-            try:
-                envelope = Envelope.from_bytes(message.value)
-            except (ValueError, ValidationError):
-                continue  # the handler step dead-letters it with the reason
-            ids += [str(envelope.data[f]) for f in _REPORTS_OF.get(envelope.type, ()) if envelope.data.get(f)]
+    async def lock_batch(session: AsyncSession, events: Sequence[tuple[Envelope, Any]]) -> None:
+        ids = [str(e.data[f]) for e, _ in events for f in _REPORTS_OF.get(e.type, ()) if e.data.get(f)]
         if ids:
             await Repository(session).lock_batch_reports(ids)
 

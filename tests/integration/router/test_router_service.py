@@ -162,6 +162,30 @@ async def test_near_duplicates_decided_at_the_same_moment_make_one_case(p: Runni
     assert emitted[1].primary_report_id == first.report_id
 
 
+async def test_near_duplicates_in_one_batch_make_one_case(p: RunningPlatform) -> None:
+    """A batch is looked up before any of it is decided: a duplicate of a report earlier in the same batch
+    still merges into it, and a report delivered twice in the batch is decided once."""
+    hint = CategoryRef(scheme="taxonomy", code="C0104")
+    first = report("草河北路的雨水箅子丢了", category_hint=hint)
+    second = report("草河北路雨水篦子丢了", point=(ROAD[0] + 0.00005, ROAD[1]), category_hint=hint)
+    rt, emitted = p.runtime("router"), []
+    router: RouterService = rt.services["router"]
+
+    async def emit(event: Contract) -> None:
+        emitted.append(event)
+
+    async with rt.transaction() as session:
+        await router.prepare(session, [first, second, first], MONDAY_10AM)
+        for r in (first, second, first):
+            await router.handle_report(session, emit, r, MONDAY_10AM)
+        await session.commit()
+    assert [type(e).__name__ for e in emitted] == ["RoutingDecided", "ReportMerged"]
+    assert emitted[1].primary_report_id == first.report_id
+    later = report("草河北路雨水箅子还是丢的", category_hint=hint, received_at=MONDAY_10AM + timedelta(hours=1))
+    [merged] = of(await send(p, later), later.report_id)
+    assert merged.data["primary_report_id"] == first.report_id, "the batch's primary was stored at commit"
+
+
 async def test_unclassifiable_report_waits_for_a_dispatcher_who_decides_by_hand(p: RunningPlatform) -> None:
     r = report("你好，我想咨询一下社保缴费的政策", channel=Channel.HOTLINE, point=None)
     [manual] = of(await send(p, r), r.report_id)
