@@ -20,13 +20,11 @@ Clock rules (tests/integration/workflow/test_levels.py checks each):
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Row
 
 from shared.contracts.cases import DeadlineSet, Level
 from shared.errors import Conflict
 from workflow.config import Rules
+from workflow.repository import CaseRow
 from workflow.schedule import DeadlineBook, Opening
 
 LEVEL_CLOCKS = ("level:district", "level:street", "level:community")
@@ -38,7 +36,7 @@ def level_clock(level: str) -> str:
     return f"level:{level}"
 
 
-def unit_at(level: str, row: Row[Any]) -> str | None:
+def unit_at(level: str, row: CaseRow) -> str | None:
     """The unit holding the case at `level`: its street or community code; None at the district."""
     unit = {"street": row.street_code, "community": row.community_code}.get(level)
     if level != "district" and not unit:

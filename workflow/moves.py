@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
-
-from sqlalchemy import Row
 
 from shared.auth import Principal, Role
 from shared.contracts import cases as ev
@@ -13,6 +10,7 @@ from shared.contracts.cases import Level
 from shared.errors import Invalid
 from workflow.levels import DOWN, UP, level_clock, open_level_clock, unit_at
 from workflow.machine import Action
+from workflow.repository import CaseRow
 from workflow.schedule import deadline_set
 from workflow.service import CaseService
 
@@ -20,19 +18,19 @@ from workflow.service import CaseService
 class TieredCases(CaseService):
     """Case commands of tiered handling; every other command is the plain `CaseService`'s."""
 
-    async def report_up(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+    async def report_up(self, ref: str, who: Principal, reason: str, expected: int | None) -> CaseRow:
         """上报: community → street → district, by the level's dispatcher or its handling unit."""
         row = await self.load(ref, who)
         return await self._move(row, Action.REPORT_UP, who, UP.get(row.level, "district"), reason, expected)
 
-    async def delegate(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+    async def delegate(self, ref: str, who: Principal, reason: str, expected: int | None) -> CaseRow:
         """下派: district → street → community, by the level's dispatcher."""
         row = await self.load(ref, who)
         return await self._move(row, Action.DELEGATE, who, DOWN.get(row.level, "community"), reason, expected)
 
     async def _move(
-        self, row: Row[Any], action: Action, who: Principal, to_level: Level, reason: str, expected: int | None
-    ) -> Row[Any]:
+        self, row: CaseRow, action: Action, who: Principal, to_level: Level, reason: str, expected: int | None
+    ) -> CaseRow:
         target = await self._check(row, action, who, expected)
         to_unit = unit_at(to_level, row)
         now = self.clock.now()
@@ -82,7 +80,7 @@ class TieredCases(CaseService):
         rating: ev.Satisfaction,
         comment: str,
         expected: int | None,
-    ) -> Row[Any]:
+    ) -> CaseRow:
         """考核权: the street rates a department that handled the case or was summoned to it by a whistle."""
         row = await self.load(ref, who)
         target = await self._check(row, Action.RATE, who, expected)
@@ -104,7 +102,7 @@ class TieredCases(CaseService):
             reason=comment or None,
         )
 
-    async def send_back(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+    async def send_back(self, ref: str, who: Principal, reason: str, expected: int | None) -> CaseRow:
         """退单: the district centre returns a 12345 ticket outside its remit to the city platform; every clock
         stops and the hotline hears of it through the 12345 result feedback (status `sent_back`)."""
         row = await self.load(ref, who)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -9,12 +10,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    BigInteger,
-    DateTime,
     Row,
-    Text,
     and_,
-    bindparam,
     delete,
     exists,
     func,
@@ -25,10 +22,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.driver import Record, driver
 from shared.db.engine import lock_key, xact_locks
 from shared.db.staging import stage
 from workflow.models import (
@@ -44,6 +41,8 @@ from workflow.models import (
 )
 
 ACTIVE = "active"
+CaseRow = Row[Any] | Record
+"""A case as read (a SQLAlchemy row) or as just written on the driver's connection: read by attribute."""
 _AUDIT_COLUMNS = (
     "case_id",
     "version",
@@ -76,36 +75,61 @@ class NewDeadline:
 
 
 # Each timer finds its deadline's generated id by (case, kind), which one statement never opens twice.
-_INSERT_DEADLINES = text(
-    f"""
+_INSERT_DEADLINES = f"""
     WITH d AS (
         INSERT INTO {deadlines.fullname}
             (case_id, kind, department_code, whistle_id, basis, start_at, due_at, warnings)
         SELECT case_id, kind, department_code, whistle_id, basis, start_at, due_at, warnings::jsonb
-        FROM unnest(:case_ids, :kinds, :departments, :whistles, :bases, :starts, :dues, :warnings)
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[],
+                    $7::timestamptz[], $8::text[])
              AS n(case_id, kind, department_code, whistle_id, basis, start_at, due_at, warnings)
         RETURNING id, case_id, kind
     )
     INSERT INTO {timers.fullname} (case_id, deadline_id, kind, fire_kind, due_at)
     SELECT d.case_id, d.id, d.kind, t.fire_kind, t.due_at
-    FROM unnest(:timer_cases, :timer_kinds, :fire_kinds, :timer_dues) AS t(case_id, kind, fire_kind, due_at)
+    FROM unnest($9::text[], $10::text[], $11::text[], $12::timestamptz[]) AS t(case_id, kind, fire_kind, due_at)
     JOIN d USING (case_id, kind)
     ON CONFLICT DO NOTHING
-    """
-).bindparams(
-    bindparam("case_ids", type_=ARRAY(Text)),
-    bindparam("kinds", type_=ARRAY(Text)),
-    bindparam("departments", type_=ARRAY(Text)),
-    bindparam("whistles", type_=ARRAY(BigInteger)),
-    bindparam("bases", type_=ARRAY(Text)),
-    bindparam("starts", type_=ARRAY(DateTime(timezone=True))),
-    bindparam("dues", type_=ARRAY(DateTime(timezone=True))),
-    bindparam("warnings", type_=ARRAY(Text)),
-    bindparam("timer_cases", type_=ARRAY(Text)),
-    bindparam("timer_kinds", type_=ARRAY(Text)),
-    bindparam("fire_kinds", type_=ARRAY(Text)),
-    bindparam("timer_dues", type_=ARRAY(DateTime(timezone=True))),
-)
+"""
+_CASE_JSON = frozenset(c.name for c in cases.c if isinstance(c.type, JSONB))
+
+
+def _case_params(values: dict[str, Any]) -> tuple[tuple[str, ...], list[Any]]:
+    """Column names in a stable order and their values, JSONB ones as JSON text (see shared.db.driver)."""
+    columns = tuple(sorted(values))
+    return columns, [orjson.dumps(values[c]).decode() if c in _CASE_JSON else values[c] for c in columns]
+
+
+@functools.cache
+def _insert_case_sql(columns: tuple[str, ...]) -> str:
+    """The case and its number in one statement: the day's counter (row-locked until commit) gives the
+    sequence, `$1` the prefix and day (`DC20261123`), at least six digits after it."""
+    names = ", ".join(columns)
+    params = ", ".join(f"${i}" for i in range(3, len(columns) + 3))
+    return f"""
+    WITH seq AS (
+        INSERT INTO {case_counters.fullname} AS c (day, last) VALUES ($2, 1)
+        ON CONFLICT (day) DO UPDATE SET last = c.last + 1 RETURNING last
+    )
+    INSERT INTO {cases.fullname} (case_no, {names})
+    SELECT $1 || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0'), {params} FROM seq
+    RETURNING *"""
+
+
+@functools.cache
+def _update_case_sql(columns: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, 2))
+    return f"UPDATE {cases.fullname} SET {sets} WHERE id = $1 RETURNING *"
+
+
+_CLAIM_VERSION = f"UPDATE {cases.fullname} SET version = $2 + 1 WHERE id = $1 AND version = $2 RETURNING id"
+_ADD_REPORT = f"""INSERT INTO {case_reports.fullname}
+    (case_id, report_id, channel, is_primary, attached_at, external_id) VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT DO NOTHING RETURNING report_id"""
+_ADD_DEPARTMENT = f"""INSERT INTO {case_departments.fullname} AS d (case_id, department_code, relation, since)
+    VALUES ($1, $2, $3, $4) ON CONFLICT (case_id, department_code) DO """
+_ASSIGNED = _ADD_DEPARTMENT + "UPDATE SET relation = 'assigned'"  # being assigned outranks having been summoned
+_SUMMONED = _ADD_DEPARTMENT + "NOTHING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,23 +189,15 @@ class Repository:
 
     # -- cases -------------------------------------------------------------------------------------
 
-    async def next_case_no(self, prefix: str, day: date) -> str:
-        """`DC20261123000123`: prefix, local filing day, that day's 6-digit sequence (row-locked counter)."""
-        stmt = (
-            pg_insert(case_counters)
-            .values(day=day, last=1)
-            .on_conflict_do_update(index_elements=[case_counters.c.day], set_={"last": case_counters.c.last + 1})
-            .returning(case_counters.c.last)
-        )
-        seq = (await self.session.execute(stmt)).scalar_one()
-        return f"{prefix}{day:%Y%m%d}{seq:06d}"
+    async def insert_case(self, values: dict[str, Any], prefix: str, day: date) -> CaseRow:
+        """A new case numbered `DC20261123000123`: prefix, local filing day, that day's sequence."""
+        columns, params = _case_params(values)
+        db = await driver(self.session)
+        return Record(await db.fetchrow(_insert_case_sql(columns), f"{prefix}{day:%Y%m%d}", day, *params))
 
-    async def insert_case(self, values: dict[str, Any]) -> Row[Any]:
-        return (await self.session.execute(insert(cases).values(**values).returning(*cases.c))).one()
-
-    async def update_case(self, case_id: str, values: dict[str, Any]) -> Row[Any]:
-        stmt = update(cases).where(cases.c.id == case_id).values(**values).returning(*cases.c)
-        return (await self.session.execute(stmt)).one()
+    async def update_case(self, case_id: str, values: dict[str, Any]) -> CaseRow:
+        columns, params = _case_params(values)
+        return Record(await (await driver(self.session)).fetchrow(_update_case_sql(columns), case_id, *params))
 
     async def find_case(self, ref: str, scope: Scope) -> Row[Any] | None:
         """A case by id or case number, if `scope` sees it."""
@@ -194,13 +210,7 @@ class Repository:
         The row stays locked until the transaction ends, so the rest of the command runs alone; a
         concurrent command that read the same version waits here, then finds it gone and gets a 409.
         """
-        stmt = (
-            update(cases)
-            .where(cases.c.id == case_id, cases.c.version == version)
-            .values(version=version + 1)
-            .returning(cases.c.id)
-        )
-        return (await self.session.execute(stmt)).first() is not None
+        return await (await driver(self.session)).fetchval(_CLAIM_VERSION, case_id, version) is not None
 
     async def lock_reports(self, report_ids: Iterable[str]) -> None:
         """Serialise filing a report's case with parking events that wait for it (replicas: see `prepare`)."""
@@ -260,17 +270,8 @@ class Repository:
     # -- departments and reports of a case -----------------------------------------------------------
 
     async def add_department(self, case_id: str, department_code: str, relation: str, at: datetime) -> None:
-        stmt = pg_insert(case_departments).values(
-            case_id=case_id, department_code=department_code, relation=relation, since=at
-        )
-        if relation == "assigned":  # being assigned outranks having been summoned
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[case_departments.c.case_id, case_departments.c.department_code],
-                set_={"relation": "assigned"},
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing()
-        await self.session.execute(stmt)
+        sql = _ASSIGNED if relation == "assigned" else _SUMMONED
+        await (await driver(self.session)).execute(sql, case_id, department_code, relation, at)
 
     async def departments_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
         stmt = (
@@ -283,20 +284,8 @@ class Repository:
     async def add_report(
         self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime, external_id: str | None = None
     ) -> bool:
-        stmt = (
-            pg_insert(case_reports)
-            .values(
-                case_id=case_id,
-                report_id=report_id,
-                channel=channel,
-                is_primary=primary,
-                attached_at=at,
-                external_id=external_id,
-            )
-            .on_conflict_do_nothing()
-            .returning(case_reports.c.report_id)
-        )
-        added = (await self.session.execute(stmt)).first() is not None
+        db = await driver(self.session)
+        added = await db.fetchval(_ADD_REPORT, case_id, report_id, channel, primary, at, external_id) is not None
         if self._locked is not None:
             self._locked.with_case.add(report_id)
         return added
@@ -384,22 +373,20 @@ class Repository:
             return
         assert len({(r.case_id, r.kind) for r in rows}) == len(rows), "a case's clock opened twice at once"
         timer_rows = [(r.case_id, r.kind, fk, at) for r in rows for fk, at in r.timers.items()]
-        await self.session.execute(
+        await (await driver(self.session)).execute(
             _INSERT_DEADLINES,
-            {
-                "case_ids": [r.case_id for r in rows],
-                "kinds": [r.kind for r in rows],
-                "departments": [r.department_code for r in rows],
-                "whistles": [r.whistle_id for r in rows],
-                "bases": [r.basis for r in rows],
-                "starts": [r.start_at for r in rows],
-                "dues": [r.due_at for r in rows],
-                "warnings": [orjson.dumps(list(r.warnings)).decode() for r in rows],
-                "timer_cases": [t[0] for t in timer_rows],
-                "timer_kinds": [t[1] for t in timer_rows],
-                "fire_kinds": [t[2] for t in timer_rows],
-                "timer_dues": [t[3] for t in timer_rows],
-            },
+            [r.case_id for r in rows],
+            [r.kind for r in rows],
+            [r.department_code for r in rows],
+            [r.whistle_id for r in rows],
+            [r.basis for r in rows],
+            [r.start_at for r in rows],
+            [r.due_at for r in rows],
+            [orjson.dumps(list(r.warnings)).decode() for r in rows],
+            [t[0] for t in timer_rows],
+            [t[1] for t in timer_rows],
+            [t[2] for t in timer_rows],
+            [t[3] for t in timer_rows],
         )
 
     async def deadlines_of(self, case_ids: Iterable[str], *, active_only: bool = False) -> list[Row[Any]]:

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, Role
@@ -31,7 +30,7 @@ from workflow.config import Profile, Rules, WorkflowSettings
 from workflow.deadlines import Clockwork
 from workflow.levels import LEVEL_CLOCKS, level_openings
 from workflow.machine import Action, CaseFacts, State
-from workflow.repository import Repository, Scope
+from workflow.repository import CaseRow, Repository, Scope
 from workflow.schedule import DeadlineBook, Opening, checkin_kind
 
 WORKFLOW = Principal("workflow", Role.SYSTEM)
@@ -101,7 +100,7 @@ def scope_of(who: Principal) -> Scope:
     return Scope(department=scope.department, street=scope.street, community=scope.community)
 
 
-def facts_of(row: Row[Any], pending_checkins: frozenset[str] = frozenset()) -> CaseFacts:
+def facts_of(row: CaseRow, pending_checkins: frozenset[str] = frozenset()) -> CaseFacts:
     return CaseFacts(
         state=State(row.state),
         department_code=row.department_code,
@@ -127,7 +126,7 @@ class CaseService:
 
     # -- the mechanics every command shares -----------------------------------------------------------
 
-    async def load(self, ref: str, who: Principal) -> Row[Any]:
+    async def load(self, ref: str, who: Principal) -> CaseRow:
         """The case if `who` may see it; otherwise 404, the same answer as for a case that does not exist."""
         row = await self.repo.find_case(ref, scope_of(who))
         if row is None:
@@ -136,7 +135,7 @@ class CaseService:
 
     async def _check(
         self,
-        row: Row[Any],
+        row: CaseRow,
         action: Action,
         who: Principal,
         expected: int | None = None,
@@ -156,7 +155,7 @@ class CaseService:
 
     async def _record(
         self,
-        row: Row[Any],
+        row: CaseRow,
         action: Action,
         who: Principal,
         target: State,
@@ -165,7 +164,7 @@ class CaseService:
         event: partial[Any] | None = None,
         reason: str | None = None,
         payload: dict[str, Any] | None = None,
-    ) -> Row[Any]:
+    ) -> CaseRow:
         """Write the new state and version, the audit row and the event, all in the caller's transaction."""
         now = self.clock.now()
         new = await self.repo.update_case(
@@ -176,7 +175,7 @@ class CaseService:
 
     async def _emit(
         self,
-        case: Row[Any],
+        case: CaseRow,
         action: Action,
         who: Principal,
         from_state: str | None,
@@ -222,11 +221,11 @@ class CaseService:
             ]
         )
 
-    def _profile(self, row: Row[Any]) -> Profile:
+    def _profile(self, row: CaseRow) -> Profile:
         return self.wf.rules.profile(row.deadline_profile)[0]
 
     def _handling_openings(
-        self, row: Row[Any], department_code: str, start: datetime, *, handle: bool = True
+        self, row: CaseRow, department_code: str, start: datetime, *, handle: bool = True
     ) -> list[Opening]:
         """Clocks of a department's turn: acknowledge from now (if the profile has one), handle from `start`."""
         profile = self._profile(row)
@@ -237,7 +236,7 @@ class CaseService:
             out.append(Opening("handle", profile.handle, start, department_code))
         return out
 
-    async def _open_handling(self, row: Row[Any], department_code: str, start: datetime) -> list[DeadlineSet]:
+    async def _open_handling(self, row: CaseRow, department_code: str, start: datetime) -> list[DeadlineSet]:
         """A running handling clock passes to the new department; otherwise one starts."""
         handle = not await self.repo.active_deadlines(row.id, ["handle"])
         if not handle:
@@ -250,7 +249,7 @@ class CaseService:
 
     # -- from the bus ------------------------------------------------------------------------------------
 
-    async def file_from_routing(self, body: RoutingDecided) -> Row[Any] | None:
+    async def file_from_routing(self, body: RoutingDecided) -> CaseRow | None:
         """File a case for a routed report and dispatch it to the routed department, in one transaction."""
         await self.repo.lock_reports([body.report_id])
         if await self.repo.case_for_report(body.report_id) is not None:
@@ -264,9 +263,6 @@ class CaseService:
         row = await self.repo.insert_case(
             {
                 "id": str(uuid.uuid4()),
-                "case_no": await self.repo.next_case_no(
-                    self.wf.settings.case_no_prefix, now.astimezone(SHANGHAI).date()
-                ),
                 "report_id": body.report_id,
                 "state": State.FILED.value,
                 "version": 1,
@@ -291,7 +287,9 @@ class CaseService:
                 "warnings": warnings,
                 "level": body.level,
                 "level_unit": body.level_unit if body.level != "district" else None,
-            }
+            },
+            self.wf.settings.case_no_prefix,
+            now.astimezone(SHANGHAI).date(),
         )
         await self.repo.add_report(
             row.id, body.report_id, body.report.channel.value, True, now, body.report.external_id
@@ -411,21 +409,21 @@ class CaseService:
 
     async def dispatch(
         self, ref: str, who: Principal, department_code: str, expected: int | None, reason: str = ""
-    ) -> Row[Any]:
+    ) -> CaseRow:
         self._known_department(department_code)
         row = await self.load(ref, who)
         return await self._dispatch(row, who, department_code, expected=expected, reason=reason)
 
     async def _dispatch(
         self,
-        row: Row[Any],
+        row: CaseRow,
         who: Principal,
         department_code: str,
         *,
         expected: int | None = None,
         reason: str = "",
         opened: list[DeadlineSet] | None = None,
-    ) -> Row[Any]:
+    ) -> CaseRow:
         """`opened`: the handling clocks a filing already started in this transaction, where the case is new,
         so that no other command can hold it and it has no acknowledgement clock to cancel."""
         redispatch = row.state in (State.DISPATCHED, State.ACKNOWLEDGED)
@@ -452,7 +450,7 @@ class CaseService:
             payload={"from_department": row.department_code},
         )
 
-    async def grant_extension(self, ref: str, who: Principal, days: int | None, expected: int | None) -> Row[Any]:
+    async def grant_extension(self, ref: str, who: Principal, days: int | None, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.GRANT_EXTENSION, who, expected)
         granted = days or row.extension_days
@@ -468,7 +466,7 @@ class CaseService:
             payload={"requested_days": row.extension_days},
         )
 
-    async def refuse_extension(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+    async def refuse_extension(self, ref: str, who: Principal, reason: str, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.REFUSE_EXTENSION, who, expected)
         return await self._record(
@@ -482,7 +480,7 @@ class CaseService:
             payload={"requested_days": row.extension_days},
         )
 
-    async def close(self, ref: str, who: Principal, expected: int | None) -> Row[Any]:
+    async def close(self, ref: str, who: Principal, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.CLOSE, who, expected)
         await self.book.cancel(row.id)
@@ -496,7 +494,7 @@ class CaseService:
             event=partial(ev.CaseClosed, report_ids=reports),
         )
 
-    async def suspend(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+    async def suspend(self, ref: str, who: Principal, reason: str, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.SUSPEND, who, expected)
         await self.book.pause(row.id, self.clock.now())
@@ -510,7 +508,7 @@ class CaseService:
             reason=reason,
         )
 
-    async def resume(self, ref: str, who: Principal, expected: int | None) -> Row[Any]:
+    async def resume(self, ref: str, who: Principal, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.RESUME, who, expected)
         deadlines = await self.book.resume(row.id, self.clock.now())
@@ -523,11 +521,11 @@ class CaseService:
             event=partial(ev.CaseResumed, deadlines=deadlines),
         )
 
-    async def withdraw(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+    async def withdraw(self, ref: str, who: Principal, reason: str, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         return await self._withdraw(row, who, reason, expected)
 
-    async def _withdraw(self, row: Row[Any], who: Principal, reason: str, expected: int | None = None) -> Row[Any]:
+    async def _withdraw(self, row: CaseRow, who: Principal, reason: str, expected: int | None = None) -> CaseRow:
         target = await self._check(row, Action.WITHDRAW, who, expected)
         await self.book.cancel(row.id)
         return await self._record(
@@ -542,15 +540,13 @@ class CaseService:
 
     # -- departments -------------------------------------------------------------------------------------
 
-    async def acknowledge(self, ref: str, who: Principal, expected: int | None) -> Row[Any]:
+    async def acknowledge(self, ref: str, who: Principal, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.ACKNOWLEDGE, who, expected)
         on_time = await self.book.meet(row.id, ["acknowledge"], self.clock.now())
         return await self._record(row, Action.ACKNOWLEDGE, who, target, payload={"on_time": all(on_time)})
 
-    async def handle(
-        self, ref: str, who: Principal, result: str, photos: list[Photo], expected: int | None
-    ) -> Row[Any]:
+    async def handle(self, ref: str, who: Principal, result: str, photos: list[Photo], expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.HANDLE, who, expected)
         now = self.clock.now()
@@ -568,7 +564,7 @@ class CaseService:
             payload={"on_time": all(on_time)},
         )
 
-    async def return_case(self, ref: str, who: Principal, reason: str, expected: int | None) -> Row[Any]:
+    async def return_case(self, ref: str, who: Principal, reason: str, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.RETURN, who, expected)
         await self.book.cancel(row.id, ["acknowledge"])
@@ -584,7 +580,7 @@ class CaseService:
 
     async def request_extension(
         self, ref: str, who: Principal, days: int, reason: str, expected: int | None
-    ) -> Row[Any]:
+    ) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.REQUEST_EXTENSION, who, expected)
         return await self._record(
@@ -597,7 +593,7 @@ class CaseService:
             reason=reason,
         )
 
-    async def check_in(self, ref: str, who: Principal, department_code: str | None, expected: int | None) -> Row[Any]:
+    async def check_in(self, ref: str, who: Principal, department_code: str | None, expected: int | None) -> CaseRow:
         row = await self.load(ref, who)
         target = await self._check(row, Action.CHECK_IN, who, expected)
         dept = who.unit if who.role is Role.DEPARTMENT else department_code
@@ -621,7 +617,7 @@ class CaseService:
 
     async def verify(
         self, ref: str, who: Principal, passed: bool, note: str, photos: list[Photo], expected: int | None
-    ) -> Row[Any]:
+    ) -> CaseRow:
         row = await self.load(ref, who)
         action = Action.VERIFY_PASS if passed else Action.VERIFY_FAIL
         target = await self._check(row, action, who, expected)
@@ -642,15 +638,15 @@ class CaseService:
 
     async def whistle(
         self, ref: str, who: Principal, departments: list[str], reason: str, expected: int | None
-    ) -> Row[Any]:
+    ) -> CaseRow:
         for code in departments:
             self._known_department(code, field="departments")
         row = await self.load(ref, who)
         return await self._whistle(row, who, departments, reason, expected)
 
     async def _whistle(
-        self, row: Row[Any], who: Principal, departments: list[str], reason: str, expected: int | None = None
-    ) -> Row[Any]:
+        self, row: CaseRow, who: Principal, departments: list[str], reason: str, expected: int | None = None
+    ) -> CaseRow:
         target = await self._check(row, Action.WHISTLE, who, expected)
         pending = await self.repo.pending_checkins(row.id)
         summoned = [d for d in dict.fromkeys(departments) if d not in pending]
@@ -685,7 +681,7 @@ class CaseService:
 
     async def first_contact(
         self, ref: str, who: Principal, note: str, expected: int | None, report_id: str | None = None
-    ) -> Row[Any]:
+    ) -> CaseRow:
         row = await self.load(ref, who)
         if report_id is not None and report_id != row.report_id:
             return await self._contact_caller(row, who, report_id, note, expected)
@@ -703,8 +699,8 @@ class CaseService:
         )
 
     async def _contact_caller(
-        self, row: Row[Any], who: Principal, report_id: str, note: str, expected: int | None
-    ) -> Row[Any]:
+        self, row: CaseRow, who: Principal, report_id: str, note: str, expected: int | None
+    ) -> CaseRow:
         """First contact with one merged caller: the machine decides as for the case's own, on that caller's facts."""
         caller = await self.repo.case_report(row.id, report_id)
         if caller is None:
@@ -737,7 +733,7 @@ class CaseService:
         comment: str,
         reopen: bool,
         expected: int | None,
-    ) -> Row[Any]:
+    ) -> CaseRow:
         if reopen and satisfaction != "unsatisfied":
             raise Invalid("only an unsatisfied citizen's callback can reopen the case", field="reopen")
         row = await self.load(ref, who)

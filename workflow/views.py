@@ -12,7 +12,7 @@ from sqlalchemy import Row
 from shared.auth import Principal
 from workflow import machine
 from workflow.callers import first_contact_kind
-from workflow.repository import Repository
+from workflow.repository import CaseRow, Repository
 from workflow.schedule import span_of
 from workflow.schemas import AuditOut, CallerOut, CaseOut, CheckInOut, DeadlineOut, WhistleOut
 from workflow.service import Workflow, facts_of
@@ -42,7 +42,7 @@ def _deadline_out(wf: Workflow, d: Row[Any], now: datetime) -> DeadlineOut:
 
 
 async def case_views(
-    repo: Repository, wf: Workflow, rows: Sequence[Row[Any]], who: Principal, now: datetime
+    repo: Repository, wf: Workflow, rows: Sequence[CaseRow], who: Principal, now: datetime
 ) -> list[CaseOut]:
     """Views of several cases with a handful of queries, whatever their number."""
     ids = [r.id for r in rows]
@@ -65,7 +65,7 @@ def _by_case(rows: Sequence[Row[Any]]) -> dict[str, list[Row[Any]]]:
 
 def _case_out(
     wf: Workflow,
-    row: Row[Any],
+    row: CaseRow,
     deadlines: list[Row[Any]],
     departments: list[Row[Any]],
     reports: list[Row[Any]],
@@ -151,7 +151,7 @@ def _case_out(
     )
 
 
-def _callers(row: Row[Any], reports: list[Row[Any]], deadlines: list[Row[Any]]) -> list[CallerOut]:
+def _callers(row: CaseRow, reports: list[Row[Any]], deadlines: list[Row[Any]]) -> list[CallerOut]:
     """The primary caller is owed the case's own clocks; a merged one its own (`workflow.callers`)."""
     latest = {d.kind: d for d in deadlines if d.status != "cancelled"}
     handle = latest.get("handle")
