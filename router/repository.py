@@ -105,7 +105,7 @@ _NEAR_MANY = text(
     f"""SELECT s.i, p.report_id, p.category_id, p.lon, p.lat, p.received_at, p.case_id
     FROM unnest(:i, :category, :since, :west, :east, :south, :north)
          AS s(i, category, since, west, east, south, north)
-    JOIN {open_primaries.schema}.{open_primaries.name} AS p
+    JOIN {open_primaries.fullname} AS p
       ON p.open AND p.category_id = s.category AND p.received_at >= s.since
      AND p.lon BETWEEN s.west AND s.east AND p.lat BETWEEN s.south AND s.north"""
 ).bindparams(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -20,11 +20,17 @@ _DRIVER = "cityloop.driver_connection"
 
 
 async def driver(session: AsyncSession) -> Any:
-    """The asyncpg connection of the session's transaction (begun if it was not yet)."""
-    connection = session.info.get(_DRIVER)
+    """The asyncpg connection of the session's transaction.
+
+    SQLAlchemy's adapter sends BEGIN only with its first statement: if none ran yet, one does now, or the
+    driver's statements would each commit on their own."""
+    connection: Any = session.info.get(_DRIVER)
     if connection is None:
         raw = await (await session.connection()).get_raw_connection()
-        connection = session.info[_DRIVER] = raw.driver_connection
+        connection = raw.driver_connection
+        if not connection.is_in_transaction():
+            await session.execute(text("SELECT 1"))
+        session.info[_DRIVER] = connection
     return connection
 
 
