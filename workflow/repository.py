@@ -100,10 +100,17 @@ def _case_params(values: dict[str, Any]) -> tuple[tuple[str, ...], list[Any]]:
     return columns, [orjson.dumps(values[c]).decode() if c in _CASE_JSON else values[c] for c in columns]
 
 
+def _case_columns(columns: tuple[str, ...]) -> None:
+    """Column names become SQL text: only the table's own."""
+    if unknown := set(columns) - set(cases.c.keys()):
+        raise ValueError(f"not columns of {cases.fullname}: {sorted(unknown)}")
+
+
 @functools.cache
 def _insert_case_sql(columns: tuple[str, ...]) -> str:
     """The case and its number in one statement: the day's counter (row-locked until commit) gives the
     sequence, `$1` the prefix and day (`DC20261123`), at least six digits after it."""
+    _case_columns(columns)
     names = ", ".join(columns)
     params = ", ".join(f"${i}" for i in range(3, len(columns) + 3))
     return f"""
@@ -118,6 +125,7 @@ def _insert_case_sql(columns: tuple[str, ...]) -> str:
 
 @functools.cache
 def _update_case_sql(columns: tuple[str, ...]) -> str:
+    _case_columns(columns)
     sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, 2))
     return f"UPDATE {cases.fullname} SET {sets} WHERE id = $1 RETURNING *"
 

@@ -6,6 +6,8 @@ import asyncio
 import re
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from shared.contracts.common import Channel, Reporter
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutedReport
@@ -55,6 +57,14 @@ async def test_a_routed_report_goes_round_the_whole_loop_with_a_full_audit_trail
     ]
     assert trail[2]["actor"] == {"id": "department-WATER", "role": "department", "unit": "WATER"}
     assert all(t["event_id"] for t in trail)
+
+
+async def test_case_numbers_count_up_through_the_day_and_past_a_million(desk: Desk) -> None:
+    first, second = await desk.file(), await desk.file()
+    assert int(second["case_no"][-6:]) == int(first["case_no"][-6:]) + 1
+    async with desk.p.runtime("workflow").transaction() as session:
+        await session.execute(text("UPDATE workflow.case_counters SET last = 999999"))
+    assert (await desk.file())["case_no"] == "DC202503031000000"
 
 
 async def test_case_numbers_count_up_within_a_day_and_restart_the_next(desk: Desk) -> None:
