@@ -15,9 +15,9 @@ the classes in generated sentences but not real prose, and its softmax is no pro
 data/classifier_calibration.json: words and weights, no text) reads the head's words, the title's words
 and the synthetic model's probabilities, says whether the text is a class, out of scope (`none`) or a
 matter without a class (`unclassed`), and maps the probability of its class to the probability that the
-class is right, so the district's threshold means what it says. Every decision names its reason (method)
-and the words that weighed most. A manhole cover whose owner the text does not name goes to the
-dispatchers (`COVER_WORDS`).
+class is right (a logistic curve of two numbers), so the district's threshold means what it says. Every
+decision names its reason (method) and the words that weighed most. A manhole cover whose owner the text
+does not name goes to the dispatchers (`COVER_WORDS`).
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ SHORT_REPORT_CHARS = 50
 """A text this short is a one-line report (inspector, hotline summary, Open311 description), not message-board
 prose: the calibration curve, fitted on real messages, does not describe it, and it keeps the model's own
 probability (on the synthetic held-out set an under-estimate: see `make eval`)."""
+_LOGIT_CLIP = 1e-6
+"""Raw probabilities are clipped to [1e-6, 1 - 1e-6] before their logit: a probability of 1 stays finite."""
 HEAD_CHARS = 120
 """Characters of a long text that are classified: a title and an opening sentence or two."""
 COVER_WORDS = ("井盖", "窨井", "检查井")
@@ -240,10 +242,11 @@ class MessageModel:
     Features: the distinct words of the head, the distinct words of the title again (prefixed `T:`: the
     title says what a message is about), and the synthetic model's probabilities (after keywords). The
     outputs are the taxonomy classes plus `none` and `unclassed` (city management without a class), so the
-    model itself says when a text is out of scope or has no class. `points` maps the probability of the
-    class it picks to the probability that the class is right (isotonic, fitted on the calibration split),
-    so the district's threshold means what it says. Learned by tools/calibrate.py; committed as
-    data/classifier_calibration.json: words and weights, no message text.
+    model itself says when a text is out of scope or has no class. `calibration` (slope, intercept) maps the
+    probability p of the class it picks to the probability that the class is right,
+    1 / (1 + exp(-(slope · logit(p) + intercept))) (Platt scaling, fitted on cross-fitted decisions on the
+    train and calibration splits), so the district's threshold means what it says. Learned by
+    tools/calibrate.py; committed as data/classifier_calibration.json: words and weights, no message text.
     """
 
     classes: tuple[str, ...]
@@ -252,7 +255,8 @@ class MessageModel:
     synthetic_classes: tuple[str, ...]
     synthetic: np.ndarray
     """(synthetic model's classes, classes): weights on the synthetic model's probabilities."""
-    points: tuple[tuple[float, ...], tuple[float, ...]]
+    calibration: tuple[float, float]
+    """(slope, intercept) of the logistic map from logit(raw probability) to P(the class is right)."""
     trained_with: str = ""
     """Fingerprint of the synthetic model it was stacked on (a mismatch is logged at start-up)."""
 
@@ -261,9 +265,9 @@ class MessageModel:
         model = data["model"]
         curve = data["calibration"]
         assert isinstance(model, dict) and isinstance(curve, dict)
-        xs, ys = (tuple(float(v) for v in curve[k]) for k in ("x", "y"))
-        if len(xs) != len(ys) or not xs or list(xs) != sorted(xs) or list(ys) != sorted(ys):
-            raise ValueError(f"{source}: calibration knots must be two non-empty ascending lists of equal length")
+        slope, intercept = float(curve["slope"]), float(curve["intercept"])
+        if not (math.isfinite(slope) and math.isfinite(intercept) and slope > 0):
+            raise ValueError(f"{source}: the calibration needs a finite positive slope and a finite intercept")
         classes = tuple(str(c) for c in model["classes"])
         index = {c: i for i, c in enumerate(classes)}
 
@@ -285,7 +289,9 @@ class MessageModel:
         bias = np.asarray(model["bias"], dtype=float)
         if bias.shape != (len(classes),):
             raise ValueError(f"{source}: {len(bias)} biases for {len(classes)} classes")
-        return cls(classes, bias, words, synthetic_classes, synthetic, (xs, ys), str(model.get("trained_with", "")))
+        return cls(
+            classes, bias, words, synthetic_classes, synthetic, (slope, intercept), str(model.get("trained_with", ""))
+        )
 
     @classmethod
     def load(cls, path: Path) -> MessageModel:
@@ -313,7 +319,18 @@ class MessageModel:
         """P(the class is right): the calibration curve for message prose, the model's own for a short report."""
         if length <= SHORT_REPORT_CHARS:
             return raw
-        return float(np.interp(raw, self.points[0], self.points[1]))
+        return calibrated(raw, *self.calibration)
+
+
+def logit(p: float) -> float:
+    p = min(max(p, _LOGIT_CLIP), 1.0 - _LOGIT_CLIP)
+    return math.log(p / (1.0 - p))
+
+
+def calibrated(raw: float, slope: float, intercept: float) -> float:
+    """The logistic calibration map: 1 / (1 + exp(-(slope · logit(raw) + intercept))), increasing in `raw`."""
+    z = slope * logit(raw) + intercept
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
 def _is_word(token: str) -> bool:
