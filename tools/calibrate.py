@@ -135,11 +135,11 @@ def fold_of(message_id: str) -> int:
 
 def class_decisions(
     messages: MessageModel, real: Sequence[Features], labels: Sequence[str], lengths: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Raw probability and rightness of every class decision `messages` makes on message prose (not short reports,
-    which keep the model's probability)."""
-    xs, ys = [], []
-    for (features, synthetic), label, length in zip(real, labels, lengths, strict=True):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw probability, rightness and position (in `real`) of every class decision `messages` makes on message
+    prose (not short reports, which keep the model's probability)."""
+    xs, ys, at = [], [], []
+    for i, ((features, synthetic), label, length) in enumerate(zip(real, labels, lengths, strict=True)):
         if length <= SHORT_REPORT_CHARS:
             continue
         probs = messages.probabilities(features, synthetic)
@@ -147,7 +147,8 @@ def class_decisions(
         if messages.classes[best] not in OUT_OF_CLASS:
             xs.append(float(probs[best]))
             ys.append(messages.classes[best] == label)
-    return np.array(xs), np.array(ys, dtype=float)
+            at.append(i)
+    return np.array(xs), np.array(ys, dtype=float), np.array(at, dtype=int)
 
 
 def cross_fitted_decisions(
@@ -168,7 +169,7 @@ def cross_fitted_decisions(
             sources, syn, syn_labels, [real[i] for i in inside], [rows[i].label for i in inside], ""
         )
         messages = MessageModel.from_document({"model": document, "calibration": IDENTITY})
-        x, y = class_decisions(
+        x, y, _ = class_decisions(
             messages,
             [real[i] for i in outside],
             [rows[i].label for i in outside],
@@ -195,52 +196,65 @@ def main() -> None:
     taxonomy = Taxonomy.load()
     synthetic = training_rows(settings)
     plain = TextClassifier.build(taxonomy, synthetic, cache_dir=None)
-    rows = realdata.load(["train", "calibration"])
+    train = realdata.load(["train"])
+    calibration = realdata.load(["calibration"])
     sources = plain.model.classes
     syn = [plain.features(text)[:2] for _, text in synthetic]
     syn_labels = [label for label, _ in synthetic]
-    real = [plain.features(row.full_text)[:2] for row in rows]
+    real_train = [plain.features(row.full_text)[:2] for row in train]
+    real_calibration = [plain.features(row.full_text)[:2] for row in calibration]
 
-    x, y, folds = cross_fitted_decisions(sources, syn, syn_labels, rows, real)
-    slope, intercept = platt(x, y)
-    # How well a curve fitted without a fold describes that fold's decisions (the figure to compare curves on).
-    held_out = np.zeros_like(x)
+    model = fit_features(
+        sources, syn, syn_labels, real_train, [row.label for row in train], synthetic_fingerprint(taxonomy, synthetic)
+    )[0]
+    messages = MessageModel.from_document({"model": model, "calibration": IDENTITY})
+    words, labels = model["words"], model["classes"]
+    assert isinstance(words, dict) and isinstance(labels, list)
+    # The committed model's own decisions on the calibration split, and cross-fitted ones on the train split (each
+    # by a model learned without that message's fold): 3 times as many decisions as the calibration split has.
+    x_cal, y_cal, at = class_decisions(
+        messages, real_calibration, [row.label for row in calibration], [len(row.full_text) for row in calibration]
+    )
+    x_train, y_train, _ = cross_fitted_decisions(sources, syn, syn_labels, train, real_train)
+    x, y = np.concatenate([x_train, x_cal]), np.concatenate([y_train, y_cal])
+    slope, intercept = (round(v, 4) for v in platt(x, y))
+    # How well a curve fitted without a calibration fold describes that fold's decisions (to compare curves on).
+    cal_folds = np.array([fold_of(calibration[i].message_id) for i in at])
+    held_out = np.zeros_like(x_cal)
     for k in range(FOLDS):
-        a, b = platt(x[folds != k], y[folds != k])
-        held_out[folds == k] = [calibrated(v, a, b) for v in x[folds == k]]
+        a, b = platt(np.concatenate([x_train, x_cal[cal_folds != k]]), np.concatenate([y_train, y_cal[cal_folds != k]]))
+        held_out[cal_folds == k] = [calibrated(v, a, b) for v in x_cal[cal_folds == k]]
     document: dict[str, object] = {
-        "about": "Learned by tools/calibrate.py from labelled real messages (train and calibration splits: the "
-        "model; their cross-fitted decisions: the calibration curve). Words and numbers only; no message text.",
-        "model": fit_features(
-            sources, syn, syn_labels, real, [row.label for row in rows], synthetic_fingerprint(taxonomy, synthetic)
-        )[0],
+        "about": "Learned by tools/calibrate.py from labelled real messages (train split: the model; its decisions "
+        "on the calibration split and cross-fitted ones on the train split: the calibration curve). Words and "
+        "numbers only; no message text.",
+        "model": model,
         "calibration": {
-            "slope": round(slope, 4),
-            "intercept": round(intercept, 4),
-            "fitted_on": f"{len(x)} cross-fitted class decisions ({FOLDS} folds) on {len(rows)} train and "
-            "calibration messages",
+            "slope": slope,
+            "intercept": intercept,
+            "fitted_on": f"{len(x_cal)} class decisions on {len(calibration)} calibration messages and {len(x_train)} "
+            f"cross-fitted ({FOLDS} folds) on {len(train)} train messages",
         },
     }
     path.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
 
-    model = document["model"]
-    assert isinstance(model, dict)
-    confidence = np.array([calibrated(v, round(slope, 4), round(intercept, 4)) for v in x])
+    confidence = np.array([calibrated(v, slope, intercept) for v in x_cal])
     print(
-        f"{path}: {len(model['words'])} word features, {len(model['classes'])} labels; curve "
-        f"1/(1+exp(-({slope:.4f}·logit(p) + {intercept:.4f}))) from {len(x)} cross-fitted class decisions on "
-        f"{len(rows)} train and calibration messages ({int(y.sum())} right)"
+        f"{path}: {len(words)} word features, {len(labels)} labels; curve "
+        f"1/(1+exp(-({slope:.4f}·logit(p) + {intercept:.4f}))) from {len(x_cal)} class decisions on the calibration "
+        f"split ({int(y_cal.sum())} right) and {len(x_train)} cross-fitted on the train split ({int(y_train.sum())})"
     )
     print(
-        f"ECE of those decisions: raw {reliability(x, y)[0]:.3f}, calibrated {reliability(confidence, y)[0]:.3f}, "
-        f"with a curve fitted without their fold {reliability(held_out, y)[0]:.3f}"
+        f"ECE on the calibration split: raw {reliability(x_cal, y_cal)[0]:.3f}, calibrated "
+        f"{reliability(confidence, y_cal)[0]:.3f}, with a curve fitted without the message's fold "
+        f"{reliability(held_out, y_cal)[0]:.3f}"
     )
-    print("threshold  dispatched  precision (cross-fitted decisions, train and calibration splits)")
-    for t in sorted(set(np.round(confidence, 2).tolist()), reverse=True):
+    print("threshold  dispatched  precision (calibration split)")
+    for t in sorted(set(np.round(confidence, 4).tolist()), reverse=True):
         chosen = confidence >= t - 1e-9
-        precision = y[chosen].mean()
+        precision = y_cal[chosen].mean()
         mark = f"  <- meets {TARGET_PRECISION:.0%}" if precision >= TARGET_PRECISION else ""
-        print(f"{t:9.2f}  {int(chosen.sum()):10d}  {precision:9.1%}{mark}")
+        print(f"{t:9.4f}  {int(chosen.sum()):10d}  {precision:9.1%}{mark}")
 
 
 if __name__ == "__main__":
