@@ -15,7 +15,7 @@ the classes in generated sentences but not real prose, and its softmax is no pro
 data/classifier_calibration.json: words and weights, no text) reads the head's words, the title's words
 and the synthetic model's probabilities, says whether the text is a class, out of scope (`none`) or a
 matter without a class (`unclassed`), and maps the probability of its class to the probability that the
-class is right (a logistic curve of two numbers), so the district's threshold means what it says. Every
+class is right (a calibration curve), so the district's threshold means what it says. Every
 decision names its reason (method) and the words that weighed most. A manhole cover whose owner the text
 does not name goes to the dispatchers (`COVER_WORDS`).
 """
@@ -242,11 +242,11 @@ class MessageModel:
     Features: the distinct words of the head, the distinct words of the title again (prefixed `T:`: the
     title says what a message is about), and the synthetic model's probabilities (after keywords). The
     outputs are the taxonomy classes plus `none` and `unclassed` (city management without a class), so the
-    model itself says when a text is out of scope or has no class. `calibration` (slope, intercept) maps the
-    probability p of the class it picks to the probability that the class is right,
-    1 / (1 + exp(-(slope · logit(p) + intercept))) (Platt scaling, fitted on cross-fitted decisions on the
-    train and calibration splits), so the district's threshold means what it says. Learned by
-    tools/calibrate.py; committed as data/classifier_calibration.json: words and weights, no message text.
+    model itself says when a text is out of scope or has no class. `points` maps the probability of the
+    class it picks to the probability that the class is right (isotonic, fitted on the calibration split),
+    so the district's threshold means what it says; a document may instead give a logistic curve
+    (`logistic`: Platt scaling, `tools.calibrate --curve logistic`). Learned by tools/calibrate.py; committed
+    as data/classifier_calibration.json: words and weights, no message text.
     """
 
     classes: tuple[str, ...]
@@ -255,19 +255,30 @@ class MessageModel:
     synthetic_classes: tuple[str, ...]
     synthetic: np.ndarray
     """(synthetic model's classes, classes): weights on the synthetic model's probabilities."""
-    calibration: tuple[float, float]
-    """(slope, intercept) of the logistic map from logit(raw probability) to P(the class is right)."""
+    points: tuple[tuple[float, ...], tuple[float, ...]]
+    """Knots of the isotonic curve from the raw probability to P(the class is right) (unused with `logistic`)."""
     trained_with: str = ""
     """Fingerprint of the synthetic model it was stacked on (a mismatch is logged at start-up)."""
+    logistic: tuple[float, float] | None = None
+    """(slope, intercept): P(right) = 1 / (1 + exp(-(slope · logit(raw) + intercept))), instead of `points`."""
 
     @classmethod
     def from_document(cls, data: Mapping[str, object], source: str = "document") -> MessageModel:
         model = data["model"]
         curve = data["calibration"]
         assert isinstance(model, dict) and isinstance(curve, dict)
-        slope, intercept = float(curve["slope"]), float(curve["intercept"])
-        if not (math.isfinite(slope) and math.isfinite(intercept) and slope > 0):
-            raise ValueError(f"{source}: the calibration needs a finite positive slope and a finite intercept")
+        logistic: tuple[float, float] | None = None
+        xs: tuple[float, ...] = (0.0, 1.0)
+        ys: tuple[float, ...] = (0.0, 1.0)
+        if "slope" in curve:
+            slope, intercept = float(curve["slope"]), float(curve["intercept"])
+            if not (math.isfinite(slope) and math.isfinite(intercept) and slope > 0):
+                raise ValueError(f"{source}: a logistic calibration needs a finite positive slope and intercept")
+            logistic = (slope, intercept)
+        else:
+            xs, ys = (tuple(float(v) for v in curve[k]) for k in ("x", "y"))
+            if len(xs) != len(ys) or not xs or list(xs) != sorted(xs) or list(ys) != sorted(ys):
+                raise ValueError(f"{source}: calibration knots must be two non-empty ascending lists of equal length")
         classes = tuple(str(c) for c in model["classes"])
         index = {c: i for i, c in enumerate(classes)}
 
@@ -289,9 +300,8 @@ class MessageModel:
         bias = np.asarray(model["bias"], dtype=float)
         if bias.shape != (len(classes),):
             raise ValueError(f"{source}: {len(bias)} biases for {len(classes)} classes")
-        return cls(
-            classes, bias, words, synthetic_classes, synthetic, (slope, intercept), str(model.get("trained_with", ""))
-        )
+        trained_with = str(model.get("trained_with", ""))
+        return cls(classes, bias, words, synthetic_classes, synthetic, (xs, ys), trained_with, logistic)
 
     @classmethod
     def load(cls, path: Path) -> MessageModel:
@@ -319,7 +329,9 @@ class MessageModel:
         """P(the class is right): the calibration curve for message prose, the model's own for a short report."""
         if length <= SHORT_REPORT_CHARS:
             return raw
-        return calibrated(raw, *self.calibration)
+        if self.logistic is not None:
+            return calibrated(raw, *self.logistic)
+        return float(np.interp(raw, self.points[0], self.points[1]))
 
 
 def logit(p: float) -> float:

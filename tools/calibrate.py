@@ -1,19 +1,25 @@
 """Learns the message model from labelled real messages; writes router/data/classifier_calibration.json.
 
-    python -m tools.calibrate
+    python -m tools.calibrate [--curve isotonic|logistic]
 
-The `train` and `calibration` splits (with the synthetic corpus) teach the model. The map from its probability
-to the probability that the class is right is cross-fitted: the two splits are cut into `FOLDS` folds by a hash
-of the message id, a model learned without each fold decides that fold's messages, and a logistic curve
-(Platt scaling: two numbers) is fitted to those out-of-fold decisions; the table printed here, on the same
-decisions, is what the district's threshold is chosen from. The `test` split is never read. What is written is
-derived, not text: words seen in at least `MIN_DF` messages of one corpus (no numbers, no anonymised place
-codes) with a weight per class, the weights on the synthetic model's probabilities, and the curve's slope and
-intercept (docs/classifier.md says why that may be committed).
+`--curve isotonic` (the default, what is committed): the `train` split (with the synthetic corpus) teaches the
+model; the `calibration` split fits an isotonic map from its probability to the probability that the class is
+right, and the table printed here is what the district's threshold is chosen from.
+
+`--curve logistic` (measured, not committed: docs/classifier.md): the `train` and `calibration` splits teach the
+model, and the map is cross-fitted: the two splits are cut into `FOLDS` folds by a hash of the message id, a
+model learned without each fold decides that fold's messages, and a logistic curve (Platt scaling: two numbers)
+is fitted to those out-of-fold decisions; the table is printed on the same decisions.
+
+The `test` split is never read. What is written is derived, not text: words seen in at least `MIN_DF` messages
+of one corpus (no numbers, no anonymised place codes) with a weight per class, the weights on the synthetic
+model's probabilities, and the curve (knots, or a slope and an intercept); docs/classifier.md says why that may
+be committed.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
@@ -23,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from router.classify import (
@@ -187,7 +194,20 @@ def platt(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(curve.coef_[0, 0]), float(curve.intercept_[0])
 
 
+def isotonic_curve(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The isotonic curve's own knots (it interpolates linearly between them, as IsotonicRegression.predict does),
+    widened to 0 and 1 so every raw probability has a value."""
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+    knots_x = np.concatenate([[0.0], iso.X_thresholds_, [1.0]])
+    knots_y = np.concatenate([[iso.y_thresholds_[0]], iso.y_thresholds_, [iso.y_thresholds_[-1]]])
+    knots_x, first = np.unique(np.round(knots_x, 4), return_index=True)
+    return knots_x, np.maximum.accumulate(np.round(knots_y[first], 4))
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--curve", choices=["isotonic", "logistic"], default="isotonic")
+    args = parser.parse_args()
     if not realdata.available():
         raise SystemExit(f"{realdata.messages_path()} is not there: set CITYLOOP_REALDATA")
     settings = RouterSettings(model_cache_dir=None)
@@ -196,63 +216,74 @@ def main() -> None:
     taxonomy = Taxonomy.load()
     synthetic = training_rows(settings)
     plain = TextClassifier.build(taxonomy, synthetic, cache_dir=None)
-    train = realdata.load(["train"])
-    calibration = realdata.load(["calibration"])
+    fingerprint = synthetic_fingerprint(taxonomy, synthetic)
     sources = plain.model.classes
     syn = [plain.features(text)[:2] for _, text in synthetic]
     syn_labels = [label for label, _ in synthetic]
-    real_train = [plain.features(row.full_text)[:2] for row in train]
-    real_calibration = [plain.features(row.full_text)[:2] for row in calibration]
 
-    model = fit_features(
-        sources, syn, syn_labels, real_train, [row.label for row in train], synthetic_fingerprint(taxonomy, synthetic)
-    )[0]
-    messages = MessageModel.from_document({"model": model, "calibration": IDENTITY})
-    words, labels = model["words"], model["classes"]
-    assert isinstance(words, dict) and isinstance(labels, list)
-    # The committed model's own decisions on the calibration split, and cross-fitted ones on the train split (each
-    # by a model learned without that message's fold): 3 times as many decisions as the calibration split has.
-    x_cal, y_cal, at = class_decisions(
-        messages, real_calibration, [row.label for row in calibration], [len(row.full_text) for row in calibration]
-    )
-    x_train, y_train, _ = cross_fitted_decisions(sources, syn, syn_labels, train, real_train)
-    x, y = np.concatenate([x_train, x_cal]), np.concatenate([y_train, y_cal])
-    slope, intercept = (round(v, 4) for v in platt(x, y))
-    # How well a curve fitted without a calibration fold describes that fold's decisions (to compare curves on).
-    cal_folds = np.array([fold_of(calibration[i].message_id) for i in at])
-    held_out = np.zeros_like(x_cal)
-    for k in range(FOLDS):
-        a, b = platt(np.concatenate([x_train, x_cal[cal_folds != k]]), np.concatenate([y_train, y_cal[cal_folds != k]]))
-        held_out[cal_folds == k] = [calibrated(v, a, b) for v in x_cal[cal_folds == k]]
-    document: dict[str, object] = {
-        "about": "Learned by tools/calibrate.py from labelled real messages (train split: the model; its decisions "
-        "on the calibration split and cross-fitted ones on the train split: the calibration curve). Words and "
-        "numbers only; no message text.",
-        "model": model,
-        "calibration": {
+    if args.curve == "isotonic":
+        train, calibration = realdata.load(["train"]), realdata.load(["calibration"])
+        real_train = [plain.features(row.full_text)[:2] for row in train]
+        model = fit_features(sources, syn, syn_labels, real_train, [row.label for row in train], fingerprint)[0]
+        messages = MessageModel.from_document({"model": model, "calibration": IDENTITY})
+        x, y, _ = class_decisions(
+            messages,
+            [plain.features(row.full_text)[:2] for row in calibration],
+            [row.label for row in calibration],
+            [len(row.full_text) for row in calibration],
+        )
+        knots_x, knots_y = isotonic_curve(x, y)
+        about = "train split: the model; calibration split: the curve"
+        curve: dict[str, object] = {
+            "x": knots_x.tolist(),
+            "y": knots_y.tolist(),
+            "fitted_on": f"{len(x)} class decisions on {len(calibration)} calibration messages",
+        }
+        confidence = np.interp(x, knots_x, knots_y)
+        where = "calibration split"
+    else:
+        rows = realdata.load(["train", "calibration"])
+        real = [plain.features(row.full_text)[:2] for row in rows]
+        x, y, folds = cross_fitted_decisions(sources, syn, syn_labels, rows, real)
+        slope, intercept = (round(v, 4) for v in platt(x, y))
+        # How well a curve fitted without a fold describes that fold's decisions (the figure to compare curves on).
+        held_out = np.zeros_like(x)
+        for k in range(FOLDS):
+            a, b = platt(x[folds != k], y[folds != k])
+            held_out[folds == k] = [calibrated(v, a, b) for v in x[folds == k]]
+        model = fit_features(sources, syn, syn_labels, real, [row.label for row in rows], fingerprint)[0]
+        about = "train and calibration splits: the model; their cross-fitted decisions: the logistic curve"
+        curve = {
             "slope": slope,
             "intercept": intercept,
-            "fitted_on": f"{len(x_cal)} class decisions on {len(calibration)} calibration messages and {len(x_train)} "
-            f"cross-fitted ({FOLDS} folds) on {len(train)} train messages",
-        },
+            "fitted_on": f"{len(x)} cross-fitted class decisions ({FOLDS} folds) on {len(rows)} train and "
+            "calibration messages",
+        }
+        confidence = np.array([calibrated(v, slope, intercept) for v in x])
+        where = "cross-fitted decisions, train and calibration splits"
+        print(
+            f"curve 1/(1+exp(-({slope:.4f}·logit(p) + {intercept:.4f}))); ECE of the decisions: raw "
+            f"{reliability(x, y)[0]:.3f}, calibrated {reliability(confidence, y)[0]:.3f}, with a curve fitted "
+            f"without their fold {reliability(held_out, y)[0]:.3f}"
+        )
+    document: dict[str, object] = {
+        "about": f"Learned by tools/calibrate.py from labelled real messages ({about}). Words and numbers only; no "
+        "message text.",
+        "model": model,
+        "calibration": curve,
     }
     path.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
 
-    confidence = np.array([calibrated(v, slope, intercept) for v in x_cal])
+    words, labels = model["words"], model["classes"]
+    assert isinstance(words, dict) and isinstance(labels, list)
     print(
-        f"{path}: {len(words)} word features, {len(labels)} labels; curve "
-        f"1/(1+exp(-({slope:.4f}·logit(p) + {intercept:.4f}))) from {len(x_cal)} class decisions on the calibration "
-        f"split ({int(y_cal.sum())} right) and {len(x_train)} cross-fitted on the train split ({int(y_train.sum())})"
+        f"{path}: {len(words)} word features, {len(labels)} labels; curve from {len(x)} class decisions "
+        f"({where}; {int(y.sum())} right)"
     )
-    print(
-        f"ECE on the calibration split: raw {reliability(x_cal, y_cal)[0]:.3f}, calibrated "
-        f"{reliability(confidence, y_cal)[0]:.3f}, with a curve fitted without the message's fold "
-        f"{reliability(held_out, y_cal)[0]:.3f}"
-    )
-    print("threshold  dispatched  precision (calibration split)")
+    print(f"threshold  dispatched  precision ({where})")
     for t in sorted(set(np.round(confidence, 4).tolist()), reverse=True):
         chosen = confidence >= t - 1e-9
-        precision = y_cal[chosen].mean()
+        precision = y[chosen].mean()
         mark = f"  <- meets {TARGET_PRECISION:.0%}" if precision >= TARGET_PRECISION else ""
         print(f"{t:9.4f}  {int(chosen.sum()):10d}  {precision:9.1%}{mark}")
 
