@@ -15,9 +15,9 @@ the classes in generated sentences but not real prose, and its softmax is no pro
 data/classifier_calibration.json: words and weights, no text) reads the head's words, the title's words
 and the synthetic model's probabilities, says whether the text is a class, out of scope (`none`) or a
 matter without a class (`unclassed`), and maps the probability of its class to the probability that the
-class is right (a calibration curve), so the district's threshold means what it says. Every
-decision names its reason (method) and the words that weighed most. A manhole cover whose owner the text
-does not name goes to the dispatchers (`COVER_WORDS`).
+class is right, so the district's threshold means what it says. Every decision names its reason (method)
+and the words that weighed most. A manhole cover whose owner the text does not name goes to the
+dispatchers (`COVER_WORDS`).
 """
 
 from __future__ import annotations
