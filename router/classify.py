@@ -60,6 +60,8 @@ SHORT_REPORT_CHARS = 50
 """A text this short is a one-line report (inspector, hotline summary, Open311 description), not message-board
 prose: the calibration curve, fitted on real messages, does not describe it, and it keeps the model's own
 probability (on the synthetic held-out set an under-estimate: see `make eval`)."""
+_LOGIT_CLIP = 1e-6
+"""Raw probabilities are clipped to [1e-6, 1 - 1e-6] before their logit: a probability of 1 stays finite."""
 HEAD_CHARS = 120
 """Characters of a long text that are classified: a title and an opening sentence or two."""
 COVER_WORDS = ("井盖", "窨井", "检查井")
@@ -242,8 +244,9 @@ class MessageModel:
     outputs are the taxonomy classes plus `none` and `unclassed` (city management without a class), so the
     model itself says when a text is out of scope or has no class. `points` maps the probability of the
     class it picks to the probability that the class is right (isotonic, fitted on the calibration split),
-    so the district's threshold means what it says. Learned by tools/calibrate.py; committed as
-    data/classifier_calibration.json: words and weights, no message text.
+    so the district's threshold means what it says; a document may instead give a logistic curve
+    (`logistic`: Platt scaling, `tools.calibrate --curve logistic`). Learned by tools/calibrate.py; committed
+    as data/classifier_calibration.json: words and weights, no message text.
     """
 
     classes: tuple[str, ...]
@@ -253,17 +256,29 @@ class MessageModel:
     synthetic: np.ndarray
     """(synthetic model's classes, classes): weights on the synthetic model's probabilities."""
     points: tuple[tuple[float, ...], tuple[float, ...]]
+    """Knots of the isotonic curve from the raw probability to P(the class is right) (unused with `logistic`)."""
     trained_with: str = ""
     """Fingerprint of the synthetic model it was stacked on (a mismatch is logged at start-up)."""
+    logistic: tuple[float, float] | None = None
+    """(slope, intercept): P(right) = 1 / (1 + exp(-(slope · logit(raw) + intercept))), instead of `points`."""
 
     @classmethod
     def from_document(cls, data: Mapping[str, object], source: str = "document") -> MessageModel:
         model = data["model"]
         curve = data["calibration"]
         assert isinstance(model, dict) and isinstance(curve, dict)
-        xs, ys = (tuple(float(v) for v in curve[k]) for k in ("x", "y"))
-        if len(xs) != len(ys) or not xs or list(xs) != sorted(xs) or list(ys) != sorted(ys):
-            raise ValueError(f"{source}: calibration knots must be two non-empty ascending lists of equal length")
+        logistic: tuple[float, float] | None = None
+        xs: tuple[float, ...] = (0.0, 1.0)
+        ys: tuple[float, ...] = (0.0, 1.0)
+        if "slope" in curve:
+            slope, intercept = float(curve["slope"]), float(curve["intercept"])
+            if not (math.isfinite(slope) and math.isfinite(intercept) and slope > 0):
+                raise ValueError(f"{source}: a logistic calibration needs a finite positive slope and intercept")
+            logistic = (slope, intercept)
+        else:
+            xs, ys = (tuple(float(v) for v in curve[k]) for k in ("x", "y"))
+            if len(xs) != len(ys) or not xs or list(xs) != sorted(xs) or list(ys) != sorted(ys):
+                raise ValueError(f"{source}: calibration knots must be two non-empty ascending lists of equal length")
         classes = tuple(str(c) for c in model["classes"])
         index = {c: i for i, c in enumerate(classes)}
 
@@ -285,7 +300,8 @@ class MessageModel:
         bias = np.asarray(model["bias"], dtype=float)
         if bias.shape != (len(classes),):
             raise ValueError(f"{source}: {len(bias)} biases for {len(classes)} classes")
-        return cls(classes, bias, words, synthetic_classes, synthetic, (xs, ys), str(model.get("trained_with", "")))
+        trained_with = str(model.get("trained_with", ""))
+        return cls(classes, bias, words, synthetic_classes, synthetic, (xs, ys), trained_with, logistic)
 
     @classmethod
     def load(cls, path: Path) -> MessageModel:
@@ -313,7 +329,20 @@ class MessageModel:
         """P(the class is right): the calibration curve for message prose, the model's own for a short report."""
         if length <= SHORT_REPORT_CHARS:
             return raw
+        if self.logistic is not None:
+            return calibrated(raw, *self.logistic)
         return float(np.interp(raw, self.points[0], self.points[1]))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, _LOGIT_CLIP), 1.0 - _LOGIT_CLIP)
+    return math.log(p / (1.0 - p))
+
+
+def calibrated(raw: float, slope: float, intercept: float) -> float:
+    """The logistic calibration map: 1 / (1 + exp(-(slope · logit(raw) + intercept))), increasing in `raw`."""
+    z = slope * logit(raw) + intercept
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
 def _is_word(token: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -191,6 +193,9 @@ def test_message_model_rejects_a_broken_document() -> None:
     bad_curve = tiny_document(([0.0, 1.0], [0.9, 0.1]))
     with pytest.raises(ValueError, match="ascending"):
         MessageModel.from_document(bad_curve)
+    for slope, intercept in ((0.0, 0.0), (-0.3, 0.7), (math.nan, 0.0), (0.3, math.inf)):
+        with pytest.raises(ValueError, match="positive slope"):  # a falling curve would turn the threshold around
+            MessageModel.from_document(logistic_document(slope, intercept))
     unknown = tiny_document()
     unknown["model"]["words"]["路灯"] = {"C9999": 1.0}  # type: ignore[index]
     with pytest.raises(ValueError, match="unknown class"):
@@ -211,6 +216,40 @@ def test_calibrated_confidence_is_monotone_and_short_reports_keep_theirs(ys: lis
     assert messages.confidence(lo, long) <= messages.confidence(hi, long) + 1e-12
     assert min(ys) - 1e-12 <= messages.confidence(hi, long) <= max(ys) + 1e-12
     assert messages.confidence(a, SHORT_REPORT_CHARS) == a
+
+
+def logistic_document(slope: float, intercept: float) -> dict[str, object]:
+    """`tiny_document` with a logistic calibration (Platt scaling) instead of the isotonic knots."""
+    return tiny_document() | {"calibration": {"slope": slope, "intercept": intercept}}
+
+
+def test_logistic_calibration_decides_like_the_knots_and_maps_through_the_logit() -> None:
+    messages = MessageModel.from_document(logistic_document(0.5, -0.2))
+    classifier = tiny({}, messages)
+    text = "路灯 不亮 晚上 很黑" + LONG_TAIL
+    raw = float(messages.probabilities(*classifier.features(text)[:2]).max())
+    got = classifier.classify(text)
+    assert got.category_id == "C0118" and "calibrated" in got.method
+    assert got.confidence == pytest.approx(1 / (1 + math.exp(-(0.5 * math.log(raw / (1 - raw)) - 0.2))), abs=1e-4)
+    short = classifier.classify("路灯 不亮 晚上 很黑")
+    assert short.confidence == pytest.approx(
+        float(messages.probabilities(*classifier.features("路灯 不亮 晚上 很黑")[:2]).max()), abs=1e-4
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0.01, 5.0), st.floats(-5.0, 5.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_logistic_confidence_is_monotone_bounded_and_short_reports_keep_theirs(
+    slope: float, intercept: float, a: float, b: float
+) -> None:
+    messages = MessageModel.from_document(logistic_document(slope, intercept))
+    lo, hi = sorted((a, b))
+    long = SHORT_REPORT_CHARS + 1
+    assert messages.confidence(lo, long) <= messages.confidence(hi, long) + 1e-12
+    assert messages.confidence(lo, long) >= 0.0 and messages.confidence(hi, long) <= 1.0  # finite at 0 and 1 too
+    assert messages.confidence(a, SHORT_REPORT_CHARS) == a
+    # At raw 0.5 the logit is 0: the curve gives sigmoid(intercept), whatever the slope.
+    assert messages.confidence(0.5, long) == pytest.approx(1 / (1 + math.exp(-intercept)))
 
 
 @settings(max_examples=300, deadline=None)

@@ -17,6 +17,7 @@ from router.classify import (
     MessageModel,
     Segmenter,
     TextClassifier,
+    calibrated,
 )
 from router.config import RouterSettings
 from tools import calibrate, realdata
@@ -60,7 +61,7 @@ def test_committed_weights_reproduce_the_fitted_model(plain: TextClassifier, mon
     monkeypatch.setattr(calibrate, "PRUNE", 0.0)
     monkeypatch.setattr(calibrate, "PRUNE_SYNTHETIC", 0.0)
     document, fitted, features = calibrate.fit(plain, SYNTHETIC, REAL, "fingerprint")
-    model = MessageModel.from_document({"model": document, "calibration": {"x": [0.0, 1.0], "y": [0.0, 1.0]}})
+    model = MessageModel.from_document({"model": document, "calibration": calibrate.IDENTITY})
     classifier = TextClassifier(plain.model, plain.matcher, messages=model)
     expected = fitted.predict_proba(features)
     texts = [text for _, text in SYNTHETIC] + [row.full_text for row in REAL]
@@ -73,7 +74,7 @@ def test_committed_weights_reproduce_the_fitted_model(plain: TextClassifier, mon
 
 def test_pruned_model_keeps_its_decisions(plain: TextClassifier) -> None:
     document, fitted, features = calibrate.fit(plain, SYNTHETIC, REAL, "fingerprint")
-    model = MessageModel.from_document({"model": document, "calibration": {"x": [0.0, 1.0], "y": [0.0, 1.0]}})
+    model = MessageModel.from_document({"model": document, "calibration": calibrate.IDENTITY})
     classifier = TextClassifier(plain.model, plain.matcher, messages=model)
     texts = [text for _, text in SYNTHETIC] + [row.full_text for row in REAL]
     got = [model.classes[int(np.argmax(model.probabilities(*classifier.features(t)[:2])))] for t in texts]
@@ -107,3 +108,50 @@ def test_committed_model_holds_no_message_text() -> None:
     assert {NONE_LABEL, UNCLASSED} <= set(model.classes)
     assert max(len(word.removeprefix("T:")) for word in model.words) <= 12
     assert not any(calibrate._CODE.search(word.lower()) for word in model.words)
+
+
+def test_platt_recovers_the_curve_that_made_the_decisions() -> None:
+    """Decisions drawn right with probability sigmoid(0.3·logit(p) + 0.7): the fit gives back 0.3 and 0.7."""
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.05, 0.999, 20_000)
+    truth = [calibrated(p, 0.3, 0.7) for p in raw]
+    right = (rng.uniform(size=raw.size) < truth).astype(float)
+    slope, intercept = calibrate.platt(raw, right)
+    assert slope == pytest.approx(0.3, abs=0.05) and intercept == pytest.approx(0.7, abs=0.1)
+
+
+def test_cross_fitting_never_decides_a_message_with_a_model_that_learned_it(
+    plain: TextClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every class decision the curve is fitted to comes from a model learned without that message's fold."""
+    rows = [
+        realdata.Labelled(f"{i}-{n}", row.label, row.split, row.title, row.text + "，" + "晚上很黑" * 20)
+        for n in range(3)
+        for i, row in enumerate(REAL)
+    ]
+    real = [plain.features(row.full_text)[:2] for row in rows]
+    syn = [plain.features(text)[:2] for _, text in SYNTHETIC]
+    learned: list[set[int]] = []
+    fit_features = calibrate.fit_features
+
+    def spy(sources, syn, syn_labels, train, labels, fingerprint):  # type: ignore[no-untyped-def]
+        learned.append({next(i for i, r in enumerate(real) if r is t) for t in train})
+        return fit_features(sources, syn, syn_labels, train, labels, fingerprint)
+
+    decided: list[set[int]] = []
+    class_decisions = calibrate.class_decisions
+
+    def spy_decisions(messages, fold, labels, lengths):  # type: ignore[no-untyped-def]
+        decided.append({next(i for i, r in enumerate(real) if r is t) for t in fold})
+        return class_decisions(messages, fold, labels, lengths)
+
+    monkeypatch.setattr(calibrate, "fit_features", spy)
+    monkeypatch.setattr(calibrate, "class_decisions", spy_decisions)
+    x, y, folds = calibrate.cross_fitted_decisions(
+        plain.model.classes, syn, [label for label, _ in SYNTHETIC], rows, real
+    )
+    assert len(learned) == len(decided) == calibrate.FOLDS
+    for seen, judged in zip(learned, decided, strict=True):
+        assert not seen & judged and seen | judged == set(range(len(rows)))
+    assert len(x) == len(y) == len(folds) and set(y) <= {0.0, 1.0}
+    assert {calibrate.fold_of(str(i)) for i in range(200)} == set(range(calibrate.FOLDS))  # by id, all folds used
