@@ -73,7 +73,9 @@ class Step:
     intended: dict[str, str] = field(default_factory=dict)
     ack_ms: list[float] = field(default_factory=list)
     latencies_ms: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PATHS})
+    latency_of: dict[str, float] = field(default_factory=dict)
     reached: int = 0
+    started: float = 0.0
     drain_s: float = float("nan")
     window_s: float = 0.0
     cpu_s: dict[str, float] = field(default_factory=dict)
@@ -86,6 +88,15 @@ class Step:
     @property
     def all_latencies(self) -> list[float]:
         return [v for values in self.latencies_ms.values() for v in values]
+
+    def p99_by_slice(self, slice_s: float = 5.0) -> list[float]:
+        """p99 ack → end of the reports acknowledged in each `slice_s` of the step: a stall shows where it was."""
+        slices: dict[int, list[float]] = {}
+        for report, acked in self.ack_at.items():
+            latency = self.latency_of.get(report)
+            if latency is not None:
+                slices.setdefault(int((acked - self.started) // slice_s), []).append(latency)
+        return [percentile(slices.get(i, []), 99) for i in range(max(slices, default=-1) + 1)]
 
     def cpu_ms_per_report(self, name: str) -> float:
         return self.cpu_s.get(name, 0.0) * 1000 / self.reached if self.reached else float("nan")
@@ -321,7 +332,7 @@ async def run_step(
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=10)
     before = {n: tree_usage(p) for n, p in procs.items()}
-    started = time.perf_counter()
+    started = step.started = time.perf_counter()
     async with aiohttp.ClientSession(base_url=url, connector=connector, timeout=timeout) as client:
 
         async def send_one(kind: str, ticket: dict[str, object]) -> None:
@@ -384,6 +395,7 @@ async def run_step(
             path, at = watcher.reached[report]
             step.reached += 1
             step.latencies_ms[path].append((at - acked) * 1000)
+            step.latency_of[report] = (at - acked) * 1000
 
 
 async def kafka_ceiling(bootstrap: str, n: int = 50_000, size: int = 1200) -> float:
@@ -512,7 +524,8 @@ def summary(step: Step) -> str:
         f"(n {len(lat['case'])}/{len(lat['merge'])}/{len(lat['queue'])}) | CPU ms/report {total:.2f} "
         f"(above idle {step.net_ms_per_report():.2f}): {per} | PG commits/report "
         f"{step.pg_commits / max(step.reached, 1):.1f}, rows written/report "
-        f"{step.pg_rows_written / max(step.reached, 1):.1f}"
+        f"{step.pg_rows_written / max(step.reached, 1):.1f} | p99 per 5 s: "
+        + "/".join(_ms(v) for v in step.p99_by_slice())
     )
 
 
