@@ -37,6 +37,8 @@ from shared.db.migrations import upgrade
 from shared.db.outbox import Outbox
 from shared.departments import DepartmentDirectory
 from workflow.models import outbox
+from workflow.schedule import Steps
+from workflow.service import Workflow
 from workflow.timers import TimerPoller
 
 ANCHOR = datetime(2030, 1, 7, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
@@ -55,11 +57,12 @@ class Plan:
 
     @property
     def filler(self) -> int:
-        """Deadlines whose four timers are all due days later (cohort deadlines seed three, stream four)."""
-        rest = self.total - 3 * self.cohort - 4 * self.stream
-        if rest < 0 or rest % 4:
-            raise ValueError("total must leave a multiple of 4 after 3 × cohort + 4 × stream")
-        return rest // 4
+        """Deadlines whose next step is due days later. Every deadline has one pending timer, its next step
+        (`workflow.schedule.Steps`): the cohort's reminder, the stream's warning, the filler's warning."""
+        rest = self.total - self.cohort - self.stream
+        if rest < 0:
+            raise ValueError("total must be at least cohort + stream")
+        return rest
 
 
 class OffsetClock:
@@ -104,13 +107,15 @@ async def seed(engine: AsyncEngine, plan: Plan, anchor: datetime = ANCHOR) -> No
             text(f"""
             INSERT INTO workflow.deadlines (id, case_id, kind, department_code, basis, start_at, due_at)
             OVERRIDING SYSTEM VALUE
-            SELECT g, 'bench-' || g, 'handle', 'WATER', 'wall', {_A},
+            SELECT g, 'bench-' || g, 'handle', 'WATER', 'wall',
+                CASE WHEN g <= :c THEN {_A} - interval '10 days' ELSE {_A} END,
                 CASE WHEN g <= :c THEN {_COHORT_AT} ELSE {_FAR} END
             FROM generate_series(1, :n) g"""),
             params,
         )
-        # Cohort deadlines: warned already, reminder due at the cohort instant, supervision days later.
-        # Stream deadlines: the warning due inside the stream window, the rest days later. Filler: days later.
+        # Cohort deadlines (started ten days before): warned already, the reminder due at the cohort instant,
+        # so their supervision steps fall days later. Stream deadlines: the warning due inside the stream
+        # window. Filler: the warning days later. Firing a step writes the next one, as in production.
         await conn.execute(
             text(f"""
             INSERT INTO workflow.timers (case_id, deadline_id, kind, fire_kind, due_at, status, fired_at)
@@ -123,7 +128,8 @@ async def seed(engine: AsyncEngine, plan: Plan, anchor: datetime = ANCHOR) -> No
                 END,
                 CASE WHEN g <= :c AND step = 'warn' THEN 'fired' ELSE 'pending' END,
                 CASE WHEN g <= :c AND step = 'warn' THEN {_A} END
-            FROM generate_series(1, :n) g, unnest(ARRAY['warn', 'due', 'escalate:1', 'escalate:2']) step"""),
+            FROM generate_series(1, :n) g,
+                 unnest(CASE WHEN g <= :c THEN ARRAY['warn', 'due'] ELSE ARRAY['warn'] END) step"""),
             params,
         )
         await conn.execute(text("SELECT setval(pg_get_serial_sequence('workflow.deadlines', 'id'), :n)"), params)
@@ -241,12 +247,15 @@ async def main(args: argparse.Namespace) -> None:
 
         clock = OffsetClock(ANCHOR)
         sessions = session_factory(engine)
+        workflow = Workflow.load()
+        steps = Steps(workflow.clockwork, workflow.rules)
         pollers = [
             TimerPoller(
                 sessions,
                 Outbox(outbox, "/cityloop/workflow", clock),
                 clock,
                 DepartmentDirectory([]),
+                steps,
                 batch_size=args.batch_size,
             )
             for _ in range(args.pollers)

@@ -13,20 +13,21 @@ import signal
 from shared.clock import SystemClock
 from shared.db.engine import create_engine, session_factory
 from shared.db.outbox import Outbox
-from shared.departments import DepartmentDirectory
-from workflow.config import WorkflowSettings
 from workflow.models import outbox
+from workflow.schedule import Steps
+from workflow.service import Workflow
 from workflow.timers import TimerPoller, run_poller
 
 
 async def main(url: str, batch_size: int, interval_s: float, once: bool) -> None:
     engine = create_engine(url, pool_size=2, max_overflow=0)
-    departments = DepartmentDirectory.from_yaml(WorkflowSettings().departments_path)
+    workflow = Workflow.load()
     poller = TimerPoller(
         session_factory(engine),
         Outbox(outbox, "/cityloop/workflow", SystemClock()),
         SystemClock(),
-        departments,
+        workflow.departments,
+        Steps(workflow.clockwork, workflow.rules),
         batch_size=batch_size,
     )
     stop = asyncio.Event()

@@ -8,6 +8,7 @@ from workflow.handlers import HANDLERS, TOPICS, prepare
 from workflow.models import metadata
 from workflow.patrol import PatrolSettings, load_grids
 from workflow.patrol import router as patrol_router
+from workflow.schedule import Steps
 from workflow.service import Workflow
 from workflow.timers import TimerPoller, timer_worker, timers_idle
 from workflow.webhooks import handlers as webhook_handlers
@@ -21,7 +22,12 @@ async def on_startup(runtime: ServiceRuntime) -> None:
     wf = Workflow.load()
     runtime.services["workflow"] = wf
     runtime.services["workflow.timers"] = TimerPoller(
-        runtime.sessions, runtime.outbox, runtime.clock, wf.departments, batch_size=runtime.settings.timer_batch_size
+        runtime.sessions,
+        runtime.outbox,
+        runtime.clock,
+        wf.departments,
+        Steps(wf.clockwork, wf.rules),
+        batch_size=runtime.settings.timer_batch_size,
     )
     runtime.services["workflow.patrol_grids"] = load_grids(PatrolSettings().patrol_grids_path)
     hooks = WebhookSettings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-TIMERS_PENDING = Gauge("cityloop_timers_pending", "Deadline timers not yet fired (due or not)")
+TIMERS_PENDING = Gauge("cityloop_timers_pending", "Running clocks' next steps not yet fired (due or not)")
 TIMERS_OVERDUE = Gauge("cityloop_timers_overdue", "Deadline timers past their due time and not yet fired")
 TIMERS_FIRED = Counter("cityloop_timers_fired_total", "Deadline timers fired")
 PARKED_EVENTS = Gauge(

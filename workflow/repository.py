@@ -91,6 +91,11 @@ _INSERT_DEADLINES = f"""
     JOIN d USING (case_id, kind)
     ON CONFLICT DO NOTHING
 """
+_INSERT_TIMERS = f"""
+    INSERT INTO {timers.fullname} (case_id, deadline_id, kind, fire_kind, due_at)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[])
+    ON CONFLICT DO NOTHING
+"""
 _CASE_JSON = frozenset(c.name for c in cases.c if isinstance(c.type, JSONB))
 
 
@@ -421,7 +426,8 @@ class Repository:
     # -- timers -----------------------------------------------------------------------------------------
 
     async def reschedule_timers(self, deadline_id: int, schedule: dict[str, datetime]) -> None:
-        """New times for the steps of a deadline that have not fired; they become pending again."""
+        """New times for the steps of a deadline that have not fired (its next step's row: `schedule.Steps`);
+        they become pending again."""
         for fire_kind, at in schedule.items():
             await self.session.execute(
                 update(timers)
@@ -461,9 +467,17 @@ class Repository:
             WHERE t.id = due.id AND d.id = t.deadline_id AND c.id = t.case_id
             RETURNING t.id, t.case_id, t.deadline_id, t.kind, t.fire_kind, t.due_at,
                       d.due_at AS deadline_due, d.department_code, d.status AS deadline_status,
+                      d.basis, d.start_at, d.paused, d.paused_at,
                       c.case_no, c.state, c.version, c.department_code AS case_department
         """)
         return list((await self.session.execute(stmt, {"now": now, "limit": limit})).all())
+
+    async def add_timers(self, rows: Sequence[tuple[str, int, str, str, datetime]]) -> None:
+        """Timers of (case, deadline, clock kind, step, due at), one statement; a step that has its row keeps it."""
+        if rows:
+            await (await driver(self.session)).execute(
+                _INSERT_TIMERS, *(list(column) for column in zip(*rows, strict=True))
+            )
 
     async def mark_timers(self, ids: Sequence[int], status: str) -> None:
         if ids:

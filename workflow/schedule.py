@@ -40,14 +40,42 @@ class Opening:
     whistle_id: int | None = None
 
 
-class DeadlineBook:
-    def __init__(self, repo: Repository, clockwork: Clockwork, rules: Rules) -> None:
-        self.repo = repo
+class Steps:
+    """The steps of a clock (warning, deadline, supervision levels; a check-in's one) and when each fires.
+
+    Only a clock's next step has a timer row: opening a clock writes its first, and firing a step writes the
+    one after it in the same transaction. Most cases finish before their first warning, so the later steps
+    of most clocks are never written at all (four timer rows and their index entries per clock before).
+    """
+
+    def __init__(self, clockwork: Clockwork, rules: Rules) -> None:
         self.clockwork = clockwork
         self.rules = rules
 
     def points(self, kind: str) -> dict[str, float]:
+        """Step → fraction of the clock's time at which it fires."""
         return CHECKIN_POINTS if kind.startswith("checkin:") else self.rules.escalation.fire_points()
+
+    def first(self, kind: str, span: Span) -> dict[str, datetime]:
+        points = self.points(kind)
+        step = min(points, key=points.__getitem__)
+        return self.clockwork.schedule(span, {step: points[step]})
+
+    def after(self, kind: str, step: str, span: Span) -> tuple[str, datetime] | None:
+        """The step that follows `step` on this clock and when it fires, or None after the last one."""
+        points = self.points(kind)
+        later = sorted((f, s) for s, f in points.items() if f > points.get(step, float("inf")))
+        if not later:
+            return None
+        fraction, following = later[0]
+        return following, self.clockwork.schedule(span, {following: fraction})[following]
+
+
+class DeadlineBook:
+    def __init__(self, repo: Repository, clockwork: Clockwork, rules: Rules) -> None:
+        self.repo = repo
+        self.clockwork = clockwork
+        self.steps = Steps(clockwork, rules)
 
     async def open(
         self,
@@ -77,7 +105,7 @@ class DeadlineBook:
                     start_at=o.start,
                     due_at=due.at,
                     warnings=due.warnings,
-                    timers=self.clockwork.schedule(span, self.points(o.kind)),
+                    timers=self.steps.first(o.kind, span),
                 )
             )
         await self.repo.insert_deadlines(rows)
@@ -133,5 +161,5 @@ class DeadlineBook:
                 "warnings": merged,
             },
         )
-        await self.repo.reschedule_timers(row.id, self.clockwork.schedule(span, self.points(row.kind)))
+        await self.repo.reschedule_timers(row.id, self.clockwork.schedule(span, self.steps.points(row.kind)))
         return deadline_set(row.kind, span.due, merged)

@@ -2,9 +2,10 @@
 
 Each sweep claims at most `batch_size` due rows with `FOR UPDATE SKIP LOCKED` (replicas share the
 work and never wait on each other), marks them fired, and in the same transaction writes their
-audit rows and outbox events. A crash before commit leaves the rows pending for the next sweep; a
-commit makes them fired for good; the unique (deadline, step) constraint means no second row can
-ever fire the same warning, reminder or supervision level again.
+audit rows and outbox events and the timer of each running clock's next step (`schedule.Steps`). A
+crash before commit leaves the rows pending for the next sweep; a commit makes them fired for good;
+the unique (deadline, step) constraint means no second row can ever fire the same warning, reminder
+or supervision level again.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from shared.errors import Conflict, Forbidden
 from shared.logging import get_logger
 from shared.service import ServiceRuntime
 from workflow import machine
+from workflow.config import Basis
+from workflow.deadlines import Span
 from workflow.machine import Action, State
 from workflow.metrics import (
     CASES_OPEN,
@@ -39,6 +42,7 @@ from workflow.metrics import (
     TIMERS_PENDING,
 )
 from workflow.repository import Repository
+from workflow.schedule import Steps
 from workflow.service import WORKFLOW, Workflow, actor_of, audit_row
 
 log = get_logger(__name__)
@@ -58,7 +62,13 @@ DEPARTMENT_CLOCKS = ("acknowledge", "handle")
 class Sweep:
     fired: int = 0
     skipped: int = 0
+    chained_due: int = 0
     due_times: list[datetime] = field(default_factory=list)
+
+    @property
+    def more(self) -> bool:
+        """Next steps this sweep wrote are due already (a late sweep): sweep again at once."""
+        return self.chained_due > 0
 
 
 class TimerPoller:
@@ -68,6 +78,7 @@ class TimerPoller:
         outbox: Outbox,
         clock: Clock,
         departments: DepartmentDirectory,
+        steps: Steps,
         *,
         batch_size: int = 500,
     ) -> None:
@@ -75,6 +86,7 @@ class TimerPoller:
         self.outbox = outbox
         self.clock = clock
         self.departments = departments
+        self.steps = steps
         self.batch_size = batch_size
 
     async def sweep(self) -> Sweep:
@@ -89,7 +101,15 @@ class TimerPoller:
             events: list[tuple[str, Envelope]] = []
             audit: list[dict[str, Any]] = []
             stale: list[int] = []
+            stopped: list[int] = []
+            following: list[tuple[str, int, str, str, datetime]] = []
             for row in rows:
+                if row.deadline_status == "active" and row.paused_at is not None:
+                    # its clock was paused while this sweep was claiming it: it waits for the resume with it
+                    stopped.append(row.id)
+                    continue
+                if row.deadline_status == "active" and (step := self._next_step(row)) is not None:
+                    following.append((row.case_id, row.deadline_id, row.kind, *step))
                 fired = self._event(row, now)
                 if fired is None:
                     stale.append(row.id)
@@ -121,7 +141,10 @@ class TimerPoller:
             await self.outbox.add_envelopes(session, events)
             repo.add_audit(audit)
             await repo.mark_timers(stale, "cancelled")
-        result.fired, result.skipped = len(events), len(stale)
+            await repo.mark_timers(stopped, "paused")
+            await repo.add_timers(following)
+        result.fired, result.skipped = len(events), len(stale) + len(stopped)
+        result.chained_due = sum(1 for *_, at in following if at <= now)
         TIMERS_FIRED.inc(result.fired)
         return result
 
@@ -131,9 +154,13 @@ class TimerPoller:
         for _ in range(max_sweeps):
             sweep = await self.sweep()
             total += sweep.fired
-            if sweep.fired + sweep.skipped < self.batch_size:
+            if sweep.fired + sweep.skipped < self.batch_size and not sweep.more:
                 break
         return total
+
+    def _next_step(self, row: Row[Any]) -> tuple[str, datetime] | None:
+        span = Span(Basis(row.basis), row.start_at, row.deadline_due, row.paused, row.paused_at)
+        return self.steps.after(row.kind, row.fire_kind, span)
 
     def _event(self, row: Row[Any], now: datetime) -> tuple[Action, Contract] | None:
         """The event a due timer stands for, or None if the state machine refuses its action now (the case is
@@ -216,7 +243,7 @@ async def run_poller(
             log.warning("timer_sweep_failed", error=repr(exc))
             await asyncio.sleep(1.0)
             continue
-        if sweep.fired + sweep.skipped < poller.batch_size:
+        if sweep.fired + sweep.skipped < poller.batch_size and not sweep.more:
             await asyncio.sleep(interval_s)
 
 

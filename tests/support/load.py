@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 import orjson
 
 from intake.signing import signed_headers
@@ -54,7 +54,7 @@ class Load:
         self.stop = asyncio.Event()
         self.rng = random.Random(seed)
 
-    async def ticket(self, client: httpx.AsyncClient, n: int) -> None:
+    async def ticket(self, client: aiohttp.ClientSession, n: int) -> None:
         address = self.rng.choice(self.addresses)
         number = f"{self.prefix}{n:06d}"
         body = orjson.dumps(
@@ -70,12 +70,13 @@ class Load:
         while time.monotonic() < deadline:
             try:
                 headers = signed_headers(SECRET, body, datetime.now(UTC))
-                r = await client.post("/v1/hotline/tickets", content=body, headers=headers, timeout=10)
-                if r.status_code in (200, 202):
-                    self.acked[number] = r.json()["report_id"]
+                async with client.post("/v1/hotline/tickets", data=body, headers=headers) as r:
+                    answer = await r.read()
+                if r.status in (200, 202):
+                    self.acked[number] = orjson.loads(answer)["report_id"]
                     return
-                last = f"{r.status_code} {r.text[:200]}"
-            except httpx.HTTPError as exc:
+                last = f"{r.status} {answer[:200]!r}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 last = repr(exc)
             self.retries += 1
             await asyncio.sleep(0.5)
@@ -85,8 +86,11 @@ class Load:
         )
 
     async def run(self) -> None:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        async with httpx.AsyncClient(base_url=self.url, limits=limits) as client:
+        """Open loop: a ticket goes out on schedule whether or not earlier ones were answered. aiohttp, not
+        httpx: a sixth of the client CPU per request, on the same cores as the services under test."""
+        connector = aiohttp.TCPConnector(limit=200)
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(base_url=self.url, connector=connector, timeout=timeout) as client:
             tasks, started = [], time.monotonic()
             while not self.stop.is_set():
                 tasks.append(asyncio.create_task(self.ticket(client, self.sent)))

@@ -128,6 +128,28 @@ async def test_suspension_stops_every_clock_and_resuming_pushes_deadlines(desk: 
     assert handle["due_at"] == "2025-03-24T10:00:00Z" and handle["elapsed"] == 0.0
 
 
+async def test_a_next_step_written_during_a_suspension_waits_for_the_resumption(desk: Desk) -> None:
+    """A sweep that fires a step writes the clock's next one; if a suspension commits meanwhile, that row is
+    pending under a paused clock. It must neither fire nor be lost: it waits, and fires after the resume."""
+    cid = (await desk.file())["id"]
+    await desk.act(cid, "suspend", "dispatcher", reason="waiting for the owner")
+    async with desk.p.runtime("workflow").engine.begin() as conn:  # the race's outcome, written directly
+        await conn.execute(
+            text("UPDATE workflow.timers SET status = 'pending' WHERE case_id = :c AND kind = 'handle'"), {"c": cid}
+        )
+    await desk.advance(timedelta(days=14))
+    assert await desk.types(cid) == ["filed", "dispatched", "suspended"]
+    async with desk.p.runtime("workflow").engine.connect() as conn:
+        handle = await conn.execute(
+            text("SELECT status FROM workflow.timers WHERE case_id = :c AND kind = 'handle'"), {"c": cid}
+        )
+        assert handle.scalars().all() == ["paused"]
+    await desk.act(cid, "resume", "dispatcher")
+    await desk.advance(timedelta(days=30))
+    warned = [e for e in await desk.case_events(cid) if e.type.endswith("deadline_warned.v1")]
+    assert [e.data["kind"] for e in warned].count("handle") == 1
+
+
 async def test_an_unsatisfied_callback_reopens_the_case_for_rework(desk: Desk) -> None:
     cid = (await desk.file())["id"]
     await desk.act(cid, "acknowledge", "department", "WATER")

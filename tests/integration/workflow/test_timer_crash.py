@@ -22,7 +22,10 @@ from tests.integration.workflow.conftest import DEPARTMENTS
 from tools.bench_timers import Plan, seed
 
 REPO = Path(__file__).resolve().parents[3]
-PLAN = Plan(total=8000, cohort=1000, stream=0)  # 1000 deadlines × 3 steps + 1250 × 4: 8000 timers
+PLAN = Plan(total=2000, cohort=500, stream=0)
+STEPS = 3 * PLAN.cohort + 4 * PLAN.filler
+"""Every step of every clock is overdue: the cohort's reminder and two supervision levels (warned already),
+the filler's warning, reminder and two levels. Each step's timer is written when the one before fires."""
 
 
 @pytest.fixture
@@ -51,8 +54,8 @@ async def test_killed_pollers_lose_no_timer_and_duplicate_no_escalation(
 ) -> None:
     await upgrade("workflow", pg_url)
     engine = create_engine(pg_url)
-    # Anchor 40 days back: every seeded timer, up to the second supervision level, is overdue now.
-    await seed(engine, PLAN, anchor=datetime.now(UTC) - timedelta(days=40))
+    # Anchor 100 days back: every step, up to the second supervision level (≤ 62 days after it), is overdue.
+    await seed(engine, PLAN, anchor=datetime.now(UTC) - timedelta(days=100))
 
     async def fired() -> int:
         async with engine.connect() as conn:
@@ -73,9 +76,9 @@ async def test_killed_pollers_lose_no_timer_and_duplicate_no_escalation(
         pollers[1].send_signal(signal.SIGKILL)
         for proc in pollers:
             proc.wait(timeout=10)
-        assert killed_at < PLAN.total, "the pollers finished before they could be killed"
+        assert killed_at < STEPS, "the pollers finished before they could be killed"
         pollers.append(start_poller(pg_url))  # the restart
-        await wait_until(PLAN.total)
+        await wait_until(STEPS)
         await asyncio.sleep(0.5)  # a duplicate, if any, would show up now
         pollers[-1].terminate()
 
@@ -87,11 +90,11 @@ async def test_killed_pollers_lose_no_timer_and_duplicate_no_escalation(
     finally:
         await engine.dispose()
 
-    assert timers == {"fired": PLAN.total + PLAN.cohort}  # the cohort's warnings were seeded as fired
+    assert timers == {"fired": STEPS + PLAN.cohort}  # the cohort's warnings were seeded as fired
     events = [Envelope.from_bytes(p) for p in payloads]
     per_step = Counter((e.subject, e.type, e.data.get("level")) for e in events)
-    assert len(events) == PLAN.total and max(per_step.values()) == 1
+    assert len(events) == STEPS and max(per_step.values()) == 1
     escalations = [e for e in events if e.type == "cityloop.case.escalated.v1"]
     assert len(escalations) == 2 * (PLAN.cohort + PLAN.filler)
     assert {(e.data["level"], e.data["escalated_to"]) for e in escalations} == {(1, "UTIL"), (2, "GOV")}
-    assert audit == PLAN.total
+    assert audit == STEPS

@@ -40,7 +40,7 @@ def _row(state: str, step: str, **over: Any) -> Any:
 
 
 def _poller() -> TimerPoller:
-    return TimerPoller(None, None, None, _Departments())  # type: ignore[arg-type]
+    return TimerPoller(None, None, None, _Departments(), None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
