@@ -163,6 +163,7 @@ DEFAULTS = [
     ("I0602", "STHJ", "incident-B", "normal"),
     ("I0603", "FG", "incident-C", "normal"),
     ("I0607", "SCJG", "incident-C", "normal"),
+    ("I0611", "STHJ", "incident-B", "normal"),  # 企业排污, added for real messages (docs/classifier.md)
     ("I0609", "CGW", "incident-B", "normal"),
 ]
 for code, dept, profile, priority in DEFAULTS:
