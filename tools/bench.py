@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import os
 import platform
 import random
@@ -177,11 +178,13 @@ class LoadMix:
     def next(self, now: float) -> tuple[str, dict[str, object]]:
         rng = self.rng
         roll = rng.random()
-        ripe = [r for r in self.recent[-200:] if now - r[0] >= self.dup_after_s]
+        # the 200 newest problems sent at least dup_after_s ago (at 300/s every one of the newest 200 is younger)
+        ripe_until = bisect.bisect_right(self.recent, now - self.dup_after_s, key=lambda r: r[0])
+        ripe = self.recent[max(0, ripe_until - 200) : ripe_until]
         if roll < MIX["merge"] and ripe:
             _, content, address, lon, lat, klass = rng.choice(ripe)
             kind = "merge"
-        elif roll < MIX["merge"] + MIX["queue"]:
+        elif MIX["merge"] <= roll < MIX["merge"] + MIX["queue"]:  # no ripe problem yet: a new one instead
             place = rng.choice(self.places)
             content, address, klass = rng.choice(UNDECIDABLE).format(addr=place.name), place.name, "general"
             lon, lat = place.lon, place.lat
