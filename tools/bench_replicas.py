@@ -3,7 +3,8 @@
 For each replica count: `REPLICAS=n deploy/stack.sh start`, signed 12345 tickets at a fixed rate spread over the
 intake replicas, then wait until every acknowledged report is in a case or the dispatchers' queue. Prints the
 rate that was kept up (settled reports ÷ time until the last one settled), latency from acknowledgement to
-the report's case, and CPU milliseconds per report of each kind of process (all its replicas together).
+the report's case, merge or queue event on Kafka, and CPU milliseconds per report of each kind of process (all
+its replicas together).
 
     python -m tools.bench_replicas --replicas 1,2 --rate 40 --seconds 20 --out var/bench/replicas.md
 """
@@ -23,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
 import psutil
 
 from intake.signing import signed_headers
+from tools.bench import Watcher
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("intake", "router", "workflow", "analytics")
@@ -143,7 +144,7 @@ async def offer(run: Run, urls: list[str], seconds: float, secret: str, places: 
                 run.errors[type(exc).__name__] = run.errors.get(type(exc).__name__, 0) + 1
                 return
             if r.status_code in (200, 202):
-                acked[r.json()["report_id"]] = time.time()
+                acked[r.json()["report_id"]] = time.perf_counter()
             else:
                 run.errors[str(r.status_code)] = run.errors.get(str(r.status_code), 0) + 1
 
@@ -162,26 +163,16 @@ async def offer(run: Run, urls: list[str], seconds: float, secret: str, places: 
     return acked
 
 
-async def settle(run: Run, pg_url: str, acked: dict[str, float], started: float, timeout_s: float) -> None:
-    """Wait until every acknowledged report is in a case or queued; latency is its status's last update."""
-    conn = await asyncpg.connect(pg_url)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            rows = await conn.fetch(
-                "SELECT report_id, updated_at FROM intake.report_status WHERE report_id = ANY($1) "
-                "AND (stage = 'queued' OR case_id IS NOT NULL)",
-                list(acked),
-            )
-            if len(rows) >= len(acked) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
-    run.settled = len(rows)
-    last = max((r["updated_at"].timestamp() for r in rows), default=started)
-    run.settle_s = max(last - started, 1e-9)
-    run.latencies_ms = [max(r["updated_at"].timestamp() - acked[r["report_id"]], 0) * 1000 for r in rows]
+async def settle(run: Run, watcher: Watcher, acked: dict[str, float], started: float, timeout_s: float) -> None:
+    """Wait until every acknowledged report is seen on Kafka at its case, merge or queue; latency is from the
+    acknowledgement to that event. (Not intake's status time: every later version of the case moves it.)"""
+    deadline = time.monotonic() + timeout_s
+    while not all(r in watcher.reached for r in acked) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    reached = {r: watcher.reached[r][1] for r in acked if r in watcher.reached}
+    run.settled = len(reached)
+    run.settle_s = max(max(reached.values(), default=started) - started, 1e-9)
+    run.latencies_ms = [max(at - acked[r], 0) * 1000 for r, at in reached.items()]
 
 
 async def measure(replicas: int, rate: float, seconds: float, secret: str, base_port: int) -> Run:
@@ -190,15 +181,20 @@ async def measure(replicas: int, rate: float, seconds: float, secret: str, base_
     os.environ["STACK_BASE_PORT"] = str(base_port)
     out = stack("start", replicas, stack_dir)
     try:
-        pg_url = next(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("PostgreSQL "))
+        bootstrap = next(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("Kafka "))
         urls = [f"http://127.0.0.1:{base_port + 1 + 10 * r}" for r in range(replicas)]
         await asyncio.sleep(5)  # let start-up work (consumer group joins, first sweeps) finish
         procs = processes(stack_dir)
         before = {g: cpu_seconds(p) for g, p in procs.items()}
         run = Run(replicas, rate)
-        started = time.time()
-        acked = await offer(run, urls, seconds, secret, addresses())
-        await settle(run, pg_url, acked, started, timeout_s=max(120.0, seconds * 6))
+        watcher = Watcher(bootstrap)
+        await watcher.start()
+        try:
+            started = time.perf_counter()
+            acked = await offer(run, urls, seconds, secret, addresses())
+            await settle(run, watcher, acked, started, timeout_s=max(120.0, seconds * 6))
+        finally:
+            await watcher.stop()
         after = {g: cpu_seconds(p) for g, p in procs.items()}
         run.cpu_s = {g: after[g] - before[g] for g in GROUPS}
         return run
