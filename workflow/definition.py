@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.service import ConsumerSpec, ServiceDefinition, ServiceRuntime
 from workflow.endpoints import router
-from workflow.handlers import HANDLERS, TOPICS, prepare
+from workflow.handlers import HANDLERS, TOPICS, fold, prepare
 from workflow.models import metadata
 from workflow.patrol import PatrolSettings, load_grids
 from workflow.patrol import router as patrol_router
@@ -49,7 +49,7 @@ SERVICE = ServiceDefinition(
     metadata=metadata,
     routers=[router, subscriptions_router, hotline_router, patrol_router],
     consumers=[
-        ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS, prepare=prepare),
+        ConsumerSpec(group="workflow", handlers=HANDLERS, topics=TOPICS, prepare=prepare, fold=fold),
         ConsumerSpec(
             group=webhook_handlers.GROUP,
             handlers=webhook_handlers.HANDLERS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import Envelope, reports, routing
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutingDecided
-from shared.handling import BatchPrepare, EventHandler, HandlerContext
+from shared.handling import BatchContext, BatchPrepare, EventHandler, HandlerContext
 from shared.service import ServiceRuntime
 from workflow.repository import Repository
 from workflow.service import CaseService
@@ -22,7 +23,7 @@ def _service(ctx: HandlerContext) -> CaseService:
 
 async def on_routing_decided(ctx: HandlerContext, body: RoutingDecided) -> None:
     """File the case and dispatch it to the routed department in this one transaction."""
-    await _service(ctx).file_from_routing(body)
+    await _service(ctx).file_many([body])
 
 
 async def on_report_merged(ctx: HandlerContext, body: ReportMerged) -> None:
@@ -52,9 +53,22 @@ def prepare(_: ServiceRuntime) -> BatchPrepare:
     return lock_batch
 
 
+_DECIDED = "cityloop.routing.decided.v1"
 HANDLERS: dict[str, EventHandler] = {
-    "cityloop.routing.decided.v1": on_routing_decided,
+    _DECIDED: on_routing_decided,
     "cityloop.routing.merged.v1": on_report_merged,
     "cityloop.report.updated.v1": on_report_updated,
 }
 TOPICS = [routing.TOPIC, reports.TOPIC]
+
+
+async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> None:
+    """A poll's events in bus order; each run of routing decisions is filed at once (`CaseService.file_many`:
+    one statement per table for the run), every other event by its handler."""
+    for decided, run in groupby(events, key=lambda event: event[0].type == _DECIDED):
+        if decided:
+            service = CaseService(batch.session, batch.outbox, batch.clock, batch.services["workflow"])
+            await service.file_many([body for _, body in run])
+        else:
+            for envelope, body in run:
+                await HANDLERS[envelope.type](batch.event(envelope), body)

@@ -112,27 +112,40 @@ def _case_columns(columns: tuple[str, ...]) -> None:
 
 
 @functools.cache
-def _insert_case_sql(columns: tuple[str, ...]) -> str:
-    """The case and its number in one statement: the day's counter (row-locked until commit) gives the
-    sequence, `$1` the prefix and day (`DC20261123`), at least six digits after it."""
-    _case_columns(columns)
-    names = ", ".join(columns)
-    params = ", ".join(f"${i}" for i in range(3, len(columns) + 3))
-    return f"""
-    WITH seq AS (
-        INSERT INTO {case_counters.fullname} AS c (day, last) VALUES ($2, 1)
-        ON CONFLICT (day) DO UPDATE SET last = c.last + 1 RETURNING last
-    )
-    INSERT INTO {cases.fullname} (case_no, {names})
-    SELECT $1 || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0'), {params} FROM seq
-    RETURNING *"""
-
-
-@functools.cache
 def _update_case_sql(columns: tuple[str, ...]) -> str:
     _case_columns(columns)
     sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, 2))
     return f"UPDATE {cases.fullname} SET {sets} WHERE id = $1 RETURNING *"
+
+
+_ADD_REPORTS = f"""INSERT INTO {case_reports.fullname}
+    (case_id, report_id, channel, is_primary, attached_at, external_id)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::text[])
+    ON CONFLICT DO NOTHING"""
+_ASSIGN_MANY = f"""INSERT INTO {case_departments.fullname} AS d (case_id, department_code, relation, since)
+    SELECT case_id, department_code, 'assigned', since FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+        AS n(case_id, department_code, since)
+    ON CONFLICT (case_id, department_code) DO UPDATE SET relation = 'assigned'"""
+
+
+@functools.cache
+def _insert_cases_sql(columns: tuple[str, ...]) -> str:
+    """New cases (`$4`, a JSON array of `$3` rows) and their numbers in one statement: the day's counter
+    (row-locked until commit) gives each its sequence in the array's order, after `$1`, the prefix and day
+    (`DC20261123`), at least six digits."""
+    _case_columns(columns)
+    names = ", ".join(columns)
+    return f"""
+    WITH seq AS (
+        INSERT INTO {case_counters.fullname} AS c (day, last) VALUES ($2, $3)
+        ON CONFLICT (day) DO UPDATE SET last = c.last + $3 RETURNING last
+    )
+    INSERT INTO {cases.fullname} (case_no, {names})
+    SELECT $1 || lpad(k.n::text, greatest(6, length(k.n::text)), '0'), {", ".join(f"r.{c}" for c in columns)}
+    FROM seq, jsonb_populate_recordset(NULL::{cases.fullname}, $4::jsonb) WITH ORDINALITY AS r,
+         LATERAL (SELECT seq.last - $3 + r.ordinality AS n) AS k
+    ORDER BY r.ordinality
+    RETURNING *"""
 
 
 _CLAIM_VERSION = f"UPDATE {cases.fullname} SET version = $2 + 1 WHERE id = $1 AND version = $2 RETURNING id"
@@ -202,11 +215,16 @@ class Repository:
 
     # -- cases -------------------------------------------------------------------------------------
 
-    async def insert_case(self, values: dict[str, Any], prefix: str, day: date) -> CaseRow:
-        """A new case numbered `DC20261123000123`: prefix, local filing day, that day's sequence."""
-        columns, params = _case_params(values)
-        db = await driver(self.session)
-        return Record(await db.fetchrow(_insert_case_sql(columns), f"{prefix}{day:%Y%m%d}", day, *params))
+    async def insert_cases(self, values: Sequence[dict[str, Any]], prefix: str, day: date) -> list[CaseRow]:
+        """New cases filed the same day, numbered in the given order, in one statement whatever their number."""
+        if not values:
+            return []
+        columns = tuple(sorted(values[0]))
+        sql = _insert_cases_sql(columns)
+        document = orjson.dumps([{c: v[c] for c in columns} for v in values]).decode()
+        found = await (await driver(self.session)).fetch(sql, f"{prefix}{day:%Y%m%d}", day, len(values), document)
+        rows = {r["id"]: Record(r) for r in found}
+        return [rows[v["id"]] for v in values]
 
     async def update_case(self, case_id: str, values: dict[str, Any]) -> CaseRow:
         columns, params = _case_params(values)
@@ -302,6 +320,21 @@ class Repository:
         if self._locked is not None:
             self._locked.with_case.add(report_id)
         return added
+
+    async def add_primary_reports(self, rows: Sequence[tuple[str, str, str, datetime, str | None]]) -> None:
+        """Each new case's first report (case, report, channel, attached at, external id), in one statement."""
+        columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+        case_ids, report_ids, channels, at, external = (list(c) for c in columns)
+        await (await driver(self.session)).execute(
+            _ADD_REPORTS, case_ids, report_ids, channels, [True] * len(rows), at, external
+        )
+        if self._locked is not None:
+            self._locked.with_case.update(report_ids)
+
+    async def assign_departments(self, rows: Sequence[tuple[str, str, datetime]]) -> None:
+        """Cases given to departments (case, department, since), in one statement."""
+        case_ids, codes, since = (list(c) for c in zip(*rows, strict=True))
+        await (await driver(self.session)).execute(_ASSIGN_MANY, case_ids, codes, since)
 
     async def case_report(self, case_id: str, report_id: str) -> Row[Any] | None:
         stmt = select(case_reports).where(case_reports.c.case_id == case_id, case_reports.c.report_id == report_id)

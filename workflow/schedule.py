@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,25 +91,33 @@ class DeadlineBook:
 
     async def open_many(self, case_id: str, openings: Sequence[Opening]) -> list[DeadlineSet]:
         """Start clocks of one case and their timers in one round trip; returns what each event announces."""
+        return (await self.open_cases({case_id: openings}))[case_id]
+
+    async def open_cases(self, openings: Mapping[str, Sequence[Opening]]) -> dict[str, list[DeadlineSet]]:
+        """`open_many` for several cases at once (case id → its openings), still one round trip."""
         rows = []
-        for o in openings:
-            due = self.clockwork.due(o.start, o.limit)
-            span = Span(o.limit.basis, o.start, due.at)
-            rows.append(
-                NewDeadline(
-                    case_id=case_id,
-                    kind=o.kind,
-                    department_code=o.department_code,
-                    whistle_id=o.whistle_id,
-                    basis=o.limit.basis.value,
-                    start_at=o.start,
-                    due_at=due.at,
-                    warnings=due.warnings,
-                    timers=self.steps.first(o.kind, span),
+        for case_id, opening in openings.items():
+            for o in opening:
+                due = self.clockwork.due(o.start, o.limit)
+                span = Span(o.limit.basis, o.start, due.at)
+                rows.append(
+                    NewDeadline(
+                        case_id=case_id,
+                        kind=o.kind,
+                        department_code=o.department_code,
+                        whistle_id=o.whistle_id,
+                        basis=o.limit.basis.value,
+                        start_at=o.start,
+                        due_at=due.at,
+                        warnings=due.warnings,
+                        timers=self.steps.first(o.kind, span),
+                    )
                 )
-            )
         await self.repo.insert_deadlines(rows)
-        return [deadline_set(r.kind, r.due_at, r.warnings) for r in rows]
+        out: dict[str, list[DeadlineSet]] = {case_id: [] for case_id in openings}
+        for r in rows:
+            out[r.case_id].append(deadline_set(r.kind, r.due_at, r.warnings))
+        return out
 
     async def meet(self, case_id: str, kinds: Iterable[str], at: datetime) -> list[bool]:
         """Mark the active deadlines of `kinds` met at `at`; returns whether each was on time."""

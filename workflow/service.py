@@ -7,6 +7,7 @@ change, its audit row and its outbox event are durable together or not at all.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import partial
@@ -32,6 +33,28 @@ from workflow.levels import LEVEL_CLOCKS, level_openings
 from workflow.machine import Action, CaseFacts, State
 from workflow.repository import CaseRow, Repository, Scope
 from workflow.schedule import DeadlineBook, Opening, checkin_kind
+
+
+@dataclass(frozen=True)
+class _Filed:
+    """A new case as its filing event shows it, before the dispatch written with it."""
+
+    id: str
+    case_no: str
+    state: Literal["filed"] = "filed"
+    version: int = 1
+    department_code: str | None = None
+
+
+@dataclass(frozen=True)
+class _Filing:
+    """A routed report's new case: its row as written, when the report came in, the clocks the filing opens."""
+
+    body: RoutingDecided
+    values: dict[str, Any]
+    received: datetime
+    clocks: list[Opening]
+
 
 WORKFLOW = Principal("workflow", Role.SYSTEM)
 ROUTER = Principal("router", Role.SYSTEM)
@@ -175,7 +198,7 @@ class CaseService:
 
     async def _emit(
         self,
-        case: CaseRow,
+        case: CaseRow | _Filed,
         action: Action,
         who: Principal,
         from_state: str | None,
@@ -249,89 +272,126 @@ class CaseService:
 
     # -- from the bus ------------------------------------------------------------------------------------
 
-    async def file_from_routing(self, body: RoutingDecided) -> CaseRow | None:
-        """File a case for a routed report and dispatch it to the routed department, in one transaction."""
-        await self.repo.lock_reports([body.report_id])
-        if await self.repo.case_for_report(body.report_id) is not None:
-            return None  # a replayed decision for a report that already has its case
+    async def file_many(self, bodies: Sequence[RoutingDecided]) -> list[CaseRow]:
+        """File a case for each routed report and dispatch it to the routed department, in the caller's
+        transaction, with one statement per table for the whole run (a busy poll files tens of cases at once).
+
+        A new case is written once, already with its department: the trail and the events still show both
+        moves (FILE to `filed` at version 1, DISPATCH to `dispatched` at version 2), each checked by the machine.
+        """
+        await self.repo.lock_reports([b.report_id for b in bodies])
         now = self.clock.now()
-        machine.check(Action.FILE, CaseFacts(state=None), ROUTER)
+        new: dict[str, RoutingDecided] = {}
+        for body in bodies:
+            if body.report_id not in new and await self.repo.case_for_report(body.report_id) is None:
+                new[body.report_id] = body  # else a replayed decision for a report that already has its case
+        if not new:
+            return []
+        filings = [self._filing(body, now) for body in new.values()]
+        day = now.astimezone(SHANGHAI).date()
+        rows = await self.repo.insert_cases([f.values for f in filings], self.wf.settings.case_no_prefix, day)
+        await self.repo.add_primary_reports(
+            [
+                (r.id, f.body.report_id, f.body.report.channel.value, now, f.body.report.external_id)
+                for r, f in zip(rows, filings, strict=True)
+            ]
+        )
+        await self.repo.assign_departments(
+            [(r.id, f.body.department_code, now) for r, f in zip(rows, filings, strict=True)]
+        )
+        # The filing's clocks and the first dispatch's open together: the cases are new, so they have no clock yet.
+        opened = await self.book.open_cases(
+            {
+                r.id: [*f.clocks, *self._handling_openings(r, f.body.department_code, f.received)]
+                for r, f in zip(rows, filings, strict=True)
+            }
+        )
+        out = []
+        for row, filing in zip(rows, filings, strict=True):
+            body, clocks = filing.body, opened[row.id]
+            filed = _Filed(row.id, row.case_no)
+            await self._emit(
+                filed,
+                Action.FILE,
+                ROUTER,
+                None,
+                partial(
+                    ev.CaseFiled,
+                    report_id=body.report_id,
+                    channel=body.report.channel,
+                    category=body.category,
+                    category_kind=body.category_kind,
+                    grid=body.grid,
+                    priority=body.priority,
+                    deadline_profile=body.deadline_profile,
+                    received_at=filing.received,
+                    deadlines=clocks[: len(filing.clocks)],
+                    level=body.level,
+                    level_unit=row.level_unit,
+                ),
+                None,
+                {
+                    "rule": body.rule.model_dump(),
+                    "warnings": filing.values["warnings"],
+                    "decided_by": body.decided_by.model_dump() if body.decided_by else None,
+                },
+            )
+            await self._emit(
+                row,
+                Action.DISPATCH,
+                ROUTER,
+                filed.state,
+                partial(ev.CaseDispatched, redispatch=False, deadlines=clocks[len(filing.clocks) :]),
+                None,
+                {"from_department": None},
+            )
+            if body.whistle and body.whistle_departments:
+                row = await self._whistle(row, ROUTER, body.whistle_departments, "whistle requested by routing rule")
+            await self._replay_parked(body.report_id)
+            out.append(row)
+        return out
+
+    def _filing(self, body: RoutingDecided, now: datetime) -> _Filing:
+        """A routed report's new case as it is written: filed, then dispatched to the routed department."""
+        filed = machine.check(Action.FILE, CaseFacts(state=None), ROUTER)
+        level_unit = body.level_unit if body.level != "district" else None
+        facts = CaseFacts(state=filed, level=body.level, level_unit=level_unit, channel=body.report.channel.value)
+        dispatched = machine.check(Action.DISPATCH, facts, ROUTER)
         profile, warnings = self.wf.rules.profile(body.deadline_profile)
         if not self.wf.departments.knows(body.department_code):
             warnings.append(f"department {body.department_code} is not in the department directory")
         received = min(body.report.received_at, now)
-        row = await self.repo.insert_case(
-            {
-                "id": str(uuid.uuid4()),
-                "report_id": body.report_id,
-                "state": State.FILED.value,
-                "version": 1,
-                "channel": body.report.channel.value,
-                "category_scheme": body.category.scheme,
-                "category_code": body.category.code,
-                "category_name": body.category.name,
-                "category_kind": body.category_kind,
-                "priority": body.priority,
-                "deadline_profile": body.deadline_profile,
-                "district_code": body.grid.district_code,
-                "street_code": body.grid.street_code,
-                "community_code": body.grid.community_code,
-                "cell_code": body.grid.cell_code,
-                "lon": body.location.lon if body.location else None,
-                "lat": body.location.lat if body.location else None,
-                "address": body.report.address,
-                "description": body.report.text[:4000],
-                "received_at": received,
-                "filed_at": now,
-                "updated_at": now,
-                "warnings": warnings,
-                "level": body.level,
-                "level_unit": body.level_unit if body.level != "district" else None,
-            },
-            self.wf.settings.case_no_prefix,
-            now.astimezone(SHANGHAI).date(),
-        )
-        await self.repo.add_report(
-            row.id, body.report_id, body.report.channel.value, True, now, body.report.external_id
-        )
-        # The filing's clocks and the first dispatch's open together: the case is new, so it has no clock yet.
+        values = {
+            "id": str(uuid.uuid4()),
+            "report_id": body.report_id,
+            "state": dispatched.value,
+            "version": 2,
+            "department_code": body.department_code,
+            "channel": body.report.channel.value,
+            "category_scheme": body.category.scheme,
+            "category_code": body.category.code,
+            "category_name": body.category.name,
+            "category_kind": body.category_kind,
+            "priority": body.priority,
+            "deadline_profile": body.deadline_profile,
+            "district_code": body.grid.district_code,
+            "street_code": body.grid.street_code,
+            "community_code": body.grid.community_code,
+            "cell_code": body.grid.cell_code,
+            "lon": body.location.lon if body.location else None,
+            "lat": body.location.lat if body.location else None,
+            "address": body.report.address,
+            "description": body.report.text[:4000],
+            "received_at": received,
+            "filed_at": now,
+            "updated_at": now,
+            "warnings": warnings,
+            "level": body.level,
+            "level_unit": level_unit,
+        }
         filing = [Opening("first_contact", profile.first_contact, received)] if profile.first_contact else []
         filing += level_openings(self.wf.rules, body.level, now)
-        opened = await self.book.open_many(
-            row.id, filing + self._handling_openings(row, body.department_code, received)
-        )
-        filed_deadlines, handling = opened[: len(filing)], opened[len(filing) :]
-        await self._emit(
-            row,
-            Action.FILE,
-            ROUTER,
-            None,
-            partial(
-                ev.CaseFiled,
-                report_id=body.report_id,
-                channel=body.report.channel,
-                category=body.category,
-                category_kind=body.category_kind,
-                grid=body.grid,
-                priority=body.priority,
-                deadline_profile=body.deadline_profile,
-                received_at=received,
-                deadlines=filed_deadlines,
-                level=body.level,
-                level_unit=row.level_unit,
-            ),
-            None,
-            {
-                "rule": body.rule.model_dump(),
-                "warnings": warnings,
-                "decided_by": body.decided_by.model_dump() if body.decided_by else None,
-            },
-        )
-        row = await self._dispatch(row, ROUTER, body.department_code, opened=handling)
-        if body.whistle and body.whistle_departments:
-            row = await self._whistle(row, ROUTER, body.whistle_departments, "whistle requested by routing rule")
-        await self._replay_parked(body.report_id)
-        return row
+        return _Filing(body, values, received, filing)
 
     async def attach_report(self, body: ReportMerged) -> None:
         """并案: the report joins the case of its primary report (parked until that case exists).
@@ -415,29 +475,16 @@ class CaseService:
         return await self._dispatch(row, who, department_code, expected=expected, reason=reason)
 
     async def _dispatch(
-        self,
-        row: CaseRow,
-        who: Principal,
-        department_code: str,
-        *,
-        expected: int | None = None,
-        reason: str = "",
-        opened: list[DeadlineSet] | None = None,
+        self, row: CaseRow, who: Principal, department_code: str, *, expected: int | None = None, reason: str = ""
     ) -> CaseRow:
-        """`opened`: the handling clocks a filing already started in this transaction, where the case is new,
-        so that no other command can hold it and it has no acknowledgement clock to cancel."""
         redispatch = row.state in (State.DISPATCHED, State.ACKNOWLEDGED)
         action = Action.REDISPATCH if redispatch else Action.DISPATCH
-        if opened is None:
-            target = await self._check(row, action, who, expected)
-        else:
-            target = machine.check(action, facts_of(row, frozenset()), who)
+        target = await self._check(row, action, who, expected)
         if redispatch and department_code == row.department_code:
             raise Conflict(f"the case is already with {department_code}", field="department_code")
         now = self.clock.now()
-        if opened is None:
-            await self.book.cancel(row.id, ["acknowledge"])
-        deadlines = opened if opened is not None else await self._open_handling(row, department_code, now)
+        await self.book.cancel(row.id, ["acknowledge"])
+        deadlines = await self._open_handling(row, department_code, now)
         await self.repo.add_department(row.id, department_code, "assigned", now)
         return await self._record(
             row,

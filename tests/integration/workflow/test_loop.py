@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
+from shared.bus.base import OutMessage
+from shared.contracts import make_envelope, topic_of
 from shared.contracts.common import Channel, Reporter
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutedReport
@@ -282,3 +284,52 @@ async def test_bad_requests_name_the_field(desk: Desk) -> None:
     assert r.status_code == 403 and r.json()["error"]["field"] == "role"
     r = await desk.p.client.post(f"/v1/cases/{cid}/close", headers=desk.as_("dispatcher"))
     assert r.status_code == 409 and r.json()["error"]["field"] == "state"
+
+
+async def test_decisions_that_arrive_together_are_filed_together_each_numbered_dispatched_and_timed(desk: Desk) -> None:
+    """A poll's routing decisions are filed with one statement per table: every case still gets its own number
+    (the day's next ones), its department, its clocks, both moves in its trail and both events; a replayed
+    decision files nothing more, and a merge behind its primary's decision in the same poll joins that case."""
+    bodies = [routing_decided(department=d) for d in ("WATER", "ROADS", "WATER", "PARKS", "ROADS")]
+    merged = ReportMerged(
+        report_id="r-merged-in-same-poll",
+        primary_report_id=bodies[1].report_id,
+        reason="same problem",
+        deadline_profile="1515-general",
+        hotline_class="general",
+        report=RoutedReport(channel=Channel.HOTLINE, reporter=Reporter(kind="citizen"), received_at=MONDAY_9AM),
+    )
+    messages = [(b, b.report_id) for b in [*bodies, bodies[2]]] + [(merged, merged.report_id)]
+    await desk.p.bus.publish(
+        [
+            OutMessage(topic_of(body), key, make_envelope(body, source="/test", subject=key).to_bytes())
+            for body, key in messages
+        ]
+    )
+    await desk.p.drain()
+
+    listed = (await desk.p.client.get("/v1/cases", headers=desk.as_("admin"), params={"limit": 200})).json()["items"]
+    by_report = {r: c for c in listed for r in c["report_ids"]}
+    cases = [by_report[b.report_id] for b in bodies]
+    assert len({c["id"] for c in cases}) == len(bodies) == len(listed)
+    numbers = sorted(int(c["case_no"][-6:]) for c in cases)
+    assert numbers == list(range(numbers[0], numbers[0] + len(bodies)))
+    assert [(c["state"], c["department_code"], c["version"]) for c in cases] == [
+        ("dispatched", b.department_code, 3 if b is bodies[1] else 2) for b in bodies
+    ]
+    assert by_report[merged.report_id]["id"] == cases[1]["id"]
+    for case, body in zip(cases, bodies, strict=True):
+        full = await desk.get(case["id"])
+        assert [(d["kind"], d["department_code"]) for d in full["deadlines"] if d["kind"] == "handle"] == [
+            ("handle", body.department_code)
+        ]
+        trail = (await desk.p.client.get(f"/v1/cases/{case['id']}/audit", headers=desk.as_("admin"))).json()
+        assert [(t["action"], t["from_state"], t["to_state"], t["version"]) for t in trail][:2] == [
+            ("file", None, "filed", 1),
+            ("dispatch", "filed", "dispatched", 2),
+        ]
+        events = await desk.case_events(case["id"])
+        assert [(e.type, e.data["state"], e.data["version"], e.data.get("department_code")) for e in events][:2] == [
+            ("cityloop.case.filed.v1", "filed", 1, None),
+            ("cityloop.case.dispatched.v1", "dispatched", 2, body.department_code),
+        ]
