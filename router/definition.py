@@ -6,7 +6,7 @@ import asyncio
 
 from router.config import RouterSettings
 from router.endpoints import router
-from router.handlers import HANDLERS, TOPICS, prepare
+from router.handlers import HANDLERS, TOPICS, fold, prepare
 from router.models import metadata
 from router.reference import ReferenceData
 from router.service import RouterService
@@ -45,7 +45,7 @@ SERVICE = ServiceDefinition(
     package="router",
     metadata=metadata,
     routers=[router],
-    consumers=[ConsumerSpec(group="router", handlers=HANDLERS, topics=TOPICS, prepare=prepare)],
+    consumers=[ConsumerSpec(group="router", handlers=HANDLERS, topics=TOPICS, prepare=prepare, fold=fold)],
     workers=[watch_rules],
     on_startup=on_startup,
 )

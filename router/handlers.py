@@ -13,7 +13,7 @@ from shared.contracts import Envelope, cases, reports
 from shared.contracts.cases import CaseClosed, CaseFiled, CaseReopened, CaseWithdrawn
 from shared.contracts.common import Contract
 from shared.contracts.reports import ReportReceived, ReportUpdated
-from shared.handling import BatchPrepare, EventHandler, HandlerContext
+from shared.handling import BatchContext, BatchPrepare, EventHandler, HandlerContext, fold_runs
 from shared.service import ServiceRuntime
 
 RECEIVED = "cityloop.report.received.v1"
@@ -36,7 +36,12 @@ async def handle_report_updated(ctx: HandlerContext, body: ReportUpdated) -> Non
 
 
 async def handle_case_filed(ctx: HandlerContext, body: CaseFiled) -> None:
-    await repo.primary_case_filed(ctx.session, body.report_id, body.case_id)
+    await repo.primary_cases_filed(ctx.session, [(body.report_id, body.case_id)])
+
+
+async def cases_filed(batch: BatchContext, bodies: Sequence[CaseFiled]) -> None:
+    """A run of filings: the primaries learn their cases in one statement."""
+    await repo.primary_cases_filed(batch.session, [(body.report_id, body.case_id) for body in bodies])
 
 
 async def handle_case_closed(ctx: HandlerContext, body: CaseClosed) -> None:
@@ -62,12 +67,14 @@ def prepare(runtime: ServiceRuntime) -> BatchPrepare:
     return lock_batch
 
 
+_FILED = "cityloop.case.filed.v1"
 HANDLERS: dict[str, EventHandler] = {
     RECEIVED: handle_report_received,
     "cityloop.report.updated.v1": handle_report_updated,
-    "cityloop.case.filed.v1": handle_case_filed,
+    _FILED: handle_case_filed,
     "cityloop.case.closed.v1": handle_case_closed,
     "cityloop.case.withdrawn.v1": handle_case_withdrawn,
     "cityloop.case.reopened.v1": handle_case_reopened,
 }
 TOPICS = [reports.TOPIC, cases.TOPIC]
+fold = fold_runs(HANDLERS, {_FILED: cases_filed})

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.merge import OpenPrimary, SearchBox
 from router.models import decisions, open_primaries, queue, rulesets
+from shared.db.driver import driver
 from shared.db.engine import xact_locks
 from shared.db.staging import stage
 
@@ -101,6 +102,8 @@ class Search:
     box: SearchBox
 
 
+_CASES_FILED = f"""UPDATE {open_primaries.fullname} p SET case_id = f.case_id, open = true
+    FROM unnest($1::text[], $2::text[]) AS f(report_id, case_id) WHERE p.report_id = f.report_id"""
 _NEAR_MANY = text(
     f"""SELECT s.i, p.report_id, p.category_id, p.lon, p.lat, p.received_at, p.case_id
     FROM unnest(:i, :category, :since, :west, :east, :south, :north)
@@ -158,11 +161,9 @@ async def add_primary(session: AsyncSession, primary: OpenPrimary) -> None:
     )
 
 
-async def primary_case_filed(session: AsyncSession, report_id: str, case_id: str) -> int:
-    result = await session.execute(
-        update(open_primaries).where(open_primaries.c.report_id == report_id).values(case_id=case_id, open=True)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+async def primary_cases_filed(session: AsyncSession, filed: Sequence[tuple[str, str]]) -> None:
+    """Primary reports learn their cases (report id, case id), in one statement however many."""
+    await (await driver(session)).execute(_CASES_FILED, [r for r, _ in filed], [c for _, c in filed])
 
 
 async def primaries_closed(session: AsyncSession, case_id: str, report_ids: list[str], at: datetime) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from pydantic import ValidationError
@@ -55,6 +56,26 @@ class BatchContext:
 
 BatchFold = Callable[[BatchContext, Sequence[tuple[Envelope, Any]]], Awaitable[None]]
 """Handles all new events of one batch at once (in bus order), e.g. with one statement per table."""
+
+
+RunHandler = Callable[[BatchContext, Sequence[Any]], Awaitable[None]]
+"""Handles a run of consecutive events of one type (their bodies, in bus order) at once."""
+
+
+def fold_runs(handlers: Mapping[str, EventHandler], runs: Mapping[str, RunHandler]) -> BatchFold:
+    """A fold that hands each run of consecutive events of a type in `runs` to that type's run handler (one
+    statement per table for the run, not per event) and every other event to its handler, in bus order."""
+
+    async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> None:
+        for event_type, run in groupby(events, key=lambda event: event[0].type):
+            if event_type in runs:
+                await runs[event_type](batch, [body for _, body in run])
+                continue
+            for envelope, body in run:
+                with bind_ids(report_id=envelope.reportid, case_id=envelope.caseid, event_type=envelope.type):
+                    await handlers[envelope.type](batch.event(envelope), body)
+
+    return fold
 
 
 class InboxProcessor:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import Envelope, reports, routing
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutingDecided
-from shared.handling import BatchContext, BatchPrepare, EventHandler, HandlerContext
+from shared.handling import BatchContext, BatchPrepare, EventHandler, HandlerContext, fold_runs
 from shared.service import ServiceRuntime
 from workflow.repository import Repository
 from workflow.service import CaseService
@@ -62,13 +61,9 @@ HANDLERS: dict[str, EventHandler] = {
 TOPICS = [routing.TOPIC, reports.TOPIC]
 
 
-async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> None:
-    """A poll's events in bus order; each run of routing decisions is filed at once (`CaseService.file_many`:
-    one statement per table for the run), every other event by its handler."""
-    for decided, run in groupby(events, key=lambda event: event[0].type == _DECIDED):
-        if decided:
-            service = CaseService(batch.session, batch.outbox, batch.clock, batch.services["workflow"])
-            await service.file_many([body for _, body in run])
-        else:
-            for envelope, body in run:
-                await HANDLERS[envelope.type](batch.event(envelope), body)
+async def file_decisions(batch: BatchContext, bodies: Sequence[RoutingDecided]) -> None:
+    """A run of routing decisions filed at once (`CaseService.file_many`)."""
+    await CaseService(batch.session, batch.outbox, batch.clock, batch.services["workflow"]).file_many(bodies)
+
+
+fold = fold_runs(HANDLERS, {_DECIDED: file_decisions})
