@@ -135,7 +135,7 @@ class InboxProcessor:
                         await self.handlers[envelope.type](
                             HandlerContext(session, envelope, self.outbox, self.clock, self.services), body
                         )
-        self.outbox.notify()
+        self.outbox.notify(session)
 
     def _parse(self, message: InMessage) -> tuple[Envelope, Any]:
         """The envelope and its body; the body is None for an event type this consumer does not handle."""

@@ -54,7 +54,7 @@ class ServiceRuntime:
         """One unit of work: commits on success, so an HTTP answer is sent only after the data is durable."""
         async with self.sessions() as session, session.begin():
             yield session
-        self.outbox.notify()
+        self.outbox.notify(session)
 
 
 Worker = Callable[[ServiceRuntime], Awaitable[None]]

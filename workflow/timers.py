@@ -143,6 +143,7 @@ class TimerPoller:
             await repo.mark_timers(stale, "cancelled")
             await repo.mark_timers(stopped, "paused")
             await repo.add_timers(following)
+        self.outbox.notify(session)  # the fired steps' events go out now, not at the relay's next idle poll
         result.fired, result.skipped = len(events), len(stale) + len(stopped)
         result.chained_due = sum(1 for *_, at in following if at <= now)
         TIMERS_FIRED.inc(result.fired)

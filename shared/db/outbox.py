@@ -32,6 +32,8 @@ from shared.contracts import Envelope, make_envelope, topic_of
 from shared.contracts.common import Contract
 from shared.db.staging import stage
 
+_EMITTED = "cityloop.outbox_emitted"
+
 
 def outbox_table(metadata: MetaData) -> Table:
     return Table(
@@ -66,8 +68,11 @@ class Outbox:
         self.committed = asyncio.Event()
         """Set after a transaction of this process that may have staged events commits: wakes the relay."""
 
-    def notify(self) -> None:
-        self.committed.set()
+    def notify(self, session: AsyncSession | None = None) -> None:
+        """Wake the relay after a commit; given the committed session, only if it staged events (a consumer's
+        batch that only updated its own tables would otherwise cost the relay a claim that finds nothing)."""
+        if session is None or session.info.pop(_EMITTED, False):
+            self.committed.set()
 
     def envelope(self, body: Contract, subject: str) -> Envelope:
         return make_envelope(body, source=self.source, subject=subject, time=self.clock.now())
@@ -81,6 +86,7 @@ class Outbox:
         """Staged on the session and written by one statement when the transaction commits (`staging`):
         a batch of a hundred events costs one round trip, not a hundred."""
         stage(session, self.table, ({"topic": t, "key": e.subject, "payload": e.to_bytes()} for t, e in items))
+        session.info[_EMITTED] = True
 
 
 class Inbox:

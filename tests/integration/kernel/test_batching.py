@@ -174,3 +174,34 @@ async def test_relay_woken_by_commits_sends_close_commits_together(ledger) -> No
         await asyncio.wait_for(task, 5)
     assert bus.published == ["x", "y", "z"]
     assert len(calls) < 3, calls  # the linger gathered commits that woke it separately
+
+
+async def test_only_a_batch_that_staged_events_wakes_the_relay(ledger) -> None:  # type: ignore[no-untyped-def]
+    """A consumer that only updates its own tables (intake's status, analytics) must not cost the relay a claim
+    per batch that finds nothing; a batch that emits wakes it at once."""
+
+    async def record_only(ctx: HandlerContext, body: ReportUpdated) -> None:
+        await ctx.session.execute(insert(effects).values(event_id=ctx.envelope.id, key=body.report_id, seq=body.count))
+
+    outbox = Outbox(SERVICE.outbox_table, "/test", SystemClock())
+    quiet = InboxProcessor(
+        "quiet",
+        {"cityloop.report.updated.v1": record_only},
+        session_factory(ledger),
+        Inbox(SERVICE.inbox_table),
+        outbox,
+        SystemClock(),
+    )
+    loud = InboxProcessor(
+        "loud",
+        {"cityloop.report.updated.v1": record_and_echo},
+        session_factory(ledger),
+        Inbox(SERVICE.inbox_table),
+        outbox,
+        SystemClock(),
+    )
+
+    await quiet.handle_batch([message("quiet-1", 1), message("quiet-2", 2)])
+    assert not outbox.committed.is_set()
+    await loud.handle_batch([message("loud-1", 3)])
+    assert outbox.committed.is_set()
