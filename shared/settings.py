@@ -80,12 +80,14 @@ class Settings(BaseSettings):
 
     consumer_max_attempts: int = 5
     consumer_batch_size: int = 500
-    consumer_linger_ms: float = Field(default=20, ge=0, le=1000)
-    """How long a consumer waits after a poll for more messages: every batch costs one transaction (and its
-    statements) whatever its size, so a longer linger buys CPU per event with latency."""
+    consumer_linger_ms: float = Field(default=50, ge=0, le=1000)
+    """How long a consumer waits after a poll for more messages, at most: every batch costs one transaction (and
+    its statements) whatever its size, so a longer linger buys CPU per event with latency. A poll that finds
+    few messages waits only its share of it (`shared.bus.consumer.linger_for`)."""
     outbox_batch_size: int = 500
-    outbox_linger_ms: float = Field(default=10, ge=0, le=1000)
-    """How long the relay waits after a commit wakes it, so commits close together go out in one batch."""
+    outbox_linger_ms: float = Field(default=20, ge=0, le=1000)
+    """How long the relay waits after a commit wakes it, at most, so commits close together go out in one batch
+    (in proportion to what its last round sent, as consumers do)."""
     timer_batch_size: int = 500
     poll_interval_s: float = 0.2
     run_workers: bool = True

@@ -11,6 +11,7 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.base import Bus, OutMessage
+from shared.bus.consumer import linger_for
 from shared.logging import get_logger
 from shared.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
 
@@ -97,5 +98,5 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     woken = await asyncio.wait_for(self.wakeup.wait(), idle)
                 idle = min(idle * 2, self.max_idle_s)
-                if woken and self.linger_s > 0:
-                    await asyncio.sleep(self.linger_s)  # commits close together go out in one batch
+                if woken and self.linger_s > 0:  # commits close together go out in one batch
+                    await asyncio.sleep(linger_for(max(sent, 1), self.linger_s))
