@@ -7,6 +7,7 @@ First acceptance answers 202; a retry of something already accepted answers 200 
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from shared.settings import Settings
 
 ACCEPTED, ALREADY = 202, 200
 log = get_logger(__name__)
+REPORT_NUMBER_BLOCK = 100
+"""Report numbers one process takes from the sequence at a time."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class Intake:
         """A committed unit of work of the service (`ServiceRuntime.transaction`), for the group commits."""
         self.admissions: GroupCommit[Admission, Outcome] = GroupCommit(self._admit)
         self._zone = ZoneInfo(config.timezone)
+        self._numbers: deque[int] = deque()
+        """Report numbers taken from the sequence ahead of need (`new_report_ids`)."""
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -118,9 +123,16 @@ class Intake:
         return (await self.new_report_ids(session, 1))[0]
 
     async def new_report_ids(self, session: AsyncSession, n: int) -> list[str]:
-        """`R` + local date + sequence, e.g. R20250310000042: short enough to read out over the phone."""
+        """`R` + local date + sequence, e.g. R20250310000042: short enough to read out over the phone.
+
+        The numbers come from the sequence a block at a time (one round trip per `REPORT_NUMBER_BLOCK`
+        reports, not one per group commit). Like any sequence they were never gapless; now a restart also
+        leaves the rest of its block unused, and replicas interleave their blocks, so numbers are unique but
+        not in order of arrival across processes."""
+        while len(self._numbers) < n:
+            self._numbers.extend(await repo.next_report_numbers(session, max(n, REPORT_NUMBER_BLOCK)))
         day = f"{self.now().astimezone(self._zone):%Y%m%d}"
-        return [f"R{day}{number:06d}" for number in await repo.next_report_numbers(session, n)]
+        return [f"R{day}{self._numbers.popleft():06d}" for _ in range(n)]
 
     async def file(self, session: AsyncSession, report: ReportReceived, contact: dict[str, str] | None = None) -> None:
         await self.file_many(session, [(report, contact)])

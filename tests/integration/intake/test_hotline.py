@@ -111,3 +111,20 @@ async def test_tickets_arriving_together_are_admitted_in_shared_transactions(pg_
     assert len(set(ids)) == 40 and stored == statuses == 40
     assert sorted(e.subject for e in events) == sorted(ids)
     assert admissions.batches < admissions.items == 42  # shared: fewer transactions than tickets
+
+
+async def test_report_numbers_come_from_the_sequence_a_block_at_a_time(pg_url: str, intake_env: Path) -> None:
+    """Tickets one after another and at once get distinct numbers in order, and the sequence is read once per
+    block of numbers, not once per group commit."""
+    from intake.service import REPORT_NUMBER_BLOCK
+
+    async with intake_platform(pg_url, intake_env) as p:
+        one_by_one = [await post_ticket(p, ticket(f"GD-SEQ-{i}")) for i in range(3)]
+        together = await asyncio.gather(*(post_ticket(p, ticket(f"GD-SEQ-{i}")) for i in range(3, 12)))
+        async with p.runtime("intake").transaction() as session:
+            taken = (await session.execute(text("SELECT last_value FROM intake.report_no"))).scalar_one()
+    ids = [r.json()["report_id"] for r in [*one_by_one, *together]]
+    numbers = [int(report_id[-6:]) for report_id in ids]
+    assert len(set(ids)) == 12 and numbers[:3] == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+    assert sorted(numbers) == list(range(numbers[0], numbers[0] + 12))
+    assert taken == numbers[0] + REPORT_NUMBER_BLOCK - 1
