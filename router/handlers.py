@@ -13,7 +13,7 @@ from shared.contracts import Envelope, cases, reports
 from shared.contracts.cases import CaseClosed, CaseFiled, CaseReopened, CaseWithdrawn
 from shared.contracts.common import Contract
 from shared.contracts.reports import ReportReceived, ReportUpdated
-from shared.handling import BatchContext, BatchPrepare, EventHandler, HandlerContext, fold_runs
+from shared.handling import BatchContext, BatchPrepare, EventHandler, HandlerContext, fold_runs, run_of_one
 from shared.service import ServiceRuntime
 
 RECEIVED = "cityloop.report.received.v1"
@@ -33,10 +33,6 @@ async def handle_report_received(ctx: HandlerContext, body: ReportReceived) -> N
 
 async def handle_report_updated(ctx: HandlerContext, body: ReportUpdated) -> None:
     await _svc(ctx).handle_update(ctx.session, body)
-
-
-async def handle_case_filed(ctx: HandlerContext, body: CaseFiled) -> None:
-    await repo.primary_cases_filed(ctx.session, [(body.report_id, body.case_id)])
 
 
 async def cases_filed(batch: BatchContext, bodies: Sequence[CaseFiled]) -> None:
@@ -71,7 +67,7 @@ _FILED = "cityloop.case.filed.v1"
 HANDLERS: dict[str, EventHandler] = {
     RECEIVED: handle_report_received,
     "cityloop.report.updated.v1": handle_report_updated,
-    _FILED: handle_case_filed,
+    _FILED: run_of_one(cases_filed),
     "cityloop.case.closed.v1": handle_case_closed,
     "cityloop.case.withdrawn.v1": handle_case_withdrawn,
     "cityloop.case.reopened.v1": handle_case_reopened,

@@ -62,6 +62,15 @@ RunHandler = Callable[[BatchContext, Sequence[Any]], Awaitable[None]]
 """Handles a run of consecutive events of one type (their bodies, in bus order) at once."""
 
 
+def run_of_one(run: RunHandler) -> EventHandler:
+    """A run handler as its type's entry in the handler table: one event is a run of one."""
+
+    async def handle(ctx: HandlerContext, body: Any) -> None:
+        await run(BatchContext(ctx.session, ctx.outbox, ctx.clock, ctx.services), [body])
+
+    return handle
+
+
 def fold_runs(handlers: Mapping[str, EventHandler], runs: Mapping[str, RunHandler]) -> BatchFold:
     """A fold that hands each run of consecutive events of a type in `runs` to that type's run handler (one
     statement per table for the run, not per event) and every other event to its handler, in bus order."""

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import Envelope, reports, routing
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutingDecided
-from shared.handling import BatchContext, BatchPrepare, EventHandler, HandlerContext, fold_runs
+from shared.handling import BatchContext, BatchPrepare, EventHandler, HandlerContext, fold_runs, run_of_one
 from shared.service import ServiceRuntime
 from workflow.repository import Repository
 from workflow.service import CaseService
@@ -18,11 +18,6 @@ from workflow.service import CaseService
 
 def _service(ctx: HandlerContext) -> CaseService:
     return CaseService(ctx.session, ctx.outbox, ctx.clock, ctx.services["workflow"])
-
-
-async def on_routing_decided(ctx: HandlerContext, body: RoutingDecided) -> None:
-    """File the case and dispatch it to the routed department in this one transaction."""
-    await _service(ctx).file_many([body])
 
 
 async def on_report_merged(ctx: HandlerContext, body: ReportMerged) -> None:
@@ -52,18 +47,19 @@ def prepare(_: ServiceRuntime) -> BatchPrepare:
     return lock_batch
 
 
+async def file_decisions(batch: BatchContext, bodies: Sequence[RoutingDecided]) -> None:
+    """File each routed report's case and dispatch it to the routed department, a run at once
+    (`CaseService.file_many`), in this one transaction."""
+    await CaseService(batch.session, batch.outbox, batch.clock, batch.services["workflow"]).file_many(bodies)
+
+
 _DECIDED = "cityloop.routing.decided.v1"
 HANDLERS: dict[str, EventHandler] = {
-    _DECIDED: on_routing_decided,
+    _DECIDED: run_of_one(file_decisions),
     "cityloop.routing.merged.v1": on_report_merged,
     "cityloop.report.updated.v1": on_report_updated,
 }
 TOPICS = [routing.TOPIC, reports.TOPIC]
-
-
-async def file_decisions(batch: BatchContext, bodies: Sequence[RoutingDecided]) -> None:
-    """A run of routing decisions filed at once (`CaseService.file_many`)."""
-    await CaseService(batch.session, batch.outbox, batch.clock, batch.services["workflow"]).file_many(bodies)
 
 
 fold = fold_runs(HANDLERS, {_DECIDED: file_decisions})

@@ -122,6 +122,7 @@ _ADD_REPORTS = f"""INSERT INTO {case_reports.fullname}
     (case_id, report_id, channel, is_primary, attached_at, external_id)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::text[])
     ON CONFLICT DO NOTHING"""
+# Being assigned outranks having been summoned.
 _ASSIGN_MANY = f"""INSERT INTO {case_departments.fullname} AS d (case_id, department_code, relation, since)
     SELECT case_id, department_code, 'assigned', since FROM unnest($1::text[], $2::text[], $3::timestamptz[])
         AS n(case_id, department_code, since)
@@ -152,10 +153,8 @@ _CLAIM_VERSION = f"UPDATE {cases.fullname} SET version = $2 + 1 WHERE id = $1 AN
 _ADD_REPORT = f"""INSERT INTO {case_reports.fullname}
     (case_id, report_id, channel, is_primary, attached_at, external_id) VALUES ($1, $2, $3, $4, $5, $6)
     ON CONFLICT DO NOTHING RETURNING report_id"""
-_ADD_DEPARTMENT = f"""INSERT INTO {case_departments.fullname} AS d (case_id, department_code, relation, since)
-    VALUES ($1, $2, $3, $4) ON CONFLICT (case_id, department_code) DO """
-_ASSIGNED = _ADD_DEPARTMENT + "UPDATE SET relation = 'assigned'"  # being assigned outranks having been summoned
-_SUMMONED = _ADD_DEPARTMENT + "NOTHING"
+_SUMMON = f"""INSERT INTO {case_departments.fullname} (case_id, department_code, relation, since)
+    VALUES ($1, $2, 'summoned', $3) ON CONFLICT (case_id, department_code) DO NOTHING"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,9 +299,9 @@ class Repository:
 
     # -- departments and reports of a case -----------------------------------------------------------
 
-    async def add_department(self, case_id: str, department_code: str, relation: str, at: datetime) -> None:
-        sql = _ASSIGNED if relation == "assigned" else _SUMMONED
-        await (await driver(self.session)).execute(sql, case_id, department_code, relation, at)
+    async def summon_department(self, case_id: str, department_code: str, at: datetime) -> None:
+        """A department called to the case (吹哨); one already assigned stays assigned."""
+        await (await driver(self.session)).execute(_SUMMON, case_id, department_code, at)
 
     async def departments_of(self, case_ids: Iterable[str]) -> list[Row[Any]]:
         stmt = (

@@ -485,7 +485,7 @@ class CaseService:
         now = self.clock.now()
         await self.book.cancel(row.id, ["acknowledge"])
         deadlines = await self._open_handling(row, department_code, now)
-        await self.repo.add_department(row.id, department_code, "assigned", now)
+        await self.repo.assign_departments([(row.id, department_code, now)])
         return await self._record(
             row,
             action,
@@ -712,7 +712,7 @@ class CaseService:
                 whistle_id=whistle_id,
             )
             dues.append(deadline.due_at)
-            await self.repo.add_department(row.id, dept, "summoned", now)
+            await self.repo.summon_department(row.id, dept, now)
         return await self._record(
             row,
             Action.WHISTLE,
