@@ -26,6 +26,7 @@ SERVICE = ServiceDefinition(
             handlers=handlers.HANDLERS,
             topics=handlers.TOPICS,
             fold=handlers.fold,
+            follower=True,
         )
     ],
     on_startup=on_startup,

@@ -50,7 +50,7 @@ SERVICE = ServiceDefinition(
     package="intake",
     metadata=metadata,
     routers=ROUTERS,
-    consumers=[ConsumerSpec(group="intake-status", handlers=HANDLERS, topics=TOPICS, fold=fold)],
+    consumers=[ConsumerSpec(group="intake-status", handlers=HANDLERS, topics=TOPICS, fold=fold, follower=True)],
     workers=[wechat.housekeeping, progress.progress_worker, retention.retention_worker],
     on_startup=start,
     is_idle=is_idle,

@@ -32,6 +32,9 @@ class ConsumerSpec:
     """Optional first step of each batch's transaction, before its handlers (see `InboxProcessor`)."""
     fold: BatchFold | None = None
     """All new events of a batch at once, after the kernel's inbox claim (`handlers` still names the types)."""
+    follower: bool = False
+    """Off the path from report to case (a read model or a fan-out): lingers `follower_linger_ms`, not
+    `consumer_linger_ms`, for bigger batches at a fraction of a second of freshness."""
 
 
 @dataclass

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     """How long a consumer waits after a poll for more messages, at most: every batch costs one transaction (and
     its statements) whatever its size, so a longer linger buys CPU per event with latency. A poll that finds
     few messages waits only its share of it (`shared.bus.consumer.linger_for`)."""
+    follower_linger_ms: float = Field(default=250, ge=0, le=5000)
+    """The same for consumer groups off the path from report to case (`ConsumerSpec.follower`: read models and
+    fan-outs such as analytics and report status): they trade a fraction of a second of freshness for batches
+    several times bigger, and each batch's fixed statements are shared by more events."""
     outbox_batch_size: int = 500
     outbox_linger_ms: float = Field(default=20, ge=0, le=1000)
     """How long the relay waits after a commit wakes it, at most, so commits close together go out in one batch

@@ -55,6 +55,7 @@ SERVICE = ServiceDefinition(
             handlers=webhook_handlers.HANDLERS,
             topics=webhook_handlers.TOPICS,
             batch=webhook_handlers.batch,
+            follower=True,
         ),
     ],
     workers=[timer_worker, webhook_worker],
