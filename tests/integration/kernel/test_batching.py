@@ -205,3 +205,44 @@ async def test_only_a_batch_that_staged_events_wakes_the_relay(ledger) -> None: 
     assert not outbox.committed.is_set()
     await loud.handle_batch([message("loud-1", 3)])
     assert outbox.committed.is_set()
+
+
+async def test_staged_rows_are_written_at_commit_by_one_statement_per_run_in_staging_order(ledger) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import Column, DateTime, Identity, Integer, MetaData, Table, Text, event
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    from shared.db.staging import stage as stage_rows
+
+    probe = Table(
+        "staged_probe",
+        MetaData(schema="ledger"),
+        Column("id", Integer, Identity(), primary_key=True),
+        Column("note", Text),
+        Column("at", DateTime(timezone=True)),
+        Column("doc", JSONB, nullable=False, server_default=text("'{\"default\": true}'::jsonb")),
+    )
+    async with ledger.begin() as conn:
+        await conn.run_sync(probe.create)
+    statements: list[tuple[str, bool]] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "staged_probe" in statement:
+            statements.append((statement, executemany))
+
+    event.listen(ledger.sync_engine, "before_cursor_execute", seen)
+    at = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    async with session_factory(ledger)() as session, session.begin():
+        stage_rows(session, probe, [{"note": f"n{i}", "at": at, "doc": {"i": i, "名": ["井盖", None]}} for i in range(3)])
+        stage_rows(session, probe, [{"note": None, "at": None, "doc": {}}])
+        stage_rows(session, probe, [{"note": "default doc", "at": at}])  # other columns: a run of its own
+        assert statements == []  # nothing is written before the commit
+    event.remove(ledger.sync_engine, "before_cursor_execute", seen)
+
+    assert [executemany for _, executemany in statements] == [False, False]  # two runs, one statement each
+    assert await rows(ledger, "SELECT note, at, doc FROM ledger.staged_probe ORDER BY id") == [
+        ("n0", at, {"i": 0, "名": ["井盖", None]}),
+        ("n1", at, {"i": 1, "名": ["井盖", None]}),
+        ("n2", at, {"i": 2, "名": ["井盖", None]}),
+        (None, None, {}),
+        ("default doc", at, {"default": True}),
+    ]
