@@ -17,12 +17,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from shared.contracts.cases import DeadlineSet
 from shared.contracts.routing import ReportMerged
 from workflow.config import Profile, Rules
 from workflow.deadlines import Clockwork, Due, Span
 from workflow.machine import OPEN, State
-from workflow.schedule import DeadlineBook, span_of
+from workflow.schedule import DeadlineBook, Opening
 
 HOTLINE = "hotline"
 FIRST_CONTACT_PREFIX = "first_contact:"
@@ -56,16 +55,25 @@ def stricter(span: Span, result_due: datetime) -> Span | None:
     return replace(span, due=max(result_due, span.start))
 
 
-async def owe_caller(
-    book: DeadlineBook, rules: Rules, case_id: str, state: State, body: ReportMerged, now: datetime
-) -> tuple[dict[str, Any], list[DeadlineSet]]:
-    """Open a merged hotline caller's clocks and tighten the case's handling clock to what it is owed.
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one merged caller is owed, planned before anything is written (`owed_to`)."""
+
+    values: dict[str, Any]
+    """The caller's own columns of its `case_reports` row."""
+    first_contact: Opening | None = None
+    """Its first-contact clock, if it is owed one."""
+    result_due: datetime | None = None
+    """Its result due, to which the case's handling clock is pulled in (`stricter`); None if not owed."""
+
+
+def owed_to(clockwork: Clockwork, rules: Rules, state: State, body: ReportMerged, now: datetime) -> Claim:
+    """What a merged report's caller is owed in a case in `state`.
 
     A finished case opens no clock (nothing could meet it); a suspended one opens it standing still, like
-    its other clocks, to run from the resumption. Returns the caller's row values (`case_reports`) and the
-    deadlines set, for the attach event."""
+    its other clocks, to run from the resumption (`pause`)."""
     if body.deadline_profile is None:  # a router from before profiles travelled with merges
-        return {}, []
+        return Claim({})
     profile, _ = rules.profile(body.deadline_profile)
     received = min(body.report.received_at, now)
     values: dict[str, Any] = {
@@ -74,17 +82,13 @@ async def owe_caller(
         "received_at": received,
     }
     if body.report.channel.value != HOTLINE or state not in OPEN:
-        return values, []
-    due = owed(book.clockwork, profile, received)
+        return Claim(values)
+    due = owed(clockwork, profile, received)
     values["result_due_at"] = due.result.at
-    out: list[DeadlineSet] = []
-    if profile.first_contact:
-        kind = first_contact_kind(body.report_id)
-        out.append(await book.open(case_id, kind, profile.first_contact, received))
-        if state is State.SUSPENDED:
-            await pause(book, case_id, kind, now)
-    out += await tighten_handle(book, case_id, due.result.at)
-    return values, out
+    first = (
+        Opening(first_contact_kind(body.report_id), profile.first_contact, received) if profile.first_contact else None
+    )
+    return Claim(values, first, due.result.at)
 
 
 async def pause(book: DeadlineBook, case_id: str, kind: str, at: datetime) -> None:
@@ -93,15 +97,6 @@ async def pause(book: DeadlineBook, case_id: str, kind: str, at: datetime) -> No
     for row in rows:
         await book.repo.update_deadline(row.id, {"paused_at": at})
     await book.repo.set_timer_status([r.id for r in rows], "paused", from_statuses=("pending",))
-
-
-async def tighten_handle(book: DeadlineBook, case_id: str, result_due: datetime) -> list[DeadlineSet]:
-    out = []
-    for row in await book.repo.active_deadlines(case_id, ["handle"]):
-        span = stricter(span_of(row), result_due)
-        if span is not None:
-            out.append(await book.store(row, span, ()))
-    return out
 
 
 async def extend_callers(book: DeadlineBook, rules: Rules, case_id: str, days: int) -> None:

@@ -20,10 +20,6 @@ def _service(ctx: HandlerContext) -> CaseService:
     return CaseService(ctx.session, ctx.outbox, ctx.clock, ctx.services["workflow"])
 
 
-async def on_report_merged(ctx: HandlerContext, body: ReportMerged) -> None:
-    await _service(ctx).attach_report(body)
-
-
 async def on_report_updated(ctx: HandlerContext, body: ReportUpdated) -> None:
     await _service(ctx).report_updated(body)
 
@@ -53,13 +49,19 @@ async def file_decisions(batch: BatchContext, bodies: Sequence[RoutingDecided]) 
     await CaseService(batch.session, batch.outbox, batch.clock, batch.services["workflow"]).file_many(bodies)
 
 
+async def attach_merges(batch: BatchContext, bodies: Sequence[ReportMerged]) -> None:
+    """Attach each merged report to its primary's case, a run at once (`CaseService.attach_many`)."""
+    await CaseService(batch.session, batch.outbox, batch.clock, batch.services["workflow"]).attach_many(bodies)
+
+
 _DECIDED = "cityloop.routing.decided.v1"
+_MERGED = "cityloop.routing.merged.v1"
 HANDLERS: dict[str, EventHandler] = {
     _DECIDED: run_of_one(file_decisions),
-    "cityloop.routing.merged.v1": on_report_merged,
+    _MERGED: run_of_one(attach_merges),
     "cityloop.report.updated.v1": on_report_updated,
 }
 TOPICS = [routing.TOPIC, reports.TOPIC]
 
 
-fold = fold_runs(HANDLERS, {_DECIDED: file_decisions})
+fold = fold_runs(HANDLERS, {_DECIDED: file_decisions, _MERGED: attach_merges})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -118,10 +118,11 @@ def _update_case_sql(columns: tuple[str, ...]) -> str:
     return f"UPDATE {cases.fullname} SET {sets} WHERE id = $1 RETURNING *"
 
 
-_ADD_REPORTS = f"""INSERT INTO {case_reports.fullname}
-    (case_id, report_id, channel, is_primary, attached_at, external_id)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::text[])
-    ON CONFLICT DO NOTHING"""
+_ADD_REPORTS = f"""INSERT INTO {case_reports.fullname} (case_id, report_id, channel, is_primary, attached_at,
+        external_id, deadline_profile, hotline_class, received_at, result_due_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::text[], $7::text[],
+        $8::text[], $9::timestamptz[], $10::timestamptz[])
+    ON CONFLICT DO NOTHING RETURNING report_id"""
 # Being assigned outranks having been summoned.
 _ASSIGN_MANY = f"""INSERT INTO {case_departments.fullname} AS d (case_id, department_code, relation, since)
     SELECT case_id, department_code, 'assigned', since FROM unnest($1::text[], $2::text[], $3::timestamptz[])
@@ -150,9 +151,9 @@ def _insert_cases_sql(columns: tuple[str, ...]) -> str:
 
 
 _CLAIM_VERSION = f"UPDATE {cases.fullname} SET version = $2 + 1 WHERE id = $1 AND version = $2 RETURNING id"
-_ADD_REPORT = f"""INSERT INTO {case_reports.fullname}
-    (case_id, report_id, channel, is_primary, attached_at, external_id) VALUES ($1, $2, $3, $4, $5, $6)
-    ON CONFLICT DO NOTHING RETURNING report_id"""
+_CLAIM_VERSIONS = f"""UPDATE {cases.fullname} c SET version = v.new, updated_at = $4
+    FROM unnest($1::text[], $2::int[], $3::int[]) AS v(id, old, new) WHERE c.id = v.id AND c.version = v.old
+    RETURNING c.id"""
 _SUMMON = f"""INSERT INTO {case_departments.fullname} (case_id, department_code, relation, since)
     VALUES ($1, $2, 'summoned', $3) ON CONFLICT (case_id, department_code) DO NOTHING"""
 
@@ -185,6 +186,22 @@ class CaseFilter:
     current_only: bool = False
     """For a department: only the cases assigned to it now, not those it once had or was summoned to."""
     level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseReport:
+    """A report joining a case; a merged caller's row also holds what it is owed (`workflow.callers`)."""
+
+    case_id: str
+    report_id: str
+    channel: str
+    is_primary: bool
+    attached_at: datetime
+    external_id: str | None = None
+    deadline_profile: str | None = None
+    hotline_class: str | None = None
+    received_at: datetime | None = None
+    result_due_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -242,6 +259,14 @@ class Repository:
         """
         return await (await driver(self.session)).fetchval(_CLAIM_VERSION, case_id, version) is not None
 
+    async def claim_versions(self, moves: dict[str, tuple[int, int]], at: datetime) -> set[str]:
+        """`claim_version` for several cases at once (case → (version read, version after its moves)), each
+        set straight to its last version: the ids whose version was still the one read."""
+        ids = list(moves)
+        old, new = zip(*(moves[i] for i in ids), strict=True) if ids else ((), ())
+        found = await (await driver(self.session)).fetch(_CLAIM_VERSIONS, ids, list(old), list(new), at)
+        return {r["id"] for r in found}
+
     async def lock_reports(self, report_ids: Iterable[str]) -> None:
         """Serialise filing a report's case with parking events that wait for it (replicas: see `prepare`)."""
         await xact_locks(self.session, [lock_key("workflow", "report", r) for r in report_ids])
@@ -273,6 +298,22 @@ class Repository:
         if lock:
             stmt = stmt.with_for_update(key_share=True, of=cases)  # renders FOR NO KEY UPDATE
         return (await self.session.execute(stmt)).first()
+
+    async def cases_for_reports(self, report_ids: Iterable[str]) -> dict[str, Row[Any]]:
+        """`case_for_report(…, lock=True)` for several reports in one statement (report → its case, for those
+        that have one), the cases locked in id order so that two batches never wait for each other in a ring."""
+        ids = sorted({r for r in report_ids if self._locked is None or not self._locked.lacks_case(r)})
+        if not ids:
+            return {}
+        held = case_reports.c.report_id.label("held_report_id")
+        stmt = (
+            select(cases, held)
+            .join(case_reports, case_reports.c.case_id == cases.c.id)
+            .where(case_reports.c.report_id.in_(ids))
+            .order_by(cases.c.id)
+            .with_for_update(key_share=True, of=cases)
+        )
+        return {row.held_report_id: row for row in await self.session.execute(stmt)}
 
     async def list_cases(self, scope: Scope, f: CaseFilter, limit: int, offset: int) -> list[Row[Any]]:
         stmt = select(cases).where(scope.clause())
@@ -311,24 +352,15 @@ class Repository:
         )
         return list((await self.session.execute(stmt)).all())
 
-    async def add_report(
-        self, case_id: str, report_id: str, channel: str, primary: bool, at: datetime, external_id: str | None = None
-    ) -> bool:
-        db = await driver(self.session)
-        added = await db.fetchval(_ADD_REPORT, case_id, report_id, channel, primary, at, external_id) is not None
+    async def add_reports(self, rows: Sequence[CaseReport]) -> set[str]:
+        """Reports joining cases, in one statement; returns those that were not in a case yet."""
+        if not rows:
+            return set()
+        columns = [[getattr(r, f.name) for r in rows] for f in fields(CaseReport)]
+        added = await (await driver(self.session)).fetch(_ADD_REPORTS, *columns)
         if self._locked is not None:
-            self._locked.with_case.add(report_id)
-        return added
-
-    async def add_primary_reports(self, rows: Sequence[tuple[str, str, str, datetime, str | None]]) -> None:
-        """Each new case's first report (case, report, channel, attached at, external id), in one statement."""
-        columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
-        case_ids, report_ids, channels, at, external = (list(c) for c in columns)
-        await (await driver(self.session)).execute(
-            _ADD_REPORTS, case_ids, report_ids, channels, [True] * len(rows), at, external
-        )
-        if self._locked is not None:
-            self._locked.with_case.update(report_ids)
+            self._locked.with_case.update(r.report_id for r in rows)  # each is in a case now, added or not
+        return {r["report_id"] for r in added}
 
     async def assign_departments(self, rows: Sequence[tuple[str, str, datetime]]) -> None:
         """Cases given to departments (case, department, since), in one statement."""

@@ -19,7 +19,7 @@ from shared.auth import Principal, Role
 from shared.calendar import SHANGHAI, default_calendar
 from shared.clock import Clock
 from shared.contracts import cases as ev
-from shared.contracts.cases import DeadlineSet
+from shared.contracts.cases import CaseState, DeadlineSet
 from shared.contracts.common import Actor, Photo
 from shared.contracts.reports import ReportUpdated
 from shared.contracts.routing import ReportMerged, RoutingDecided
@@ -31,18 +31,19 @@ from workflow.config import Profile, Rules, WorkflowSettings
 from workflow.deadlines import Clockwork
 from workflow.levels import LEVEL_CLOCKS, level_openings
 from workflow.machine import Action, CaseFacts, State
-from workflow.repository import CaseRow, Repository, Scope
-from workflow.schedule import DeadlineBook, Opening, checkin_kind
+from workflow.repository import CaseReport, CaseRow, Repository, Scope
+from workflow.schedule import DeadlineBook, Opening, checkin_kind, deadline_set, span_of
 
 
 @dataclass(frozen=True)
-class _Filed:
-    """A new case as its filing event shows it, before the dispatch written with it."""
+class _Seen:
+    """A case as one of its events shows it, when the row is written once for several moves: a new case as
+    filed (before the dispatch written with it), a case between the merges of one run."""
 
     id: str
     case_no: str
-    state: Literal["filed"] = "filed"
-    version: int = 1
+    state: CaseState
+    version: int
     department_code: str | None = None
 
 
@@ -198,7 +199,7 @@ class CaseService:
 
     async def _emit(
         self,
-        case: CaseRow | _Filed,
+        case: CaseRow | _Seen,
         action: Action,
         who: Principal,
         from_state: str | None,
@@ -290,9 +291,9 @@ class CaseService:
         filings = [self._filing(body, now) for body in new.values()]
         day = now.astimezone(SHANGHAI).date()
         rows = await self.repo.insert_cases([f.values for f in filings], self.wf.settings.case_no_prefix, day)
-        await self.repo.add_primary_reports(
+        await self.repo.add_reports(
             [
-                (r.id, f.body.report_id, f.body.report.channel.value, now, f.body.report.external_id)
+                CaseReport(r.id, f.body.report_id, f.body.report.channel.value, True, now, f.body.report.external_id)
                 for r, f in zip(rows, filings, strict=True)
             ]
         )
@@ -309,7 +310,7 @@ class CaseService:
         out = []
         for row, filing in zip(rows, filings, strict=True):
             body, clocks = filing.body, opened[row.id]
-            filed = _Filed(row.id, row.case_no)
+            filed = _Seen(row.id, row.case_no, "filed", 1)
             await self._emit(
                 filed,
                 Action.FILE,
@@ -393,44 +394,106 @@ class CaseService:
         filing += level_openings(self.wf.rules, body.level, now)
         return _Filing(body, values, received, filing)
 
-    async def attach_report(self, body: ReportMerged) -> None:
-        """并案: the report joins the case of its primary report (parked until that case exists).
+    async def attach_many(self, bodies: Sequence[ReportMerged]) -> None:
+        """并案: each report joins the case of its primary report (parked until that case exists), a run of
+        merges at once with one statement per table: the cases, the reports joining them (each with what its
+        caller is owed), the callers' first-contact clocks, the cases' handling clocks, the versions.
 
-        The report lock makes parking and filing wait for each other: two replicas, one filing the primary's
+        The report locks make parking and filing wait for each other: two replicas, one filing the primary's
         case while the other parks the merge, would otherwise each miss the other and park it for good.
+        Several merges into one case are its moves in turn, each with its own version and event.
         """
-        await self.repo.lock_reports([body.primary_report_id, body.report_id])
-        row = await self.repo.case_for_report(body.primary_report_id, lock=True)
-        if row is None:
-            await self.repo.park(body.primary_report_id, body.type, body.model_dump(mode="json"), self.clock.now())
-            return
-        if not await self.repo.add_report(
-            row.id, body.report_id, body.report.channel.value, False, self.clock.now(), body.report.external_id
-        ):
-            return
-        target = await self._check(row, Action.ATTACH_REPORT, ROUTER)
-        caller, owed = await callers.owe_caller(
-            self.book, self.wf.rules, row.id, State(row.state), body, self.clock.now()
+        await self.repo.lock_reports([r for b in bodies for r in (b.primary_report_id, b.report_id)])
+        found = await self.repo.cases_for_reports(b.primary_report_id for b in bodies)
+        now = self.clock.now()
+        joining: list[tuple[CaseRow, ReportMerged, callers.Claim]] = []
+        for body in bodies:
+            case = found.get(body.primary_report_id)
+            if case is None:
+                await self.repo.park(body.primary_report_id, body.type, body.model_dump(mode="json"), now)
+            else:
+                joining.append(
+                    (case, body, callers.owed_to(self.wf.clockwork, self.wf.rules, State(case.state), body, now))
+                )
+        added = await self.repo.add_reports(
+            [
+                CaseReport(
+                    row.id, b.report_id, b.report.channel.value, False, now, b.report.external_id, **claim.values
+                )
+                for row, b, claim in joining
+            ]
         )
-        if caller:
-            await self.repo.update_case_report(body.report_id, caller)
-        await self._record(
-            row,
-            Action.ATTACH_REPORT,
-            ROUTER,
-            target,
-            event=partial(
-                ev.ReportAttached,
-                report_id=body.report_id,
-                channel=body.report.channel,
-                deadline_profile=body.deadline_profile,
-                hotline_class=body.hotline_class,
-                deadlines=owed,
-            ),
-            reason=body.reason,
-            payload={"distance_m": body.distance_m, "text": body.report.text},
+        joined = []
+        for row, body, claim in joining:
+            if body.report_id in added:  # else it joined before (a replay), or earlier in this run
+                added.discard(body.report_id)
+                joined.append((row, body, claim))
+        if not joined:
+            return
+        owed = await self._open_callers_clocks(joined, now)
+        moves: dict[str, list[ReportMerged]] = {}
+        for row, body, _ in joined:
+            machine.check(Action.ATTACH_REPORT, facts_of(row), ROUTER)
+            moves.setdefault(row.id, []).append(body)
+        cases_of = {row.id: row for row, _, _ in joined}
+        claimed = await self.repo.claim_versions(
+            {case_id: (cases_of[case_id].version, cases_of[case_id].version + len(b)) for case_id, b in moves.items()},
+            now,
         )
-        await self._replay_parked(body.report_id)
+        if claimed != set(moves):
+            raise Conflict("someone else changed the case at the same moment: reload it and try again", field="version")
+        for case_id, merged in moves.items():
+            row = cases_of[case_id]
+            for i, body in enumerate(merged, 1):
+                await self._emit(
+                    _Seen(row.id, row.case_no, row.state, row.version + i, row.department_code),
+                    Action.ATTACH_REPORT,
+                    ROUTER,
+                    row.state,
+                    partial(
+                        ev.ReportAttached,
+                        report_id=body.report_id,
+                        channel=body.report.channel,
+                        deadline_profile=body.deadline_profile,
+                        hotline_class=body.hotline_class,
+                        deadlines=owed[body.report_id],
+                    ),
+                    body.reason,
+                    {"distance_m": body.distance_m, "text": body.report.text},
+                )
+        for _, body, _ in joined:
+            await self._replay_parked(body.report_id)
+
+    async def _open_callers_clocks(
+        self, joined: Sequence[tuple[CaseRow, ReportMerged, callers.Claim]], now: datetime
+    ) -> dict[str, list[DeadlineSet]]:
+        """Merged callers' first-contact clocks (standing still in a suspended case), and each case's handling
+        clock pulled in to the strictest result due of its callers, in merge order: report → deadlines its
+        attach event announces."""
+        owed: dict[str, list[DeadlineSet]] = {body.report_id: [] for _, body, _ in joined}
+        firsts: dict[str, list[Opening]] = {}
+        for row, _, claim in joined:
+            if claim.first_contact is not None:
+                firsts.setdefault(row.id, []).append(claim.first_contact)
+        opened = await self.book.open_cases(firsts)
+        for row, body, claim in joined:
+            if claim.first_contact is not None:
+                owed[body.report_id].append(opened[row.id].pop(0))
+                if State(row.state) is State.SUSPENDED:
+                    await callers.pause(self.book, row.id, claim.first_contact.kind, now)
+        due = {row.id for row, _, claim in joined if claim.result_due is not None}
+        handles = [d for d in await self.repo.deadlines_of(due, active_only=True) if d.kind == "handle"] if due else []
+        for handle in handles:
+            span = span_of(handle)
+            for row, body, claim in joined:
+                if row.id == handle.case_id and claim.result_due is not None:
+                    tighter = callers.stricter(span, claim.result_due)
+                    if tighter is not None:
+                        span = tighter
+                        owed[body.report_id].append(deadline_set(handle.kind, span.due, handle.warnings))
+            if span != span_of(handle):
+                await self.book.store(handle, span, ())
+        return owed
 
     async def report_updated(self, body: ReportUpdated) -> None:
         """A citizen's supplement becomes an audit note; a withdrawal withdraws the case if nothing else holds it."""
@@ -461,7 +524,7 @@ class CaseService:
     async def _replay_parked(self, report_id: str) -> None:
         for parked in await self.repo.take_parked(report_id):
             if parked.event_type == ReportMerged.model_fields["type"].default:
-                await self.attach_report(ReportMerged.model_validate(parked.body))
+                await self.attach_many([ReportMerged.model_validate(parked.body)])
             else:
                 await self.report_updated(ReportUpdated.model_validate(parked.body))
 

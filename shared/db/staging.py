@@ -65,9 +65,8 @@ def _write_staged(session: Session) -> None:
     (a run of rows that give the same columns is one statement)."""
     staged = session.info.pop(_STAGED, None)
     for table, rows in (staged or {}).items():
-        for columns, run in groupby(rows, key=lambda row: tuple(row)):
-            batch = list(run)
-            session.execute(_insert_unnest(table, columns), _arrays(table, columns, batch))
+        for columns, run in groupby(rows, key=lambda row: tuple[str, ...](row)):
+            session.execute(_insert_unnest(table, columns), _arrays(table, columns, list(run)))
 
 
 @event.listens_for(Session, "after_rollback")

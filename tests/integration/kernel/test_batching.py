@@ -232,7 +232,9 @@ async def test_staged_rows_are_written_at_commit_by_one_statement_per_run_in_sta
     event.listen(ledger.sync_engine, "before_cursor_execute", seen)
     at = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
     async with session_factory(ledger)() as session, session.begin():
-        stage_rows(session, probe, [{"note": f"n{i}", "at": at, "doc": {"i": i, "名": ["井盖", None]}} for i in range(3)])
+        stage_rows(
+            session, probe, [{"note": f"n{i}", "at": at, "doc": {"i": i, "名": ["井盖", None]}} for i in range(3)]
+        )
         stage_rows(session, probe, [{"note": None, "at": None, "doc": {}}])
         stage_rows(session, probe, [{"note": "default doc", "at": at}])  # other columns: a run of its own
         assert statements == []  # nothing is written before the commit

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from shared.bus.base import OutMessage
 from shared.bus.kafka import KafkaBus
 from shared.clock import ManualClock
+from shared.contracts import make_envelope, topic_of
 from shared.contracts.common import Channel, Reporter
 from shared.contracts.routing import ReportMerged, RoutedReport
 from tests.integration.workflow.conftest import DEPARTMENTS, MONDAY_9AM, SHANGHAI, Desk
@@ -167,3 +169,61 @@ async def test_a_caller_merged_into_a_finished_case_opens_no_clock(desk: Desk) -
     late = caller(case, "r-late")
     assert late["hotline_class"] == "complex" and late["first_contact_due_at"] is None
     assert not [d for d in case["deadlines"] if d["status"] == "active"]
+
+
+def merged(desk: Desk, primary: str, report_id: str, profile: str) -> ReportMerged:
+    return ReportMerged(
+        report_id=report_id,
+        primary_report_id=primary,
+        reason="same problem",
+        deadline_profile=profile,
+        hotline_class="complex" if profile.endswith("complex") else "general",
+        report=RoutedReport(channel=Channel.HOTLINE, reporter=Reporter(kind="citizen"), received_at=desk.clock.now()),
+    )
+
+
+async def test_merges_that_arrive_together_each_move_their_case_in_turn(desk: Desk) -> None:
+    """A poll's merges are attached together (`CaseService.attach_many`): two into one case are its moves in
+    turn, each with its version, its event and its caller's own clock, and the case's handling clock ends at
+    the strictest due; a repeat attaches nothing more; a merge ahead of its primary's case waits for it."""
+    complex_case = await desk.file(profile="1515-complex")  # handle by Mon 24 Mar 18:00
+    general_case = await desk.file(profile="1515-general")
+    desk.clock.set(local(4, 10))
+    first, second = complex_case["report_ids"][0], general_case["report_ids"][0]
+    bodies = [
+        merged(desk, first, "r-general", "1515-general"),  # due Tue 11 Mar 18:00: pulls the complex case in
+        merged(desk, first, "r-complex", "1515-complex"),  # due Tue 25 Mar: leaves it
+        merged(desk, second, "r-other", "1515-general"),
+        merged(desk, first, "r-general", "1515-general"),  # the same merge again (another event)
+        merged(desk, "r-not-filed-yet", "r-early", "1515-general"),
+    ]
+    await desk.p.bus.publish(
+        [
+            OutMessage(topic_of(b), b.report_id, make_envelope(b, source="/t", subject=b.report_id).to_bytes())
+            for b in bodies
+        ]
+    )
+    await desk.p.drain()
+
+    case = await desk.get(complex_case["id"])
+    assert sorted(c["report_id"] for c in case["callers"] if c["report_id"] != first) == ["r-complex", "r-general"]
+    assert case["version"] == complex_case["version"] + 2
+    assert due(case, "handle") == "2025-03-11T10:00:00Z" == caller(case, "r-general")["result_due_at"]
+    attached = [e for e in await desk.case_events(case["id"]) if e.type.endswith("report_attached.v1")]
+    assert [(e.data["report_id"], e.data["version"], [d["kind"] for d in e.data["deadlines"]]) for e in attached] == [
+        ("r-general", complex_case["version"] + 1, ["first_contact:r-general", "handle"]),
+        ("r-complex", complex_case["version"] + 2, ["first_contact:r-complex"]),
+    ]
+    trail = (await desk.p.client.get(f"/v1/cases/{case['id']}/audit", headers=desk.as_("admin"))).json()
+    assert [t["version"] for t in trail if t["action"] == "attach_report"] == [
+        complex_case["version"] + 1,
+        complex_case["version"] + 2,
+    ]
+    other = await desk.get(general_case["id"])
+    assert (other["version"], [c["report_id"] for c in other["callers"] if c["report_id"] != second]) == (
+        general_case["version"] + 1,
+        ["r-other"],
+    )
+
+    late = await desk.file(report_id="r-not-filed-yet", profile="1515-general")
+    assert "r-early" in (await desk.get(late["id"]))["report_ids"]
