@@ -151,9 +151,7 @@ class Platform:
                     service=d.name,
                     max_attempts=self.settings.consumer_max_attempts,
                     batch_size=self.settings.consumer_batch_size,
-                    linger_s=(
-                        self.settings.follower_linger_ms if spec.follower else self.settings.consumer_linger_ms
-                    )
+                    linger_s=(self.settings.follower_linger_ms if spec.follower else self.settings.consumer_linger_ms)
                     / 1000,
                 )
                 self.loops.append(loop)

@@ -541,7 +541,13 @@ async def main() -> None:
     parser.add_argument("--rates", default="100,300,900", help="offered reports/s, one step each")
     parser.add_argument("--seconds", type=float, default=60, help="length of each step")
     parser.add_argument("--drain-timeout", type=float, default=30)
-    parser.add_argument("--concurrency", type=int, default=64, help="HTTP connections to intake")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1000,
+        help="HTTP connections to intake, at most: callers are many and open connections as they need them; a small "
+        "pool would queue the excess in this client until it timed out, hiding how intake itself sheds overload",
+    )
     parser.add_argument("--no-ceilings", action="store_true", help="skip the Kafka and PostgreSQL ceilings")
     parser.add_argument("--idle-seconds", type=float, default=10, help="how long to measure the idle CPU")
     parser.add_argument("--secret", default=os.environ.get("CITYLOOP_HOTLINE_HMAC_SECRET", "dev-only-hotline-secret"))
