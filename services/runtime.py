@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -160,6 +161,7 @@ class Platform:
                 for i, worker in enumerate(d.workers):
                     self._spawn(f"{d.name}:worker:{i}", worker(runtime))
         self.started = True
+        settle_collector()
         log.info("platform_started", services=[d.name for d in self.definitions], bus=type(self.bus).__name__)
 
     def _spawn(self, name: str, coro: Any) -> None:
@@ -327,6 +329,24 @@ class LatencyMiddleware:
         finally:
             path = getattr(scope.get("route"), "path", "unmatched")
             HTTP_LATENCY.labels(self.service, scope["method"], path, str(status)).observe(time.perf_counter() - started)
+
+
+GC_YOUNG_THRESHOLD = 10_000
+"""Net container allocations between two young collections (Python's default: 700)."""
+
+
+def settle_collector() -> None:
+    """Once started, keep the cyclic garbage collector to what requests and events leave behind.
+
+    What startup built (models, taxonomy, geometry, SQL and schema caches) lives as long as the process, yet
+    every full collection walked it again: 125–150 ms each, several a minute under load. Frozen, it is never
+    walked (a rules reload leaves its replaced objects to reference counting alone). A request's and an
+    event's objects die young, freed by reference counting, so a young collection every 700 net allocations
+    mostly found nothing to free. Measured with `gc.callbacks` at 150 reports/s for 45 s, the four services
+    spent 3.2 s of CPU collecting before (0.47 ms per report) and 0.06 s after.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD)
 
 
 class LoadShedMiddleware:
