@@ -30,3 +30,19 @@ def test_what_startup_built_is_frozen_and_young_collections_wait_for_more(collec
     assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
     tracked = {id(o) for o in gc.get_objects()}
     assert not any(id(item) in tracked for item in startup[:100]), "a full collection would still walk them"
+
+
+def test_garbage_left_by_startup_is_freed_not_frozen(collector: None) -> None:
+    import weakref
+
+    class Node:
+        other: Node | None = None
+
+    left = Node()
+    left.other = left  # a cycle nobody refers to any more: only a collection frees it
+    gone = weakref.ref(left)
+    del left
+
+    settle_collector()
+
+    assert gone() is None
