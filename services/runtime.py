@@ -356,25 +356,28 @@ class LoadShedMiddleware:
     """Overload is refused at once rather than queued until every caller times out.
 
     At most `limit` writing requests run together (past that they only compete for the same CPU and
-    connections, and each takes longer); a request that cannot start within `queue_s` is answered 503 with
-    `Retry-After` before any work is done, so the process keeps acknowledging at its capacity.
+    connections, and each takes longer). A request that cannot start within `queue_s` is answered 503 with
+    `Retry-After` before any work is done, and so is one that finds `max_waiting` already waiting: a shed
+    request then costs its parsing and an answer, not a timer and a connection held for `queue_s`. At 900
+    reports/s offered (4.5x what the bench machine takes), holding every shed request made intake acknowledge
+    130/s; answering it at once, 192/s, what it acknowledges at 300/s.
     """
 
     WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-    def __init__(self, app: ASGIApp, service: str, limit: int, queue_s: float) -> None:
+    def __init__(self, app: ASGIApp, service: str, limit: int, queue_s: float, max_waiting: int | None = None) -> None:
         self.app = app
         self.service = service
         self.queue_s = queue_s
+        self.max_waiting = 4 * limit if max_waiting is None else max_waiting
         self._slots = asyncio.Semaphore(limit)
+        self._waiting = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in self.WRITES:
             await self.app(scope, receive, send)
             return
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.queue_s)
-        except TimeoutError:
+        if not await self._turn():
             SHED_REQUESTS.labels(self.service).inc()
             response = JSONResponse(
                 {"error": {"code": "overloaded", "reason": "too many requests at once; retry after the given seconds"}},
@@ -387,6 +390,22 @@ class LoadShedMiddleware:
             await self.app(scope, receive, send)
         finally:
             self._slots.release()
+
+    async def _turn(self) -> bool:
+        """A running slot: at once if one is free, else after waiting in a queue of bounded length and time."""
+        if not self._slots.locked():
+            await self._slots.acquire()
+            return True
+        if self._waiting >= self.max_waiting:
+            return False
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.queue_s)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._waiting -= 1
 
 
 class BodyLimitMiddleware:

@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from services.runtime import LoadShedMiddleware, install_error_handlers
 
 
-def app_with(limit: int, queue_s: float) -> tuple[FastAPI, asyncio.Event]:
+def app_with(limit: int, queue_s: float, max_waiting: int | None = None) -> tuple[FastAPI, asyncio.Event]:
     release = asyncio.Event()
     app = FastAPI()
     install_error_handlers(app)
-    app.add_middleware(LoadShedMiddleware, service="test", limit=limit, queue_s=queue_s)
+    app.add_middleware(LoadShedMiddleware, service="test", limit=limit, queue_s=queue_s, max_waiting=max_waiting)
 
     @app.post("/slow")
     async def slow() -> dict[str, str]:
@@ -57,6 +57,19 @@ async def test_a_write_that_waits_less_than_the_queue_time_is_served() -> None:
         await asyncio.sleep(0.1)
         release.set()
         assert [(await first).status_code, (await second).status_code] == [200, 200]
+
+
+async def test_a_write_that_finds_the_queue_full_is_shed_at_once_and_the_queued_one_still_runs() -> None:
+    app, release = app_with(limit=1, queue_s=30.0, max_waiting=1)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        running = asyncio.create_task(client.post("/slow"))
+        await asyncio.sleep(0.05)
+        queued = asyncio.create_task(client.post("/slow"))
+        await asyncio.sleep(0.05)
+        shed = await asyncio.wait_for(client.post("/slow"), 5)  # not after the 30 s a queued one may wait
+        assert (shed.status_code, shed.headers["Retry-After"]) == (503, "1")
+        release.set()
+        assert [(await running).status_code, (await queued).status_code] == [200, 200]
 
 
 async def test_a_lost_database_connection_is_503_with_retry_after() -> None:
