@@ -57,6 +57,9 @@ class _Filing:
     clocks: list[Opening]
 
 
+_RACED = "someone else changed the case at the same moment: reload it and try again"
+"""A lost compare-and-set on the case version (`Repository.claim_version`, `claim_versions`)."""
+
 WORKFLOW = Principal("workflow", Role.SYSTEM)
 ROUTER = Principal("router", Role.SYSTEM)
 
@@ -174,7 +177,7 @@ class CaseService:
         pending = await self.repo.pending_checkins(row.id) if action is Action.CHECK_IN else frozenset()
         target = machine.check(action, facts or facts_of(row, pending), who)
         if not await self.repo.claim_version(row.id, row.version):
-            raise Conflict("someone else changed the case at the same moment: reload it and try again", field="version")
+            raise Conflict(_RACED, field="version")
         return target
 
     async def _record(
@@ -441,7 +444,7 @@ class CaseService:
             now,
         )
         if claimed != set(moves):
-            raise Conflict("someone else changed the case at the same moment: reload it and try again", field="version")
+            raise Conflict(_RACED, field="version")
         for case_id, merged in moves.items():
             row = cases_of[case_id]
             for i, body in enumerate(merged, 1):
