@@ -81,9 +81,10 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_batch_size: int = 500
     consumer_linger_ms: float = Field(default=50, ge=0, le=1000)
-    """How long a consumer waits after a poll for more messages, at most: every batch costs one transaction (and
-    its statements) whatever its size, so a longer linger buys CPU per event with latency. A poll that finds
-    few messages waits only its share of it (`shared.bus.consumer.linger_for`)."""
+    """How long a consumer waits for more messages once some are there, at most: every batch costs one
+    transaction (and its statements) whatever its size, so a longer linger buys CPU per event with latency. On
+    Kafka the broker holds the fetch that long (`fetch.max.wait.ms`); the in-process bus waits only its share
+    of it when it found few (`shared.bus.base.linger_for`)."""
     follower_linger_ms: float = Field(default=250, ge=0, le=5000)
     """The same for consumer groups off the path from report to case (`ConsumerSpec.follower`: read models and
     fan-outs such as analytics and report status): they trade a fraction of a second of freshness for batches

@@ -45,8 +45,26 @@ def partition_for(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
+LINGER_FULL_AT = 8
+"""A poll (or relay round) that found this many items lingers the whole linger; one that found fewer, that share."""
+
+
+def linger_for(found: int, linger_s: float) -> float:
+    """How long to wait for more after finding `found` items: in proportion to them, up to `linger_s`.
+
+    What a wait collects grows with the arrival rate, and what it costs (latency) does not: at a trickle one
+    message per poll is the norm and waiting buys nothing, while under load the whole linger fills the batch
+    and every batch saves a transaction. On the bench (300/s offered, 2 runs each) with the longest linger
+    raised from 20 to 50 ms: 11.1 → 8.1–8.5 ms of CPU per report, and the p99 at 100/s within the noise."""
+    return linger_s * min(found, LINGER_FULL_AT) / LINGER_FULL_AT
+
+
 class Subscriber(ABC):
-    """One member of a consumer group. Offsets move only when `commit` is called."""
+    """One member of a consumer group. Offsets move only when `commit` is called.
+
+    A subscriber made with a linger gathers: `poll` answers up to `linger_s` after messages are there rather
+    than at the first one, so that a busy consumer handles them in fewer, bigger batches (one transaction each).
+    """
 
     @abstractmethod
     async def start(self) -> None: ...
@@ -81,7 +99,7 @@ class Bus(ABC):
         """Returns once every message is durably on the log, in order per key."""
 
     @abstractmethod
-    def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber: ...
+    def subscriber(self, group: str, topics: Sequence[str], *, linger_s: float = 0.0) -> Subscriber: ...
 
     @abstractmethod
     async def group_lag(self, group: str, topics: Sequence[str]) -> int:

@@ -69,8 +69,8 @@ class KafkaBus(Bus):
         ]
         await asyncio.gather(*futures)
 
-    def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber:
-        return KafkaSubscriber(self.bootstrap, group, topics, self.client_id)
+    def subscriber(self, group: str, topics: Sequence[str], *, linger_s: float = 0.0) -> Subscriber:
+        return KafkaSubscriber(self.bootstrap, group, topics, self.client_id, linger_s=linger_s)
 
     async def _partitions(self, topics: Sequence[str]) -> list[TopicPartition]:
         assert self._producer is not None, "KafkaBus.start() first"
@@ -102,8 +102,22 @@ class KafkaBus(Bus):
             await consumer.stop()
 
 
+GATHER_BYTES = 512 * 1024
+"""What a lingering fetch waits for before its linger is up: about a full batch (500 events of ~1 KiB)."""
+
+
 class KafkaSubscriber(Subscriber):
-    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], client_id: str) -> None:
+    """A lingering subscriber lets the broker gather: each fetch is held until `linger_s` passes or a batch's
+    worth of bytes is there (`fetch.max.wait.ms`, `fetch.min.bytes`).
+
+    Not a sleep after the first poll: aiokafka sends no new fetch to a broker while records it fetched wait
+    unconsumed, so a client that sleeps receives only what one fetch brought, and whatever arrived during the
+    sleep waits a whole further cycle. On the bench at 100 reports/s that sleep made each consuming hop about
+    95 ms (p50) for a 50 ms linger; held by the broker it is about 50 ms.
+    """
+
+    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], client_id: str, *, linger_s: float) -> None:
+        gather = {"fetch_max_wait_ms": round(linger_s * 1000), "fetch_min_bytes": GATHER_BYTES} if linger_s else {}
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
@@ -115,6 +129,7 @@ class KafkaSubscriber(Subscriber):
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
             metadata_max_age_ms=5_000,
+            **gather,
         )
 
     async def start(self) -> None:

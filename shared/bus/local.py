@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.bus.base import Bus, InMessage, OutMessage, Subscriber, TopicSpec, partition_for
+from shared.bus.base import Bus, InMessage, OutMessage, Subscriber, TopicSpec, linger_for, partition_for
 
 DEFAULT_PARTITIONS = 3
 _DDL = """
@@ -121,8 +121,8 @@ class LocalBus(Bus):
             )
         self._wakeup.set()
 
-    def subscriber(self, group: str, topics: Sequence[str]) -> Subscriber:
-        return LocalSubscriber(self, group, list(topics))
+    def subscriber(self, group: str, topics: Sequence[str], *, linger_s: float = 0.0) -> Subscriber:
+        return LocalSubscriber(self, group, list(topics), linger_s)
 
     async def wait(self, timeout_s: float) -> None:
         self._wakeup.clear()
@@ -196,8 +196,9 @@ class LocalBus(Bus):
 
 
 class LocalSubscriber(Subscriber):
-    def __init__(self, bus: LocalBus, group: str, topics: list[str]) -> None:
+    def __init__(self, bus: LocalBus, group: str, topics: list[str], linger_s: float = 0.0) -> None:
         self.bus = bus
+        self.linger_s = linger_s
         self.group = group
         self.topics = topics
         self._conn: AsyncConnection | None = None
@@ -253,6 +254,9 @@ class LocalSubscriber(Subscriber):
         if not messages:
             await self.bus.wait(min(timeout_s, 0.25))
             messages = await self._fetch(max_records)
+        if messages and len(messages) < max_records and self.linger_s > 0:
+            await asyncio.sleep(linger_for(len(messages), self.linger_s))
+            messages += await self._fetch(max_records - len(messages))
         return messages
 
     async def _fetch(self, max_records: int) -> list[InMessage]:

@@ -10,8 +10,7 @@ from collections import Counter
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.bus.base import Bus, OutMessage
-from shared.bus.consumer import linger_for
+from shared.bus.base import Bus, OutMessage, linger_for
 from shared.logging import get_logger
 from shared.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
 

@@ -160,3 +160,35 @@ async def test_database_outage_delays_a_message_but_never_dead_letters_it(bus: B
     await task
     assert handled == [b"during-outage"]
     assert await bus.read_topic(dlq_topic(topic)) == []
+
+
+async def test_a_lingering_subscriber_hands_over_what_arrived_during_its_linger_with_that_batch(bus: Bus) -> None:
+    """Lingering trades a bounded wait for bigger batches: a message published while the subscriber lingers
+    reaches the consumer within about one linger, never a whole further cycle later."""
+    topic = await new_topic(bus)
+    linger_s, SENT = 0.3, 200
+    sub = bus.subscriber(f"g-{uuid.uuid4().hex[:6]}", [topic], linger_s=linger_s)
+    await sub.start()
+    await bus.publish([OutMessage(topic, "warm-up", b"-1")])
+    assert await poll_until(sub, 1)  # the group is joined and the partitions assigned
+    loop = asyncio.get_running_loop()
+    sent_at: dict[bytes, float] = {}
+
+    async def publish_steadily() -> None:
+        for i in range(SENT):  # 100 a second on three partitions, as a busy consumer sees them
+            value = str(i).encode()
+            sent_at[value] = loop.time()
+            await bus.publish([OutMessage(topic, f"case-{i}", value)])
+            await asyncio.sleep(0.01)
+
+    publisher = asyncio.create_task(publish_steadily())
+    waited: list[float] = []
+    deadline = loop.time() + 30
+    while len(waited) < SENT and loop.time() < deadline:
+        for message in await sub.poll(1000, 0.5):
+            waited.append(loop.time() - sent_at[message.value])
+    await publisher
+    await sub.stop()
+    assert len(waited) == SENT
+    waited.sort()
+    assert waited[int(0.9 * len(waited))] < 1.3 * linger_s, waited

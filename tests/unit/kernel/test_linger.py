@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.bus.consumer import LINGER_FULL_AT, linger_for
+from shared.bus.base import LINGER_FULL_AT, linger_for
 
 
 def test_a_trickle_waits_a_little_and_a_busy_poll_the_whole_linger() -> None:
