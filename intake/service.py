@@ -96,7 +96,9 @@ class Intake:
         self.outbox = outbox
         self.transaction = transaction
         """A committed unit of work of the service (`ServiceRuntime.transaction`), for the group commits."""
-        self.admissions: GroupCommit[Admission, Outcome] = GroupCommit(self._admit)
+        self.admissions: GroupCommit[Admission, Outcome] = GroupCommit(
+            self._admit, linger_s=settings.group_commit_linger_ms / 1000
+        )
         self._zone = ZoneInfo(config.timezone)
         self._numbers: deque[int] = deque()
         """Report numbers taken from the sequence ahead of need (`new_report_ids`)."""

@@ -1,7 +1,8 @@
 """Group commit: requests that arrive together share one transaction and one round trip per table.
 
 A request hands its item to `GroupCommit.submit` and waits. While a flush is in flight the next items gather,
-so the batch grows with the load by itself (no linger: an item arriving at an idle service is flushed at once).
+so the batch grows with the load by itself. Under load a flush first waits up to `linger_s` for more, in
+proportion to the size of the one before (`linger_for`): an item arriving at an idle service is flushed at once.
 The caller answers only after the flush that carried its item committed, so "durable before acknowledged"
 holds for every item.
 
@@ -15,6 +16,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from shared.bus.base import linger_for
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -23,9 +26,11 @@ Flush = Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]]
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, flush: Flush[T, R], *, max_batch: int = 256) -> None:
+    def __init__(self, flush: Flush[T, R], *, max_batch: int = 256, linger_s: float = 0.0) -> None:
         self._flush = flush
         self.max_batch = max_batch
+        self.linger_s = linger_s
+        self._last = 0
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._running: asyncio.Task[None] | None = None
         self.batches = 0
@@ -41,7 +46,10 @@ class GroupCommit(Generic[T, R]):
     async def _drain(self) -> None:
         try:
             while self._pending:
+                if self.linger_s > 0 and len(self._pending) < self.max_batch:
+                    await asyncio.sleep(linger_for(self._last, self.linger_s))
                 batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                self._last = len(batch)
                 await self._run(batch)
         finally:
             self._running = None

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     """The same for consumer groups off the path from report to case (`ConsumerSpec.follower`: read models and
     fan-outs such as analytics and report status): they trade a fraction of a second of freshness for batches
     several times bigger, and each batch's fixed statements are shared by more events."""
+    group_commit_linger_ms: float = Field(default=10, ge=0, le=1000)
+    """How long intake gathers requests before their shared transaction, at most (`shared.batching`): each
+    flush costs its statements whatever its size, so under load a few milliseconds more before the
+    acknowledgement buy bigger flushes; after small flushes it waits only its share of it."""
     outbox_batch_size: int = 500
     outbox_linger_ms: float = Field(default=20, ge=0, le=1000)
     """How long the relay waits after a commit wakes it, at most, so commits close together go out in one batch

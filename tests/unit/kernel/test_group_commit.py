@@ -69,3 +69,26 @@ async def test_a_stopping_service_fails_its_waiting_callers() -> None:
     commit._running.cancel()
     with pytest.raises(RuntimeError, match="stopped"):
         await waiting
+
+
+async def steady_stream(commit: GroupCommit[int, str], n: int = 40, every_s: float = 0.004) -> None:
+    tasks = []
+    for i in range(1, n + 1):
+        tasks.append(asyncio.create_task(commit.submit(i)))
+        await asyncio.sleep(every_s)
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_steady_stream_gathers_for_the_linger_into_fewer_flushes() -> None:
+    """Under load each flush waits its linger first, so callers that arrive a few ms apart share it."""
+    eager, lingering = Store(), Store()
+    await steady_stream(GroupCommit(eager.flush))
+    await steady_stream(GroupCommit(lingering.flush, linger_s=0.06))
+    assert sorted(lingering.committed) == sorted(eager.committed) == list(range(1, 41))
+    assert len(lingering.flushes) * 2 <= len(eager.flushes), (lingering.flushes, eager.flushes)
+
+
+async def test_a_caller_at_an_idle_service_is_not_held_for_the_linger() -> None:
+    store = Store()
+    commit: GroupCommit[int, str] = GroupCommit(store.flush, linger_s=5.0)
+    assert await asyncio.wait_for(commit.submit(1), 1.0) == "ok 1"
