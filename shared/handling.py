@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -71,12 +71,17 @@ def run_of_one(run: RunHandler) -> EventHandler:
     return handle
 
 
-def fold_runs(handlers: Mapping[str, EventHandler], runs: Mapping[str, RunHandler]) -> BatchFold:
+def fold_runs(
+    handlers: Mapping[str, EventHandler], runs: Mapping[str, RunHandler], *, gather: bool = False
+) -> BatchFold:
     """A fold that hands each run of consecutive events of a type in `runs` to that type's run handler (one
-    statement per table for the run, not per event) and every other event to its handler, in bus order."""
+    statement per table for the run, not per event) and every other event to its handler, in bus order.
+
+    With `gather` the events of the types in `runs` are moved together first (`gathered`): for handlers whose
+    events of different types commute, a batch then costs one run per type instead of one per alternation."""
 
     async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> None:
-        for event_type, run in groupby(events, key=lambda event: event[0].type):
+        for event_type, run in groupby(gathered(events, runs) if gather else events, key=lambda event: event[0].type):
             if event_type in runs:
                 await runs[event_type](batch, [body for _, body in run])
                 continue
@@ -85,6 +90,27 @@ def fold_runs(handlers: Mapping[str, EventHandler], runs: Mapping[str, RunHandle
                     await handlers[envelope.type](batch.event(envelope), body)
 
     return fold
+
+
+def gathered(events: Sequence[tuple[Envelope, Any]], types: Iterable[str]) -> list[tuple[Envelope, Any]]:
+    """The events with those of `types` moved together, type by type in the order of `types`, within each
+    stretch between events of other types (which stay where they are, as barriers); otherwise in bus order."""
+    out: list[tuple[Envelope, Any]] = []
+    held: dict[str, list[tuple[Envelope, Any]]] = {t: [] for t in types}
+
+    def release() -> None:
+        for waiting in held.values():
+            out.extend(waiting)
+            waiting.clear()
+
+    for event in events:
+        if event[0].type in held:
+            held[event[0].type].append(event)
+        else:
+            release()
+            out.append(event)
+    release()
+    return out
 
 
 class InboxProcessor:

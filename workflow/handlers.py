@@ -64,4 +64,7 @@ HANDLERS: dict[str, EventHandler] = {
 TOPICS = [routing.TOPIC, reports.TOPIC]
 
 
-fold = fold_runs(HANDLERS, {_DECIDED: file_decisions, _MERGED: attach_merges})
+fold = fold_runs(HANDLERS, {_DECIDED: file_decisions, _MERGED: attach_merges}, gather=True)
+"""Decisions and merges of one batch concern different reports, so they commute: each batch files all its
+decisions, then attaches all its merges (a merge into a case filed in the same batch finds it filed; one that
+came first would have been parked and replayed at the filing, to the same effect)."""
