@@ -69,8 +69,8 @@ def links_of(body: CaseEvent) -> list[repo.Link]:
 async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> None:
     """A batch of routing and case events, one statement per table: the reports' stages, who may read each
     case, the reports each case names, and each case's newest state (a case's 5–20 events each moved its
-    reports' state; only the newest version survives that). Photos, handling results and WeChat progress
-    are rarer and follow their events one by one."""
+    reports' state; only the newest version survives that), and the WeChat progress owed for all of them.
+    Photos and handling results are rarer and follow their events one by one."""
     routed: list[repo.Routed] = []
     units: list[tuple[str, str, str]] = []
     links: list[repo.Link] = []
@@ -89,7 +89,6 @@ async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> N
     await repo.add_case_units(batch.session, units)
     await repo.link_cases(batch.session, links)
     await repo.set_case_states(batch.session, [(b.case_id, b.state, b.version, b.at) for b in newest.values()])
-    progress_on = batch.services.get("intake.progress") is not None
     for body in case_events:  # these find the case's reports by case id: after the links above
         if isinstance(body, CaseHandled | CaseVerified) and body.photos:
             await repo.add_case_photos(batch.session, body.case_id, media_names(body.photos))
@@ -97,8 +96,8 @@ async def fold(batch: BatchContext, events: Sequence[tuple[Envelope, Any]]) -> N
             await repo.set_case_result(
                 batch.session, case_id=body.case_id, result=body.result, version=body.version, at=body.at
             )
-        if progress_on:
-            await progress.record(batch.session, body, batch.clock.now())
+    if batch.services.get("intake.progress") is not None:
+        await progress.record(batch.session, case_events, batch.clock.now())
 
 
 async def handle_one(ctx: HandlerContext, body: Any) -> None:

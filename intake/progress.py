@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,37 +61,44 @@ def message_text(step: str, body: CaseEvent) -> str:
     return f"案件 {case_no} 已结案，感谢您的参与。"
 
 
-async def record(session: AsyncSession, body: CaseEvent, at: datetime) -> None:
-    """Owe each WeChat reporter of the case one message per step (a redelivered event adds nothing)."""
-    step = next((s for kind, s in STEPS.items() if isinstance(body, kind)), None)
-    if step is None:
-        return
+def step_of(body: CaseEvent) -> str | None:
+    """The progress step a case event tells the citizen of, if any (a redispatch is not news to them)."""
     if isinstance(body, CaseDispatched) and body.redispatch:
+        return None
+    return next((s for kind, s in STEPS.items() if isinstance(body, kind)), None)
+
+
+async def record(session: AsyncSession, bodies: Sequence[CaseEvent], at: datetime) -> None:
+    """Owe each WeChat reporter of these cases one message per step, in event order (a redelivered event adds
+    nothing): one statement to find the reporters of all the batch's cases, one to write the messages."""
+    steps = [(body, step) for body in bodies if (step := step_of(body)) is not None]
+    if not steps:
         return
     stmt = (
-        select(reports.c.report_id, reports.c.body["reporter"]["id"].astext.label("openid"))
+        select(report_status.c.case_id, reports.c.report_id, reports.c.body["reporter"]["id"].astext.label("openid"))
         .join(report_status, report_status.c.report_id == reports.c.report_id)
-        .where(report_status.c.case_id == body.case_id, reports.c.channel == "wechat")
+        .where(report_status.c.case_id.in_({body.case_id for body, _ in steps}), reports.c.channel == "wechat")
+        .order_by(reports.c.report_id)
     )
-    rows = [r for r in (await session.execute(stmt)).all() if r.openid]
-    if not rows:
-        return
-    content = message_text(step, body)
-    await session.execute(
-        pg_insert(wechat_progress).on_conflict_do_nothing(),
-        [
-            {
-                "report_id": r.report_id,
-                "openid": r.openid,
-                "step": step,
-                "text": content,
-                "case_no": body.case_no,
-                "next_attempt_at": at,
-                "created_at": at,
-            }
-            for r in rows
-        ],
-    )
+    reporters: dict[str, list[Any]] = {}
+    for row in (await session.execute(stmt)).all():
+        if row.openid:
+            reporters.setdefault(row.case_id, []).append(row)
+    rows = [
+        {
+            "report_id": r.report_id,
+            "openid": r.openid,
+            "step": step,
+            "text": message_text(step, body),
+            "case_no": body.case_no,
+            "next_attempt_at": at,
+            "created_at": at,
+        }
+        for body, step in steps
+        for r in reporters.get(body.case_id, ())
+    ]
+    if rows:
+        await session.execute(pg_insert(wechat_progress).on_conflict_do_nothing(), rows)
 
 
 _HEADS = """SELECT DISTINCT ON (report_id) id FROM intake.wechat_progress WHERE status = 'pending'
