@@ -73,8 +73,14 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish while there is work; when idle, sleep until this process commits (or, for rows written by
-        other processes, until a poll whose interval doubles up to `max_idle_s`)."""
+        other processes, until a poll whose interval doubles up to `max_idle_s`).
+
+        Only rows that no wakeup announced (another replica's, or a failed round's) bring the poll back to its
+        shortest interval: this process's own commits wake the relay anyway, and resetting after each of them
+        cost two claims that found nothing for every real one under steady load.
+        """
         idle = 0.01
+        woken = False  # rows found at start-up were announced by no one here
         ticks = 0
         while not self._stopping.is_set():
             self.wakeup.clear()  # before reading: a commit during the publish wakes the next round at once
@@ -90,7 +96,7 @@ class OutboxRelay:
                     OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
                 except Exception:
                     pass
-            if sent:
+            if sent and not woken:
                 idle = 0.01
             if sent < self.batch_size:
                 woken = False

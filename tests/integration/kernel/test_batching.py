@@ -176,6 +176,42 @@ async def test_relay_woken_by_commits_sends_close_commits_together(ledger) -> No
     assert len(calls) < 3, calls  # the linger gathered commits that woke it separately
 
 
+async def test_a_relay_fed_by_its_own_commits_does_not_poll_the_empty_outbox_between_them(ledger) -> None:  # type: ignore[no-untyped-def]
+    """Steady commits every 60 ms each wake the relay: it claims about once per commit, not also at 10 and
+    20 ms after each one. Rows no wakeup announced (another replica's) are still found by its polls."""
+    bus = RecordingBus(ledger)
+    relay = OutboxRelay(ledger, SERVICE.outbox_table, bus, service="ledger", linger_s=0, max_idle_s=0.5)
+    claims = 0
+    original = relay.publish_once
+
+    async def counting() -> int:
+        nonlocal claims
+        claims += 1
+        return await original()
+
+    relay.publish_once = counting  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(1.0)  # idle: the poll has backed off to max_idle_s
+        before = claims
+        for i in range(15):
+            await stage(ledger, [f"own-{i}"])
+            relay.wakeup.set()
+            await asyncio.sleep(0.06)
+        steady = claims - before
+        await stage(ledger, ["foreign"])  # committed by someone else: no wakeup
+        for _ in range(40):
+            if "foreign" in bus.published:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        relay.stop()
+        relay.wakeup.set()
+        await asyncio.wait_for(task, 5)
+    assert bus.published == [*(f"own-{i}" for i in range(15)), "foreign"]
+    assert steady <= 20, steady  # 15 commits; re-polling after each send would make it about 40
+
+
 async def test_only_a_batch_that_staged_events_wakes_the_relay(ledger) -> None:  # type: ignore[no-untyped-def]
     """A consumer that only updates its own tables (intake's status, analytics) must not cost the relay a claim
     per batch that finds nothing; a batch that emits wakes it at once."""
