@@ -85,10 +85,11 @@ class Settings(BaseSettings):
     transaction (and its statements) whatever its size, so a longer linger buys CPU per event with latency. On
     Kafka the broker holds the fetch that long (`fetch.max.wait.ms`); the in-process bus waits only its share
     of it when it found few (`shared.bus.base.linger_for`)."""
-    follower_linger_ms: float = Field(default=250, ge=0, le=5000)
+    follower_linger_ms: float = Field(default=1000, ge=0, le=5000)
     """The same for consumer groups off the path from report to case (`ConsumerSpec.follower`: read models and
-    fan-outs such as analytics and report status): they trade a fraction of a second of freshness for batches
-    several times bigger, and each batch's fixed statements are shared by more events."""
+    fan-outs such as analytics, report status and webhooks): they trade a second of freshness for batches
+    many times bigger, and each batch's fixed statements (analytics' rollup upserts above all) are shared by
+    more events. At 300 reports/s, 1000 instead of 250 ms took PostgreSQL from 1.46 to 1.25 ms per report."""
     group_commit_linger_ms: float = Field(default=10, ge=0, le=1000)
     """How long intake gathers requests before their shared transaction, at most (`shared.batching`): each
     flush costs its statements whatever its size, so under load a few milliseconds more before the

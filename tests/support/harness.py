@@ -34,6 +34,7 @@ def platform_settings(database_url: str, **overrides: Any) -> Settings:
         "environment": "test",
         "api_keys": API_KEYS,
         "poll_interval_s": 0.02,
+        "follower_linger_ms": 250,  # tests wait for read models; production trades that second for CPU
         "consumer_max_attempts": 3,
         "log_json": False,
         # tests drive many requests as one user or client; tests of the limits set them (test_input_limits)
