@@ -90,10 +90,11 @@ class Settings(BaseSettings):
     fan-outs such as analytics, report status and webhooks): they trade a second of freshness for batches
     many times bigger, and each batch's fixed statements (analytics' rollup upserts above all) are shared by
     more events. At 300 reports/s, 1000 instead of 250 ms took PostgreSQL from 1.46 to 1.25 ms per report."""
-    group_commit_linger_ms: float = Field(default=10, ge=0, le=1000)
+    group_commit_linger_ms: float = Field(default=20, ge=0, le=1000)
     """How long intake gathers requests before their shared transaction, at most (`shared.batching`): each
     flush costs its statements whatever its size, so under load a few milliseconds more before the
-    acknowledgement buy bigger flushes; after small flushes it waits only its share of it."""
+    acknowledgement buy bigger flushes; after small flushes it waits only its share of it. A flush holds at
+    most `Platform.HTTP_WRITES` requests, the writes running at once."""
     outbox_batch_size: int = 500
     outbox_linger_ms: float = Field(default=20, ge=0, le=1000)
     """How long the relay waits after a commit wakes it, at most, so commits close together go out in one batch
