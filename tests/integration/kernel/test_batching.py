@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -147,6 +148,26 @@ async def test_relay_publishes_in_order_only_as_leader_and_keeps_rows_it_could_n
     assert await relay.backlog() == 0
 
 
+@asynccontextmanager
+async def running(relay: OutboxRelay) -> AsyncIterator[None]:
+    """The relay's loop as a service runs it, stopped (and awaited) on the way out."""
+    task = asyncio.create_task(relay.run())
+    try:
+        yield
+    finally:
+        relay.stop()
+        relay.wakeup.set()
+        await asyncio.wait_for(task, 5)
+
+
+async def until(condition: Callable[[], bool], timeout_s: float) -> None:
+    """Wait for `condition`, checking every 50 ms, at most `timeout_s` (the assertions after it say what failed)."""
+    for _ in range(int(timeout_s / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_relay_woken_by_commits_sends_close_commits_together(ledger) -> None:  # type: ignore[no-untyped-def]
     bus = RecordingBus(ledger)
     calls: list[int] = []
@@ -158,20 +179,12 @@ async def test_relay_woken_by_commits_sends_close_commits_together(ledger) -> No
 
     bus.publish = counting  # type: ignore[method-assign]
     relay = OutboxRelay(ledger, SERVICE.outbox_table, bus, service="ledger", linger_s=1.0)
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         await asyncio.sleep(0.3)
         for key in ("x", "y", "z"):
             await stage(ledger, [key])
             relay.wakeup.set()
-        for _ in range(100):
-            if len(bus.published) == 3:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        relay.stop()
-        relay.wakeup.set()
-        await asyncio.wait_for(task, 5)
+        await until(lambda: len(bus.published) == 3, 5.0)
     assert bus.published == ["x", "y", "z"]
     assert len(calls) < 3, calls  # the linger gathered commits that woke it separately
 
@@ -190,8 +203,7 @@ async def test_a_relay_fed_by_its_own_commits_does_not_poll_the_empty_outbox_bet
         return await original()
 
     relay.publish_once = counting  # type: ignore[method-assign]
-    task = asyncio.create_task(relay.run())
-    try:
+    async with running(relay):
         await asyncio.sleep(1.0)  # idle: the poll has backed off to max_idle_s
         before = claims
         for i in range(15):
@@ -200,14 +212,7 @@ async def test_a_relay_fed_by_its_own_commits_does_not_poll_the_empty_outbox_bet
             await asyncio.sleep(0.06)
         steady = claims - before
         await stage(ledger, ["foreign"])  # committed by someone else: no wakeup
-        for _ in range(40):
-            if "foreign" in bus.published:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        relay.stop()
-        relay.wakeup.set()
-        await asyncio.wait_for(task, 5)
+        await until(lambda: "foreign" in bus.published, 2.0)
     assert bus.published == [*(f"own-{i}" for i in range(15)), "foreign"]
     assert steady <= 20, steady  # 15 commits; re-polling after each send would make it about 40
 
