@@ -15,12 +15,15 @@ the class, which the issue's target uses, and at the level of the owning departm
 department-right when the department that owns the predicted class owns the true one, so the case reached
 the department that had to act), the share of out-of-scope messages dispatched, calibration (expected
 calibration error and a reliability table) and the classification time per message (CPU time of this
-thread; the machine may be busy).
+thread; the machine may be busy). Then what bounds the targets on that split whatever the confidence: the
+precision left at the target share and the share left at the target precision, given how many messages have
+their best class right, and the range of ECE a perfectly calibrated confidence would read on as few decisions.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -32,12 +35,16 @@ from sklearn.metrics import precision_recall_fscore_support
 from router.classify import NONE_LABEL, Classification, TextClassifier, read_tsv
 from router.config import RouterSettings
 from router.reference import training_rows
+from shared.departments import DepartmentDirectory
 from shared.taxonomy import Taxonomy
 from tools import realdata
 from tools.corpus import HELDOUT
 
 QUEUE = "(queue)"
 BINS = 10
+ECE_TARGET = 0.05
+PRECISION_TARGET = 0.95
+SHARE_TARGET = 0.60
 
 
 def rules_threshold(settings: RouterSettings) -> float:
@@ -95,17 +102,14 @@ def decision(c: Classification, threshold: float) -> str:
     return c.category_id if c.category_id is not None and c.confidence >= threshold else QUEUE
 
 
-def owners(taxonomy: Taxonomy, fallbacks: Mapping[str, str]) -> dict[str, str]:
-    """Class id → the kind of department that gets its cases in the district: the class's `department_kind`,
-    followed through the rules' `department_fallbacks` for kinds the district has no department of (telecom →
-    city_management), as routing does."""
+def owners(taxonomy: Taxonomy, departments: DepartmentDirectory, fallbacks: Mapping[str, str]) -> dict[str, str]:
+    """Class id → the district-wide department that gets its cases, found as routing finds it
+    (`DepartmentDirectory.resolve` with the rules' `department_fallbacks`: telecom → city_management); a class
+    whose kind no department takes is owned by no one, written as its kind in parentheses."""
     out: dict[str, str] = {}
     for c in taxonomy:
-        kind, seen = c.department_kind, {c.department_kind}
-        while kind in fallbacks and fallbacks[kind] not in seen:
-            kind = fallbacks[kind]
-            seen.add(kind)
-        out[c.id] = kind
+        dept, _ = departments.resolve(c.department_kind, None, fallbacks)
+        out[c.id] = dept.code if dept is not None else f"({c.department_kind})"
     return out
 
 
@@ -123,6 +127,12 @@ def rules_fallbacks(settings: RouterSettings) -> dict[str, str]:
     return {str(k): str(v) for k, v in (doc.get("department_fallbacks") or {}).items()}
 
 
+def district_owners(taxonomy: Taxonomy, settings: RouterSettings) -> dict[str, str]:
+    """`owners` in the district the router serves."""
+    departments = DepartmentDirectory.from_yaml(settings.district_dir / "departments.yaml")
+    return owners(taxonomy, departments, rules_fallbacks(settings))
+
+
 def reliability(conf: np.ndarray, right: np.ndarray) -> tuple[float, list[tuple[float, float, int, float, float]]]:
     """Expected calibration error over equal-width bins, and the table (lo, hi, n, mean confidence, accuracy)."""
     table = []
@@ -135,6 +145,29 @@ def reliability(conf: np.ndarray, right: np.ndarray) -> tuple[float, list[tuple[
             ece += inside.sum() / len(conf) * abs(mean_conf - acc)
             table.append((lo, hi, int(inside.sum()), mean_conf, acc))
     return ece, table
+
+
+def precision_ceiling(best_right: int, city: int, share: float) -> float:
+    """The highest precision any confidence or threshold can give while dispatching `share` of the `city`
+    city-management messages: only the `best_right` messages whose best class is the true one can be dispatched
+    rightly, so every dispatch beyond them is wrong."""
+    needed = math.ceil(share * city)
+    return min(1.0, best_right / needed) if needed else 1.0
+
+
+def share_ceiling(best_right: int, city: int, precision: float) -> float:
+    """The largest share of the `city` messages any confidence can dispatch at `precision`: at most `best_right`
+    dispatches are right, so at most best_right / precision dispatches keep it."""
+    return min(1.0, best_right / precision / city) if city else 0.0
+
+
+def ece_if_calibrated(conf: np.ndarray, draws: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """What a perfectly calibrated confidence would read on these decisions: outcomes drawn right with exactly
+    the stated probability, `draws` times. Returns the 5th and 95th percentile of the ECE and the share of draws
+    at or below the target 0.05, so a measured ECE can be told from the noise of few decisions."""
+    rng = np.random.default_rng(seed)
+    eces = np.array([reliability(conf, rng.random(len(conf)) < conf)[0] for _ in range(draws)])
+    return float(np.percentile(eces, 5)), float(np.percentile(eces, 95)), float(np.mean(eces <= ECE_TARGET))
 
 
 def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split: realdata.Split) -> None:
@@ -185,7 +218,7 @@ def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split
     print()
     print(f"threshold {threshold:.2f}:")
     print(f"  auto-dispatched: {dispatched.sum()} of {len(rows)} messages")
-    by_department = department_right(decided, truth, owners(taxonomy, rules_fallbacks(RouterSettings())))
+    by_department = department_right(decided, truth, district_owners(taxonomy, RouterSettings()))
     print(f"  precision of auto-dispatched decisions, class level (the target's measure): {_rate(precision)}")
     print(
         f"  precision of auto-dispatched decisions, department level (owner of the decided class owns the true "
@@ -228,7 +261,7 @@ def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split
         ("precision of auto-dispatches (class level)", precision.mean() if len(precision) else 0.0, "≥ 95 %", None),
         ("out-of-scope auto-dispatched", false_dispatch.mean(), "≤ 2 %", None),
         ("auto-dispatch share of city-management messages", share_city.mean(), "≥ 60 %", None),
-        ("ECE of class decisions", ece, "≤ 0.05", ece <= 0.05),
+        ("ECE of class decisions", ece, "≤ 0.05", ece <= ECE_TARGET),
         ("classification p99 on long texts (ms)", p99_long, "≤ 5 ms", p99_long <= 5.0),
     ):
         if met is None:
@@ -240,6 +273,21 @@ def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split
         else:
             shown = f"{value:.3f}" if "ECE" in name else f"{value:.2f}"
         print(f"  {name}: {shown} (target {target}) — {'met' if met else 'NOT met'}")
+    best_right, n_city = int(forced_right[has_class].sum()), int(city.sum())
+    most_precise = precision_ceiling(best_right, n_city, SHARE_TARGET)
+    widest = share_ceiling(best_right, n_city, PRECISION_TARGET)
+    low, high, chance = ece_if_calibrated(conf)
+    print("what bounds them here, whatever the confidence and the threshold:")
+    print(
+        f"  the best class is right for {best_right} of the {n_city} city-management messages "
+        f"({int((city & ~has_class).sum())} have no class and belong in the queue): dispatching "
+        f"{SHARE_TARGET:.0%} of them leaves precision at most {most_precise:.1%}, "
+        f"and at {PRECISION_TARGET:.0%} precision at most {widest:.1%} can be dispatched"
+    )
+    print(
+        f"  a perfectly calibrated confidence on these {len(conf)} class decisions would read ECE "
+        f"{low:.3f}–{high:.3f} (5th–95th percentile), at most {ECE_TARGET} in {chance:.0%} of draws"
+    )
 
 
 def _rate(values: np.ndarray | Sequence[bool]) -> str:

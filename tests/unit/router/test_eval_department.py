@@ -7,8 +7,9 @@ import numpy as np
 from router.channels import ChannelCategories
 from router.config import RouterSettings
 from router.reference import ReferenceData
+from shared.departments import Department, DepartmentDirectory
 from shared.taxonomy import Taxonomy
-from tools.eval import QUEUE, department_right, owners, rules_fallbacks
+from tools.eval import QUEUE, department_right, district_owners, owners
 
 
 def test_department_right_counts_a_neighbouring_class_of_the_same_owner_as_right() -> None:
@@ -27,15 +28,25 @@ def test_department_right_of_nothing_dispatched_is_empty() -> None:
     assert department_right([], [], {}).dtype == np.bool_
 
 
-def test_owners_follow_the_district_fallbacks_like_routing() -> None:
+def test_owners_are_the_departments_routing_finds() -> None:
     taxonomy = Taxonomy.load()
-    owner = owners(taxonomy, rules_fallbacks(RouterSettings()))
+    owner = district_owners(taxonomy, RouterSettings())
     assert set(owner) == {c.id for c in taxonomy}
-    assert taxonomy.get("C0107").department_kind == "telecom" and owner["C0107"] == "city_management"
-    assert owner["C0603"] == owner["I0404"] == "drainage"  # water_affairs → drainage in the demo district
-    assert owner["I0611"] == owner["I0602"] == "ecology_environment"
-    # A cycle in the fallbacks stops instead of looping.
-    assert owners(taxonomy, {"telecom": "x", "x": "telecom"})["C0107"] == "x"
+    assert taxonomy.get("C0107").department_kind == "telecom" and owner["C0107"] == "CGW"  # → city_management
+    assert owner["C0603"] == owner["I0404"]  # water_affairs → drainage in the demo district
+    assert owner["I0611"] == owner["I0602"] == "STHJ"
+
+
+def test_owners_stop_at_the_first_kind_the_district_has() -> None:
+    """Routing takes the first department on the fallback path; a later kind of the path does not count."""
+    taxonomy = Taxonomy.load()
+    departments = DepartmentDirectory(
+        [Department(code="CG", kind="city_management"), Department(code="DX", kind="telecom_office")]
+    )
+    fallbacks = {"telecom": "city_management", "city_management": "telecom_office"}
+    assert owners(taxonomy, departments, fallbacks)["C0107"] == "CG"
+    # A cycle with no department on it leaves the class unowned instead of looping.
+    assert owners(taxonomy, departments, {"telecom": "x", "x": "telecom"})["C0107"] == "(telecom)"
 
 
 def test_industrial_pollution_is_a_class_owned_by_the_environment_bureau(ref: ReferenceData) -> None:
