@@ -9,9 +9,7 @@ import pytest
 from router.config import RouterSettings
 from router.reference import ReferenceData
 from router.rules import RuleSet, parse_rules
-
-REPO = Path(__file__).resolve().parents[3]
-REALDATA = REPO / ".." / "shared" / "realdata"
+from tools.realdata import REALDATA
 
 
 @pytest.fixture(scope="session")
@@ -28,5 +26,5 @@ def rules(ref: ReferenceData) -> RuleSet:
 def realdata(name: str) -> Path:
     path = REALDATA / name
     if not path.exists():
-        pytest.skip(f"real test data {path} is not there (../shared/realdata beside the checkout)")
+        pytest.skip(f"real test data {path} is not there (../shared/realdata, or CITYLOOP_REALDATA)")
     return path
