@@ -233,6 +233,12 @@ def real(classifier: TextClassifier, taxonomy: Taxonomy, threshold: float, split
     forced = [c.candidates[0][0] if c.candidates else None for c in results]
     forced_right = np.array([f == t for f, t in zip(forced, truth, strict=True)])
     print(f"  best class right (forced choice) on messages with a class: {_rate(forced_right[has_class])}")
+    offered = np.array([t in {code for code, _ in c.candidates} for c, t in zip(results, truth, strict=True)])
+    queued = has_class & ~dispatched
+    print(
+        "  true class among the candidates the dispatchers see (the router's top 3), on messages with a class left to "
+        f"the queue: {_rate(offered[queued])}"
+    )
 
     with_class = np.array([c.category_id is not None for c in results])
     conf = np.array([c.confidence for c in results])[with_class]
