@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
+from shared.calendar import WorkCalendar
 from tests.integration.workflow.conftest import SHANGHAI, Desk
+from workflow.service import Workflow
 from workflow.timers import poller_of
 
 
@@ -78,6 +80,28 @@ async def test_a_deadline_running_into_an_unknown_year_carries_a_visible_warning
     assert any("2027" in w for w in handle["warnings"]) and any("2027" in w for w in case["warnings"])
     dispatched = next(e for e in await desk.case_events(case["id"]) if e.type.endswith("dispatched.v1"))
     assert any("2027" in w for d in dispatched.data["deadlines"] for w in d["warnings"])
+
+
+async def test_an_announced_year_sets_new_deadlines_and_leaves_the_ones_already_set(desk: Desk) -> None:
+    """The State Council's notice arrives as the operator's table (read at the next start): cases filed after it
+    get deadlines from the table and no warning; a deadline set on the estimate keeps its time and its warning."""
+    desk.clock.set(datetime(2026, 12, 24, 10, 0, tzinfo=SHANGHAI))
+    estimated = await desk.file(profile="1515-complex", received_at=desk.clock.now())
+    handle = next(d for d in estimated["deadlines"] if d["kind"] == "handle")
+    assert handle["due_at"] == "2027-01-15T10:00:00Z" and any("2027" in w for w in handle["warnings"])
+
+    workflow: Workflow = desk.p.runtime("workflow").services["workflow"]
+    estimate = workflow.clockwork.calendar
+    announced = {date(2027, 1, 1): False, date(2027, 1, 4): False, date(2027, 1, 5): False}  # made up
+    workflow.clockwork.calendar = WorkCalendar(overrides=announced)
+    try:
+        later = await desk.file(profile="1515-complex", received_at=desk.clock.now())
+    finally:
+        workflow.clockwork.calendar = estimate
+    new = next(d for d in later["deadlines"] if d["kind"] == "handle")
+    assert new["due_at"] == "2027-01-19T10:00:00Z" and not new["warnings"]
+    kept = next(d for d in (await desk.get(estimated["id"]))["deadlines"] if d["kind"] == "handle")
+    assert (kept["due_at"], kept["warnings"]) == (handle["due_at"], handle["warnings"])
 
 
 async def test_an_unknown_profile_is_filed_on_the_default_with_a_warning(desk: Desk) -> None:
