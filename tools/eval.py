@@ -167,7 +167,7 @@ def share_ceiling(best_right: int, city: int, precision: float) -> float:
 def ece_if_calibrated(conf: np.ndarray, draws: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """What a perfectly calibrated confidence would read on these decisions: outcomes drawn right with exactly
     the stated probability, `draws` times. Returns the 5th and 95th percentile of the ECE and the share of draws
-    at or below the target 0.05, so a measured ECE can be told from the noise of few decisions."""
+    at or below ECE_TARGET, so a measured ECE can be told from the noise of few decisions."""
     rng = np.random.default_rng(seed)
     eces = np.array([reliability(conf, rng.random(len(conf)) < conf)[0] for _ in range(draws)])
     return float(np.percentile(eces, 5)), float(np.percentile(eces, 95)), float(np.mean(eces <= ECE_TARGET))
